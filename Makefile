@@ -1,0 +1,31 @@
+# The two commands the README opens with: `make run` and `make test`.
+# Both create .venv on first use and install the project from pyproject.toml.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint bench sandbox clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## the bot: Telegram when BOT_TOKEN is set, else the offline sandbox
+	$(BIN)/bmx-bot
+
+sandbox: $(STAMP)
+	$(BIN)/bmx-bot sandbox
+
+test: $(STAMP)  ## lint, then every test (SQLite, and PostgreSQL when it answers)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.screening
+
+clean:
+	rm -rf $(VENV) var/*.db build *.egg-info

@@ -1,0 +1,116 @@
+"""Build the PTB Application: handlers, error handler, jobs, command menu, outbound governor."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.handlers import conversation, human, misc, privacy
+from bot.jobs import schedule_jobs
+from bot.outbound import Governor
+from bot.processor import PerChatUpdateProcessor
+from bot.services import BotContext, Services, services_of
+from dialogs.render import environment
+from storage import repo
+
+log = logging.getLogger(__name__)
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+]
+
+
+def build_application(services: Services, governor: Governor | None = None) -> Application:
+    settings = services.settings
+    assert settings.token, "the caller checks BOT_TOKEN (or runs the sandbox with its own)"
+    governor = governor or Governor(settings.send_rate)
+    application = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(f"{settings.bot_api_url}/bot")
+        .base_file_url(f"{settings.bot_api_url}/file/bot")
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .rate_limiter(governor)
+        .concurrent_updates(PerChatUpdateProcessor(256))
+        .context_types(ContextTypes(context=BotContext))
+        .connection_pool_size(128)
+        .pool_timeout(30)
+        .post_init(_post_init)
+        .build()
+    )
+    application.bot_data["services"] = services
+
+    async def mark_blocked(chat_id: int) -> None:
+        async with services.db.session() as session:
+            await repo.set_blocked(session, chat_id, True)
+
+    governor.on_blocked = mark_blocked
+    _add_handlers(application, services)
+    schedule_jobs(application)
+    return application
+
+
+def _add_handlers(app: Application, services: Services) -> None:
+    private = filters.ChatType.PRIVATE
+    new_message = private & filters.UpdateType.MESSAGE  # an edited "/start" is not a command
+    commands = {
+        "start": conversation.on_start,
+        "cancel": conversation.on_cancel,
+        "help": misc.on_help,
+        "human": human.on_human,
+        "privacy": privacy.on_privacy,
+        "mydata": privacy.on_mydata,
+        "delete": privacy.on_delete,
+        "stop_tips": privacy.on_stop_tips,
+        "start_tips": privacy.on_start_tips,
+    }
+    for name, callback in commands.items():
+        app.add_handler(CommandHandler(name, callback, filters=new_message))
+    app.add_handler(CallbackQueryHandler(human.on_human_button, pattern=r"^h:(ask|yes|no)$"))
+    app.add_handler(CallbackQueryHandler(privacy.on_privacy_button, pattern=r"^p:[ht]:[01]$"))
+    app.add_handler(CallbackQueryHandler(privacy.on_delete_button, pattern=r"^d:(n|y:\d+)$"))
+    app.add_handler(CallbackQueryHandler(conversation.on_button))  # the rest, stale or not
+    if services.settings.staff_chat_id is not None:
+        staff_chat = filters.Chat(services.settings.staff_chat_id)
+        app.add_handler(
+            MessageHandler(
+                staff_chat & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+                human.on_staff_reply,
+            )
+        )
+    app.add_handler(ChatMemberHandler(misc.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    # Anything else a client sends or edits in the private chat: text, stickers, photos...
+    app.add_handler(MessageHandler(private, conversation.on_unexpected))
+    app.add_error_handler(misc.on_error)
+
+
+def command_menu() -> list[BotCommand]:
+    """The command menu, with descriptions from `templates/commands.j2`."""
+    module = environment().get_template("commands.j2").module
+    return [BotCommand(name, description) for name, description in module.commands]
+
+
+async def _post_init(application: Application) -> None:
+    await application.bot.set_my_commands(command_menu())
+    if services_of(application).settings.staff_chat_id is None:
+        log.warning("STAFF_CHAT_ID is not set: /human will point clients to the website instead")

@@ -1,0 +1,207 @@
+"""`bmx-bot`: run the bot, try it in the sandbox, manage the database, check the content.
+
+Every failure a person deploying the bot can cause (a wrong setting, a rejected token, an
+unreachable database or Bot API, a broken questionnaire) ends with one clear line on stderr
+and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from telegram.error import InvalidToken, NetworkError
+
+from bot.logs import _TOKEN_RE, setup_logging
+from bot.settings import ConfigError, Settings, load_settings
+from dialogs.questionnaire import Questionnaire, QuestionnaireError, load_questionnaire
+
+T = TypeVar("T")
+EXIT_CONFIG = 2
+EXIT_UNAVAILABLE = 1
+
+
+class Fatal(Exception):
+    """Stop with this one line and exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        setup_logging(settings.log_level, settings.token)
+        command: Callable[[Settings, argparse.Namespace], int] = args.command
+        return command(settings, args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    except Fatal as exc:
+        print(exc, file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bmx-bot",
+        description="The BodyMechanix Telegram assistant. Without a command: 'run' when "
+        "BOT_TOKEN is set, else 'sandbox'. Settings come from the environment and .env "
+        "(see .env.example).",
+    )
+    parser.set_defaults(command=_auto)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run", help="run the bot against Telegram (needs BOT_TOKEN)", description=_doc(_run)
+    )
+    run.set_defaults(command=_run)
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="try the whole bot offline: a local Bot API and a terminal chat",
+        description=_doc(_sandbox),
+    )
+    sandbox.add_argument("--name", default="Alex", help="your first name in the chat")
+    sandbox.add_argument("--user-id", type=int, default=1001, help="your Telegram user id")
+    sandbox.add_argument(
+        "--no-flood-limits", action="store_true", help="turn off the emulator's flood control"
+    )
+    sandbox.set_defaults(command=_sandbox)
+
+    db = commands.add_parser("db", help="database schema (Alembic migrations)")
+    db_commands = db.add_subparsers(title="db commands", metavar="DB_COMMAND", required=True)
+    db_upgrade = db_commands.add_parser(
+        "upgrade", help="apply all migrations to DATABASE_URL", description=_doc(_db_upgrade)
+    )
+    db_upgrade.set_defaults(command=_db_upgrade)
+    db_current = db_commands.add_parser(
+        "current", help="show the schema revision of DATABASE_URL", description=_doc(_db_current)
+    )
+    db_current.set_defaults(command=_db_current)
+
+    check = commands.add_parser(
+        "check", help="validate settings and the questionnaire file", description=_doc(_check)
+    )
+    check.add_argument("--questionnaire", help="path of a questionnaire file to check")
+    check.set_defaults(command=_check)
+    return parser
+
+
+def _doc(function: Callable[..., object]) -> str:
+    return (function.__doc__ or "").strip()
+
+
+def _auto(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.token:
+        return _run(settings, args)
+    print("BOT_TOKEN is not set: starting the offline sandbox instead.", file=sys.stderr)
+    args.name, args.user_id, args.no_flood_limits = "Alex", 1001, False
+    return _sandbox(settings, args)
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the bot against the Bot API at BOT_API_URL (Telegram by default) by long polling,
+    until Ctrl+C or SIGTERM. Applies database migrations first."""
+    from bot.runner import serve
+
+    if not settings.token:
+        raise Fatal(
+            "Configuration error: BOT_TOKEN is not set (get one from @BotFather, or try "
+            "'bmx-bot sandbox' without one)",
+            EXIT_CONFIG,
+        )
+    _load_questionnaire()
+    _guarded(lambda: asyncio.run(serve(settings)), settings)
+    return 0
+
+
+def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    """Start a local Bot API emulator, run the real bot against it (same handlers and
+    database), and chat with it in this terminal. No token or network needed."""
+    from bot.sandbox.chat import run_sandbox
+
+    _load_questionnaire()
+    _guarded(
+        lambda: asyncio.run(
+            run_sandbox(
+                settings,
+                name=args.name,
+                user_id=args.user_id,
+                flood_limits=not args.no_flood_limits,
+            )
+        ),
+        settings,
+    )
+    return 0
+
+
+def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    """Create or upgrade the schema of DATABASE_URL to the newest migration."""
+    from storage.db import current_revision, upgrade
+
+    _guarded(lambda: upgrade(settings.database_url), settings)
+    print(f"database at revision {current_revision(settings.database_url)}")
+    return 0
+
+
+def _db_current(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the migration revision DATABASE_URL is at ('none' for an empty database)."""
+    from storage.db import current_revision
+
+    revision = _guarded(lambda: current_revision(settings.database_url), settings)
+    print(revision or "none")
+    return 0
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    """Check the settings and the questionnaire file (and say what they are)."""
+    path = Path(args.questionnaire) if args.questionnaire else None
+    questionnaire = _load_questionnaire(path)
+    print(
+        f"settings OK; questionnaire version {questionnaire.version}: "
+        f"{len(questionnaire.questions)} questions ({questionnaire.gate_count} red-flag gate)"
+    )
+    return 0
+
+
+def _load_questionnaire(path: Path | None = None) -> Questionnaire:
+    try:
+        return load_questionnaire(path) if path else load_questionnaire()
+    except QuestionnaireError as exc:
+        raise Fatal(f"Questionnaire error: {exc}", EXIT_CONFIG) from None
+
+
+def _guarded(action: Callable[[], T], settings: Settings) -> T:
+    """Run `action`, turning the failures a deployment meets into one clear line."""
+    try:
+        return action()
+    except InvalidToken:
+        raise Fatal(
+            "Telegram refused BOT_TOKEN (Unauthorized): check the token from @BotFather",
+            EXIT_CONFIG,
+        ) from None
+    except NetworkError as exc:
+        reason = _TOKEN_RE.sub("<BOT_TOKEN>", str(exc))
+        raise Fatal(
+            f"Cannot reach the Bot API at {settings.bot_api_url}: {reason}", EXIT_UNAVAILABLE
+        ) from None
+    except (SQLAlchemyError, OSError) as exc:
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise Fatal(f"Cannot use the database at {where}: {reason}", EXIT_UNAVAILABLE) from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Hand-off to a person at the clinic.
+
+`/human` or the "talk to a therapist" button asks the client first (what will be shared),
+then posts a summary of their latest screening to the staff chat. Staff answer by replying
+to that post; the reply reaches the client in the bot. For a week after a hand-off, text the
+client writes outside a screening is passed on to the staff chat the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import Forbidden, TelegramError
+
+from bot.handlers.common import chat_id, telegram_user
+from bot.replies import markup
+from bot.services import BotContext, Services
+from dialogs.engine import Button
+from dialogs.render import labels, render
+from storage import repo
+from storage.models import Client, utcnow
+
+log = logging.getLogger(__name__)
+RELAY_WINDOW = timedelta(days=7)
+MAX_RELAYED = 3500  # characters of a relayed message, leaving room for the frame
+
+
+async def on_human(update: Update, context: BotContext) -> None:
+    """/human: confirm before anything is shared."""
+    await update.effective_message.reply_text(**await _confirmation(context.services, update))  # type: ignore[union-attr]
+
+
+async def on_human_button(update: Update, context: BotContext) -> None:
+    """h:ask (the result's button), h:yes (share), h:no (don't)."""
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    services = context.services
+    if query.data == "h:ask":
+        await query.answer()
+        await context.bot.send_message(chat_id(update), **await _confirmation(services, update))
+        return
+    if query.data == "h:no":
+        await query.answer()
+        await query.edit_message_text(render("handoff_declined"))
+        return
+    async with services.db.session() as session:
+        client = await repo.get_client(session, telegram_user(update).id)
+        summary = await _staff_summary(session, client, services) if client else None
+    if client is None or summary is None:
+        await query.answer(labels.stale)
+        return
+    await query.answer()
+    if services.settings.staff_chat_id is None:
+        await query.edit_message_text(**_unavailable(services))
+        return
+    try:
+        posted = await context.bot.send_message(services.settings.staff_chat_id, summary)
+    except TelegramError:
+        log.exception("could not post a hand-off to the staff chat")
+        await query.edit_message_text(**_unavailable(services))
+        return
+    async with services.db.session() as session:
+        client = await repo.get_client(session, client.telegram_id)
+        if client is not None:
+            await repo.create_handoff(session, client, posted.message_id, relay=False)
+    await query.edit_message_text(render("handoff_sent"))
+
+
+async def relay_to_staff(update: Update, context: BotContext) -> bool:
+    """Pass a client's text on to the staff chat if a hand-off is open. True if passed on."""
+    services = context.services
+    message = update.message
+    staff_chat = services.settings.staff_chat_id
+    if message is None or staff_chat is None:
+        return False
+    async with services.db.session() as session:
+        client = await repo.get_client(session, telegram_user(update).id)
+        if client is None or client.stage != "idle":
+            return False
+        handoff = await repo.latest_handoff(session, client.id)  # type: ignore[arg-type]
+        if handoff is None or utcnow() - handoff.created_at > RELAY_WINDOW:
+            return False
+        name = client.first_name
+    if not message.text:
+        await message.reply_text(render("relay_text_only"))
+        return True
+    text = message.text if len(message.text) <= MAX_RELAYED else message.text[:MAX_RELAYED] + "…"
+    posted = await context.bot.send_message(
+        staff_chat,
+        render("staff_relay", name=name, telegram_id=client.telegram_id, text=text),
+        reply_to_message_id=handoff.staff_message_id,
+        allow_sending_without_reply=True,
+    )
+    async with services.db.session() as session:
+        client = await repo.get_client(session, client.telegram_id)
+        if client is not None:
+            await repo.create_handoff(session, client, posted.message_id, relay=True)
+    await message.reply_text(render("relay_sent"))
+    return True
+
+
+async def on_staff_reply(update: Update, context: BotContext) -> None:
+    """A reply in the staff chat to a hand-off (or a relayed message) goes to that client."""
+    message = update.message
+    assert message is not None and message.reply_to_message is not None
+    services = context.services
+    async with services.db.session() as session:
+        client = await repo.client_for_staff_message(session, message.reply_to_message.message_id)
+        blocked = client.blocked if client else False
+    if client is None:
+        await message.reply_text(render("staff_not_delivered", reason="unknown"))
+        return
+    if blocked:
+        await message.reply_text(render("staff_not_delivered", reason="blocked"))
+        return
+    text = message.text or ""
+    text = text if len(text) <= MAX_RELAYED else text[:MAX_RELAYED] + "…"
+    sender = message.from_user.first_name if message.from_user else ""
+    try:
+        await context.bot.send_message(
+            client.chat_id, render("staff_reply", staff_name=sender, text=text)
+        )
+    except Forbidden:
+        await message.reply_text(render("staff_not_delivered", reason="blocked"))
+        return
+    await message.reply_text(render("staff_delivered", name=client.first_name))
+
+
+async def _confirmation(services: Services, update: Update) -> dict[str, object]:
+    if services.settings.staff_chat_id is None:
+        return _unavailable(services)
+    async with services.db.session() as session:
+        client = await repo.get_client(session, telegram_user(update).id)
+        latest = (
+            await repo.latest_finished_screening(session, client.id)  # type: ignore[arg-type]
+            if client
+            else None
+        )
+    if client is None:
+        return {"text": render("handoff_needs_start")}
+    buttons = (
+        (Button(labels.handoff_send, "h:yes"),),
+        (Button(labels.handoff_cancel, "h:no"),),
+    )
+    text = render(
+        "handoff_confirm",
+        has_screening=latest is not None,
+        red_flag=bool(latest and latest.red_flag_tier),
+    )
+    return {"text": text, "reply_markup": markup(buttons)}
+
+
+def _unavailable(services: Services) -> dict[str, object]:
+    button = InlineKeyboardButton(labels.website, url=services.settings.clinic_website)
+    return {
+        "text": render("handoff_unavailable"),
+        "reply_markup": InlineKeyboardMarkup([[button]]),
+    }
+
+
+async def _staff_summary(session: AsyncSession, client: Client, services: Services) -> str:
+    """What the staff chat sees: who, where from, and the latest screening's findings."""
+    latest = await repo.latest_finished_screening(session, client.id)  # type: ignore[arg-type]
+    result = (latest.result or {}) if latest else {}
+    q = services.questionnaire
+    return render(
+        "staff_handoff",
+        client=client,
+        screening=latest,
+        band=result.get("band"),
+        signs=[q.signs[s] for s in result.get("signs", []) if s in q.signs],
+        services=[q.services[s].name for s in result.get("services", []) if s in q.services],
+        tier_c=[q.tier_c[r] for r in result.get("tier_c", []) if r in q.tier_c],
+        finished_on=_local_date(latest.finished_at, services) if latest else None,
+    )
+
+
+def _local_date(moment: datetime | None, services: Services) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(ZoneInfo(services.settings.clinic_timezone)).strftime("%d %b %Y")

@@ -1,0 +1,56 @@
+"""/help, blocking and unblocking, and the error handler."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from telegram import ChatMember, Update
+from telegram.error import Forbidden, TelegramError
+
+from bot.services import BotContext
+from dialogs.render import labels, render
+from storage import repo
+
+log = logging.getLogger(__name__)
+
+
+async def on_help(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    text = render("help", staff=context.services.is_staff(user.id if user else None))
+    await update.effective_message.reply_text(text)  # type: ignore[union-attr]
+
+
+async def on_membership(update: Update, context: BotContext) -> None:
+    """The client blocked the bot (kicked) or came back (member)."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != "private":
+        return
+    blocked = change.new_chat_member.status == ChatMember.BANNED
+    async with context.services.db.session() as session:
+        known = await repo.set_blocked(session, change.chat.id, blocked)
+    if known:
+        log.info("client %s %s the bot", change.chat.id, "blocked" if blocked else "unblocked")
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log with context; tell the client something went wrong; keep serving everyone else."""
+    error = context.error
+    if isinstance(error, Forbidden):
+        log.info("not delivered (%s): the client blocked the bot or left", error)
+        return
+    if not isinstance(update, Update):
+        log.error("a job or background task failed", exc_info=error)
+        return
+    user_id = update.effective_user.id if update.effective_user else None
+    log.error("handling update %s from user %s failed", update.update_id, user_id, exc_info=error)
+    if update.callback_query is not None:
+        # Already answered, or too late: either way there is nothing more to do.
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer(labels.sorry)
+    chat = update.effective_chat
+    if chat is not None and chat.type == "private":
+        try:
+            await context.bot.send_message(chat.id, render("apology"))
+        except TelegramError:
+            log.warning("could not send the apology to user %s", user_id)

@@ -1,0 +1,59 @@
+"""Logging set-up. The bot token never reaches a log line.
+
+httpx logs every request URL at INFO, and Bot API URLs contain the token
+(`/bot<token>/sendMessage`), so httpx is kept at WARNING and, as a second guard, every record
+passes through a filter that masks the token wherever it appears.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+_TOKEN_RE = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{30,}")
+_MASK = "<BOT_TOKEN>"
+
+
+class RedactTokens(logging.Filter):
+    """Mask anything shaped like a bot token, plus the configured token itself."""
+
+    def __init__(self, token: str | None = None) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = _TOKEN_RE.sub(_MASK, message)
+        if self.token:
+            masked = masked.replace(self.token, _MASK)
+        if record.exc_info and record.exc_info[1] is not None:
+            # Exceptions (httpx errors carry the URL) are formatted now and masked too.
+            formatted = logging.Formatter().formatException(record.exc_info)
+            masked += "\n" + _TOKEN_RE.sub(_MASK, formatted).replace(self.token or _MASK, _MASK)
+            record.exc_info = None
+            record.exc_text = None
+        record.msg, record.args = masked, None
+        return True
+
+
+def setup_logging(level: str, token: str | None = None) -> None:
+    """Log to stderr at `level`; quiet the libraries that are chatty or leak URLs."""
+    _install(logging.StreamHandler(), level, token)
+
+
+def redirect_logs(level: str, path: Path) -> Path:
+    """Send the log to a file instead (the sandbox's terminal is for the chat)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _install(logging.FileHandler(path, encoding="utf-8"), level, None)
+    return path
+
+
+def _install(handler: logging.Handler, level: str, token: str | None) -> None:
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactTokens(token))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,163 @@
+"""Everything the bot sends goes through one governor (PTB's rate-limiter hook).
+
+Two lanes share Telegram's overall budget (SEND_RATE messages per second):
+- "interactive" (the default): replies to a person's action; always served first;
+- "bulk" (reminders, broadcasts: pass `rate_limit_args="bulk"`): only takes a send when no
+  reply is waiting and a reserve of the budget is left, so people chatting stay fast.
+New messages to one chat also keep to about one per second after a short burst. A 429 pauses
+all sending for its retry_after and the request is tried again; a 403 tells `on_blocked`.
+
+Hand-written because PTB's AIORateLimiter has one queue: a broadcast would make every
+chatting client wait behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import Forbidden, RetryAfter
+from telegram.ext import BaseRateLimiter
+
+from bot.tokenbucket import TokenBucket
+
+log = logging.getLogger(__name__)
+
+INTERACTIVE = "interactive"
+BULK = "bulk"
+_SENDS = {
+    "sendMessage",
+    "sendDocument",
+    "sendPhoto",
+    "sendSticker",
+    "sendVoice",
+    "sendVideo",
+    "sendAnimation",
+    "sendAudio",
+    "sendLocation",
+    "sendContact",
+    "copyMessage",
+    "forwardMessage",
+}
+_EDITS = {"editMessageText", "editMessageReplyMarkup", "editMessageCaption", "editMessageMedia"}
+BlockedHook = Callable[[int], Awaitable[None]]
+
+
+class Governor(BaseRateLimiter[str]):
+    """Lanes, the overall budget, per-chat pacing, 429 back-off and 403 reporting."""
+
+    def __init__(
+        self,
+        rate: float = 30.0,
+        *,
+        chat_rate: float = 1.0,
+        chat_burst: float = 5.0,
+        bulk_reserve: float = 0.2,
+        max_retries: int = 5,
+    ) -> None:
+        self.rate = rate
+        self._overall = TokenBucket(rate, max(1.0, rate))
+        self._bulk_floor = 1.0 + bulk_reserve * max(1.0, rate)
+        self._chat_rate = chat_rate
+        self._chat_burst = chat_burst
+        self._chats: dict[int, TokenBucket] = {}
+        self._interactive_waiting = 0
+        self._paused_until = 0.0
+        self._max_retries = max_retries
+        self.on_blocked: BlockedHook | None = None
+        self.retries = 0  # 429s met, for the benchmarks
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: str | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        counted = endpoint in _SENDS or endpoint in _EDITS
+        lane = BULK if rate_limit_args == BULK else INTERACTIVE
+        chat_id = _chat_id(data)
+        for attempt in range(self._max_retries + 1):
+            if counted:
+                await self._acquire(lane, chat_id if endpoint in _SENDS else None)
+            else:
+                await self._wait_pause()
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                self.retries += 1
+                wait = _seconds(exc.retry_after)
+                self._paused_until = max(self._paused_until, time.monotonic() + wait)
+                log.warning("Telegram asked to slow down for %ss (%s)", wait, endpoint)
+                if attempt == self._max_retries:
+                    raise
+            except Forbidden:
+                if chat_id is not None and chat_id > 0 and self.on_blocked is not None:
+                    await self.on_blocked(chat_id)
+                raise
+        raise AssertionError("unreachable")
+
+    async def _wait_pause(self) -> None:
+        delay = self._paused_until - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _acquire(self, lane: str, chat_id: int | None) -> None:
+        if lane == INTERACTIVE:
+            self._interactive_waiting += 1
+        try:
+            while True:
+                now = time.monotonic()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                chat = self._chat_bucket(chat_id, now)
+                need = 1.0 if lane == INTERACTIVE else self._bulk_floor
+                wait = self._overall.wait_time(now, need)
+                if lane == BULK and self._interactive_waiting:
+                    wait = max(wait, 1.0 / self.rate)
+                if chat is not None:
+                    wait = max(wait, chat.wait_time(now))
+                if wait <= 0:
+                    self._overall.take(now)
+                    if chat is not None:
+                        chat.take(now)
+                    return
+                await asyncio.sleep(wait)
+        finally:
+            if lane == INTERACTIVE:
+                self._interactive_waiting -= 1
+
+    def _chat_bucket(self, chat_id: int | None, now: float) -> TokenBucket | None:
+        if chat_id is None:
+            return None
+        bucket = self._chats.get(chat_id)
+        if bucket is None:
+            if len(self._chats) > 10_000:  # forget chats whose bucket has refilled
+                self._chats = {k: b for k, b in self._chats.items() if b.wait_time(now, b.burst)}
+            rate, burst = (20 / 60, 20.0) if chat_id < 0 else (self._chat_rate, self._chat_burst)
+            bucket = self._chats[chat_id] = TokenBucket(rate, burst, now)
+        return bucket
+
+
+def _seconds(value: timedelta | float) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _chat_id(data: dict[str, Any]) -> int | None:
+    try:
+        return int(data["chat_id"])
+    except (KeyError, TypeError, ValueError):
+        return None

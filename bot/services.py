@@ -1,0 +1,33 @@
+"""What every handler needs, built once at start and shared through the Application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.settings import Settings
+from dialogs.questionnaire import Questionnaire
+from storage.db import Database
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    questionnaire: Questionnaire
+
+    def is_staff(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.settings.staff_ids
+
+
+class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
+    """PTB's callback context with typed access to our services."""
+
+    @property
+    def services(self) -> Services:
+        return self.application.bot_data["services"]
+
+
+def services_of(application: Application) -> Services:
+    return application.bot_data["services"]

@@ -1,0 +1,142 @@
+"""Configuration from the environment and `.env`, validated once at start.
+
+Every setting is listed with a comment in `.env.example`. A missing or malformed setting stops
+the bot with one line naming it (see `load_settings`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+# BotFather tokens look like "123456789:AA...": digits, a colon, then 30+ url-safe characters.
+_TOKEN_RE = re.compile(r"^\d{5,12}:[A-Za-z0-9_-]{30,}$")
+_URL_RE = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+(/\S*)?$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it and is safe to print."""
+
+
+class Settings(BaseSettings):
+    """All settings of the bot. Field names are the environment variable names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr | None = None
+    bot_api_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite:///var/bmx.db"
+    staff_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    staff_chat_id: int | None = None
+    clinic_timezone: str = "Europe/London"
+    clinic_website: str = "https://bodymechanix.example"
+    booking_url_pain_eliminator: str = "https://bodymechanix.example/book/pain-eliminator"
+    booking_url_tnt: str = "https://bodymechanix.example/book/tnt-treatment-and-training"
+    booking_url_laser: str = "https://bodymechanix.example/book/deep-tissue-laser"
+    log_level: str = "INFO"
+    retention_days: int = Field(default=730, ge=1, le=36500)
+    send_rate: float = Field(default=30.0, gt=0, le=1000)
+
+    @field_validator("bot_token", "staff_chat_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _TOKEN_RE.match(value.get_secret_value().strip()):
+            # Never echo the value: it may be a real token with a typo.
+            raise ValueError("does not look like a token from @BotFather (digits:letters)")
+        return value
+
+    @field_validator("bot_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL such as https://api.telegram.org")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError(
+                "is not a database URL (e.g. sqlite:///var/bmx.db or "
+                "postgresql+psycopg://user@host/db)"
+            ) from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError("must point to SQLite or PostgreSQL")
+        return value.strip()
+
+    @field_validator("staff_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not an IANA time zone name such as Europe/London") from None
+        return value.strip()
+
+    @field_validator(
+        "clinic_website",
+        "booking_url_pain_eliminator",
+        "booking_url_tnt",
+        "booking_url_laser",
+    )
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip()
+        if not _URL_RE.match(value):
+            raise ValueError("must be a public http(s) URL such as https://example.com/book")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @property
+    def token(self) -> str | None:
+        return self.bot_token.get_secret_value().strip() if self.bot_token else None
+
+    @property
+    def booking_urls(self) -> dict[str, str]:
+        """Booking page per service id, as named in the questionnaire's services."""
+        return {
+            "pain_eliminator": self.booking_url_pain_eliminator,
+            "tnt": self.booking_url_tnt,
+            "laser": self.booking_url_laser,
+        }
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning a validation error into one readable `ConfigError` line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"Configuration error: {name}: {message}") from None

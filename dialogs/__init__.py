@@ -1,0 +1,1 @@
+"""The conversation, without Telegram or a database: questionnaire, engine, scoring, texts."""

@@ -1,0 +1,118 @@
+"""Events the engine understands, and their callback data within Telegram's 64 bytes.
+
+Each piece of data names the screening (its opaque key) and the question it answers, so a
+press that does not match the current state is recognisably stale. Anything that does not
+parse is forged or from an older version of the bot, and is treated as stale too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+MAX_BYTES = 64
+_PART = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+
+
+@dataclass(frozen=True)
+class Start:
+    """/start, optionally with a deep-link source; also any first message."""
+
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Consent:
+    topic: Literal["health", "tips"]
+    agree: bool
+
+
+@dataclass(frozen=True)
+class NewScreening:
+    """Begin a self-check from the idle state (after a result, or after saying yes later)."""
+
+
+@dataclass(frozen=True)
+class AnswerGiven:
+    key: str
+    question_id: str
+    option_id: str
+
+
+@dataclass(frozen=True)
+class Back:
+    key: str
+    question_id: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    key: str
+
+
+@dataclass(frozen=True)
+class StartOver:
+    key: str
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """/cancel."""
+
+
+@dataclass(frozen=True)
+class Unexpected:
+    """Free text, a sticker, a photo, an edit... where the bot expects a button."""
+
+
+Event = (
+    Start | Consent | NewScreening | AnswerGiven | Back | Resume | StartOver | Cancel | Unexpected
+)
+
+_TOPICS = {"h": "health", "t": "tips"}
+
+
+def encode(event: Event) -> str:
+    """The callback data for a button that sends `event`."""
+    match event:
+        case Consent(topic, agree):
+            data = f"c:{topic[0]}:{int(agree)}"
+        case NewScreening():
+            data = "n"
+        case AnswerGiven(key, qid, oid):
+            data = f"a:{key}:{qid}:{oid}"
+        case Back(key, qid):
+            data = f"b:{key}:{qid}"
+        case Resume(key):
+            data = f"r:{key}"
+        case StartOver(key):
+            data = f"o:{key}"
+        case _:
+            raise ValueError(f"{event!r} is not sent by a button")
+    if len(data.encode()) > MAX_BYTES:
+        raise ValueError(f"callback data too long: {data!r}")
+    return data
+
+
+def decode(data: str | None) -> Event | None:
+    """The event a button press stands for, or None for data this version never made."""
+    if not data or len(data.encode()) > MAX_BYTES:
+        return None
+    kind, *parts = data.split(":")
+    if not all(_PART.match(p) for p in parts):
+        return None
+    match kind, parts:
+        case "c", [topic, agree] if topic in _TOPICS and agree in ("0", "1"):
+            return Consent(_TOPICS[topic], agree == "1")  # type: ignore[arg-type]
+        case "n", []:
+            return NewScreening()
+        case "a", [key, qid, oid]:
+            return AnswerGiven(key, qid, oid)
+        case "b", [key, qid]:
+            return Back(key, qid)
+        case "r", [key]:
+            return Resume(key)
+        case "o", [key]:
+            return StartOver(key)
+    return None

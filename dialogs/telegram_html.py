@@ -1,0 +1,252 @@
+"""Telegram's HTML parse mode: what it accepts, what it rejects, and with which words.
+
+Hand-written on purpose: no library reproduces Telegram's own parser (tdlib's `parse_html`),
+whose quirks decide whether a message is sent or refused (a stray `&` is text, `<3` is an
+error). The emulator uses it to be as strict as Telegram, and the content checks use it so a
+clinic's typo in a question or a staff typo in a tip is caught before any client sees it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+
+_TAGS = {
+    "a": "text_link",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
+    "tg-time": "date_time",
+}
+_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_ENTITY_RE = re.compile(r"&(?:#x([0-9a-fA-F]{1,6})|#([0-9]{1,7})|(lt|gt|amp|quot));")
+_SPACES = " \t\n\r\f\v"
+_LINK_RE = re.compile(r"^(https?://[^\s/?#]+\.[^\s]*|tg://\S+|https?://[^\s/?#]+\S*)$", re.I)
+
+
+class HtmlError(ValueError):
+    """Telegram's 'can't parse entities' reason, e.g. 'Unclosed start tag at byte offset 1'."""
+
+
+@dataclass
+class Parsed:
+    """The plain text Telegram would show and its entities (offsets in UTF-16 units)."""
+
+    text: str
+    entities: list[dict[str, object]] = field(default_factory=list)
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _decode_entity(text: str, i: int) -> tuple[str, int] | None:
+    match = _ENTITY_RE.match(text, i)
+    if not match:
+        return None
+    hex_code, dec_code, name = match.groups()
+    if name:
+        return _NAMED[name], match.end()
+    code = int(hex_code, 16) if hex_code else int(dec_code)
+    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return None
+    return chr(code), match.end()
+
+
+def parse_html(source: str) -> Parsed:
+    """Parse like Telegram's HTML mode; raise HtmlError with Telegram's wording on a fault.
+
+    Offsets in error messages are byte offsets into the UTF-8 source, as Telegram reports.
+    """
+    out: list[str] = []
+    out_utf16 = 0
+    entities: list[dict[str, object]] = []
+    stack: list[tuple[str, str, int, int]] = []  # tag, argument, utf16 start, out index
+    n = len(source)
+    i = 0
+
+    def byte_offset(pos: int) -> int:
+        return len(source[:pos].encode("utf-8"))
+
+    while i < n:
+        ch = source[i]
+        if ch == "&":
+            decoded = _decode_entity(source, i)
+            if decoded:
+                out.append(decoded[0])
+                out_utf16 += utf16_len(decoded[0])
+                i = decoded[1]
+                continue
+        if ch != "<":
+            out.append(ch)
+            out_utf16 += 2 if ord(ch) > 0xFFFF else 1
+            i += 1
+            continue
+
+        begin = i
+        i += 1
+        if i < n and source[i] == "/":
+            if not stack:
+                raise HtmlError(f"Unexpected end tag at byte offset {byte_offset(begin)}")
+            i += 1
+            while i < n and source[i] not in _SPACES and source[i] != ">":
+                i += 1
+            end_name = source[begin + 2 : i].lower()
+            while i < n and source[i] in _SPACES:
+                i += 1
+            if i >= n or source[i] != ">":
+                raise HtmlError(f"Unclosed end tag at byte offset {byte_offset(begin)}")
+            i += 1
+            tag, argument, start_utf16, start_index = stack.pop()
+            if end_name and end_name != tag:
+                raise HtmlError(
+                    f"Unmatched end tag at byte offset {byte_offset(begin)}, "
+                    f'expected "</{tag}>", found "</{end_name}>"'
+                )
+            if out_utf16 > start_utf16:
+                entity = _entity(tag, argument, start_utf16, out_utf16, "".join(out[start_index:]))
+                if entity:
+                    entities.append(entity)
+            continue
+
+        while i < n and source[i] not in _SPACES and source[i] != ">":
+            i += 1
+        if i >= n:
+            raise HtmlError(f"Unclosed start tag at byte offset {byte_offset(begin)}")
+        tag = source[begin + 1 : i].lower()
+        if tag not in _TAGS:
+            raise HtmlError(f'Unsupported start tag "{tag}" at byte offset {byte_offset(begin)}')
+        argument = ""
+        while True:
+            while i < n and source[i] in _SPACES:
+                i += 1
+            if i >= n:
+                raise HtmlError(f"Unclosed start tag at byte offset {byte_offset(begin)}")
+            if source[i] == ">":
+                i += 1
+                break
+            name_start = i
+            while i < n and source[i] not in _SPACES and source[i] not in "=>":
+                i += 1
+            name = source[name_start:i].lower()
+            if not name:
+                raise HtmlError(
+                    f'Empty attribute name in the tag "{tag}" at byte offset {byte_offset(begin)}'
+                )
+            while i < n and source[i] in _SPACES:
+                i += 1
+            if i >= n or source[i] != "=":
+                if tag == "blockquote" and name == "expandable":
+                    argument = "expandable"
+                    continue
+                raise HtmlError(
+                    "Expected equal sign in declaration of an attribute of the tag "
+                    f'"{tag}" at byte offset {byte_offset(begin)}'
+                )
+            i += 1
+            while i < n and source[i] in _SPACES:
+                i += 1
+            if i >= n:
+                raise HtmlError(f'Unclosed start tag "{tag}" at byte offset {byte_offset(begin)}')
+            value: list[str] = []
+            if source[i] in "'\"":
+                quote = source[i]
+                i += 1
+                while i < n and source[i] != quote:
+                    decoded = _decode_entity(source, i) if source[i] == "&" else None
+                    if decoded:
+                        value.append(decoded[0])
+                        i = decoded[1]
+                    else:
+                        value.append(source[i])
+                        i += 1
+                if i < n:
+                    i += 1
+            else:
+                token_start = i
+                while i < n and (source[i].isalnum() or source[i] in ".-"):
+                    i += 1
+                value.append(source[token_start:i].lower())
+                if i < n and source[i] not in _SPACES and source[i] != ">":
+                    raise HtmlError(
+                        f"Unexpected end of name token at byte offset {byte_offset(token_start)}"
+                    )
+            if i >= n:
+                raise HtmlError(f"Unclosed start tag at byte offset {byte_offset(begin)}")
+            text_value = "".join(value)
+            if (
+                (tag == "a" and name == "href")
+                or (tag == "tg-emoji" and name == "emoji-id")
+                or (tag == "tg-time" and name == "unix")
+            ):
+                argument = text_value
+            elif tag == "code" and name == "class" and text_value.startswith("language-"):
+                argument = text_value[len("language-") :]
+            elif tag == "pre" and name == "language":
+                argument = text_value
+            elif tag == "span" and name == "class" and text_value.startswith("tg-"):
+                argument = text_value[3:]
+        if tag == "span" and argument != "spoiler":
+            raise HtmlError(
+                f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(begin)}'
+            )
+        stack.append((tag, argument, out_utf16, len(out)))
+
+    if stack:
+        raise HtmlError(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
+    entities.sort(key=lambda e: (e["offset"], -int(e["length"])))  # type: ignore[call-overload]
+    return Parsed("".join(out), entities)
+
+
+def _entity(tag: str, argument: str, start: int, end: int, inner: str) -> dict[str, object] | None:
+    kind = _TAGS[tag]
+    entity: dict[str, object] = {"type": kind, "offset": start, "length": end - start}
+    if tag == "a":
+        url = argument or inner
+        user_id = url[len("tg://user?id=") :]
+        if url.lower().startswith("tg://user?id=") and user_id.isdigit():
+            return {
+                **entity,
+                "type": "text_mention",
+                "user": {"id": int(user_id), "is_bot": False, "first_name": ""},
+            }
+        if not _LINK_RE.match(url):
+            return None  # Telegram drops a link it cannot use and keeps the text
+        entity["url"] = url
+    elif tag == "pre" and argument:
+        entity["language"] = argument
+    elif tag == "blockquote" and argument == "expandable":
+        entity["type"] = "expandable_blockquote"
+    elif tag == "tg-emoji":
+        entity["custom_emoji_id"] = argument
+    return entity
+
+
+def visible_length(parsed: Parsed) -> int:
+    """Length as Telegram limits it: Unicode code points of the parsed text."""
+    return len(parsed.text)
+
+
+def check_message_html(source: str, *, limit: int = MAX_TEXT) -> Parsed:
+    """Parse and apply the length rules; raise HtmlError with a readable reason."""
+    parsed = parse_html(source)
+    if not parsed.text.strip():
+        raise HtmlError("text must be non-empty")
+    if visible_length(parsed) > limit:
+        raise HtmlError(f"message is too long ({visible_length(parsed)} of {limit} characters)")
+    return parsed

@@ -1,0 +1,1 @@
+"""Storage layer: SQLModel tables, sessions, Alembic migrations and the bot's queries."""

@@ -1,0 +1,103 @@
+"""The tables. Times are aware UTC datetimes (SQLModel's UTCDateTime), on SQLite and PostgreSQL.
+
+Deleting a client removes everything about them (cascades); events are kept for counts only,
+unlinked from the client (`client_id` set to NULL) and carrying no health data.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Aware UTC now: what every timestamp column stores."""
+    return datetime.now(UTC)
+
+
+class Client(SQLModel, table=True):
+    """A person who has talked to the bot in a private chat."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int = Field(sa_type=BigInteger, unique=True, index=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    first_name: str = Field(default="", max_length=128)
+    username: str | None = Field(default=None, max_length=64)
+    source: str | None = Field(default=None, max_length=64)
+    stage: str = Field(default="new", max_length=32)
+    health_consent: bool | None = None
+    health_consent_at: datetime | None = None
+    tips_consent: bool | None = None
+    tips_consent_at: datetime | None = None
+    blocked: bool = Field(default=False)
+    blocked_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    last_active_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Screening(SQLModel, table=True):
+    """One run of the self-check. `key` is the opaque reference used in buttons and links."""
+
+    __table_args__ = (Index("ix_screening_client_status", "client_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("client.id", ondelete="CASCADE"), nullable=False)
+    )
+    key: str = Field(max_length=16, unique=True)
+    questionnaire_version: int
+    status: str = Field(default="in_progress", max_length=16)
+    red_flag_tier: str | None = Field(default=None, max_length=1)
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = Field(default=None, index=True)
+    result: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class Answer(SQLModel, table=True):
+    """One answer, saved as it is given so a restart loses nothing."""
+
+    __table_args__ = (UniqueConstraint("screening_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    screening_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("screening.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    position: int
+    question_id: str = Field(max_length=32)
+    option_id: str = Field(max_length=32)
+    answered_at: datetime = Field(default_factory=utcnow)
+
+
+class Handoff(SQLModel, table=True):
+    """A client's request to talk to a person; links the staff chat message to the client."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("client.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    staff_message_id: int | None = Field(default=None, sa_type=BigInteger, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Event(SQLModel, table=True):
+    """Something that happened, for staff figures. Never holds health answers."""
+
+    __table_args__ = (Index("ix_event_kind_at", "kind", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("client.id", ondelete="SET NULL"), nullable=True, index=True
+        ),
+    )
+    kind: str = Field(max_length=32)
+    at: datetime = Field(default_factory=utcnow)
+    data: dict[str, Any] | None = Field(default=None, sa_type=JSON)

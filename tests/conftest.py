@@ -1,0 +1,116 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when it answers), the emulator, the
+real bot running against it, and simulated people."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.runner import RunningBot
+from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.flood import FloodLimits
+from bot.sandbox.users import SimUser
+from bot.settings import Settings
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+STAFF_ID = 777000
+STAFF_CHAT_ID = -1009990001
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _postgres_available() -> bool:
+    try:
+        with psycopg.connect(_libpq(POSTGRES_URL), connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+POSTGRES = _postgres_available()
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgres", marks=pytest.mark.skipif(not POSTGRES, reason="PostgreSQL is not reachable")
+    ),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bmx.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(POSTGRES_URL), autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(_libpq(POSTGRES_URL), autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def make_settings(**values: object) -> Settings:
+    """Settings from explicit values only (no .env; the environment cannot override these)."""
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def flood_limits() -> FloodLimits:
+    """Telegram's own figures. Tests about flood control override this fixture."""
+    return FloodLimits()
+
+
+@pytest.fixture
+async def emulator(flood_limits: FloodLimits) -> AsyncIterator[BotApiEmulator]:
+    emu = BotApiEmulator(flood=flood_limits)
+    await emu.start()
+    emu.group_chat(STAFF_CHAT_ID, "BodyMechanix staff")
+    yield emu
+    await emu.stop()
+
+
+@pytest.fixture
+def settings(emulator: BotApiEmulator, database_url: str) -> Settings:
+    return make_settings(
+        bot_token=emulator.token,
+        bot_api_url=emulator.base_url,
+        database_url=database_url,
+        staff_ids=str(STAFF_ID),
+        staff_chat_id=STAFF_CHAT_ID,
+        log_level="INFO",
+    )
+
+
+@pytest.fixture
+async def bot(settings: Settings, emulator: BotApiEmulator) -> AsyncIterator[RunningBot]:
+    """The real bot, polling the emulator. On the way out it checks two things every test
+    gets for free: Telegram refused nothing, and every button press was answered in time."""
+    async with RunningBot(settings, poll_timeout=1.0) as running:
+        yield running
+        await emulator.changed(0.2)  # let the last replies land
+    assert emulator.errors == [], f"the emulator refused calls: {emulator.errors}"
+    slow = emulator.slow_answers(limit=1.0)
+    assert slow == [], f"callback queries answered late or never: {slow}"
+
+
+@pytest.fixture
+def alice(emulator: BotApiEmulator) -> SimUser:
+    return SimUser(emulator, 5001, "Alice", username="alice_b")
+
+
+@pytest.fixture
+def staff(emulator: BotApiEmulator) -> SimUser:
+    return SimUser(emulator, STAFF_ID, "Sam", username="sam_staff")

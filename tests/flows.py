@@ -1,0 +1,52 @@
+"""Steps a person takes, shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+from bot.sandbox.emulator import Message
+from bot.sandbox.users import SimUser
+from dialogs.questionnaire import load_questionnaire
+from dialogs.render import labels
+
+Q = load_questionnaire()
+LABELS = {q.id: {o.id: o.label for o in q.options} for q in Q.questions}
+
+# A typical office worker with lazy glutes and back pain for a month.
+TYPICAL = {
+    "sitting": "8_11",
+    "stairs": "back",
+    "chair": "pull",
+    "stiffness": "often",
+    "back_tires": "sometimes",
+    "squats": "thighs",
+    "duration": "lt6w",
+    "severity": "6",
+    "spread": "no",
+    "onset": "20_44",
+}
+
+
+async def start_and_consent(user: SimUser, *, health: bool = True, tips: bool = True) -> Message:
+    """/start, both consents; returns the first question (or the no-consent info)."""
+    await user.send("/start")
+    await user.expect("Before the self-check")
+    await user.tap(labels.agree if health else labels.decline)
+    await user.expect("Tips from the clinic")
+    await user.tap(labels.tips_yes if tips else labels.tips_no)
+    return await user.expect("Question 1 of" if health else "nothing about it is stored")
+
+
+async def answer(user: SimUser, question_id: str, option_id: str) -> Message:
+    """Tap the option's button and wait for the bot's next step."""
+    await user.tap(LABELS[question_id][option_id])
+    return (await user.next_action()).message
+
+
+async def answer_all(user: SimUser, chosen: dict[str, str] = TYPICAL) -> Message:
+    """Answer from the current question to the end: gates 'no', then `chosen` (or the first
+    option). Returns the message the bot ends with."""
+    message = user.last_message
+    while "Question" in message.shown_text:
+        question = next(q for q in Q.questions if q.text.split("\n")[0] in message.html)  # type: ignore[operator]
+        option = "no" if question.gate else chosen.get(question.id, question.options[0].id)
+        message = await answer(user, question.id, option)
+    return message
