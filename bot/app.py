@@ -86,6 +86,7 @@ def _add_handlers(app: Application, services: Services) -> None:
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=new_message))
+    app.add_handler(CallbackQueryHandler(misc.reject_forged_presses), group=-1)
     app.add_handler(CallbackQueryHandler(human.on_human_button, pattern=r"^h:(ask|yes|no)$"))
     app.add_handler(CallbackQueryHandler(privacy.on_privacy_button, pattern=r"^p:[ht]:[01]$"))
     app.add_handler(CallbackQueryHandler(privacy.on_delete_button, pattern=r"^d:(n|y:\d+)$"))

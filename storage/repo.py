@@ -177,10 +177,13 @@ async def count_events(session: AsyncSession, kind: str) -> int:
 
 
 async def create_handoff(
-    session: AsyncSession, client: Client, staff_message_id: int | None
+    session: AsyncSession, client: Client, staff_message_id: int | None, *, relay: bool
 ) -> None:
+    """Link a staff-chat message to the client, so staff replies to it reach them. A new
+    hand-off (not a relayed message) is also counted."""
     session.add(Handoff(client_id=client.id, staff_message_id=staff_message_id))  # type: ignore[arg-type]
-    await record_event(session, client.id, "handoff")
+    if not relay:
+        await record_event(session, client.id, "handoff")
 
 
 async def client_for_staff_message(session: AsyncSession, staff_message_id: int) -> Client | None:

@@ -7,6 +7,7 @@ import logging
 
 from telegram import ChatMember, Update
 from telegram.error import Forbidden, TelegramError
+from telegram.ext import ApplicationHandlerStop
 
 from bot.services import BotContext
 from dialogs.render import labels, render
@@ -31,6 +32,22 @@ async def on_membership(update: Update, context: BotContext) -> None:
         known = await repo.set_blocked(session, change.chat.id, blocked)
     if known:
         log.info("client %s %s the bot", change.chat.id, "blocked" if blocked else "unblocked")
+
+
+async def reject_forged_presses(update: Update, context: BotContext) -> None:
+    """Runs before every button handler. Telegram sends the pressed message with its current
+    buttons, so data that is not on any of them was made up (a modified client): answer it
+    and stop there."""
+    query = update.callback_query
+    assert query is not None
+    message = query.message
+    if message is None or not message.is_accessible:
+        return  # too old for Telegram to include; the handlers' own checks apply
+    markup = message.reply_markup  # type: ignore[union-attr]
+    offered = {b.callback_data for row in markup.inline_keyboard for b in row} if markup else set()
+    if query.data not in offered:
+        await query.answer(labels.stale)
+        raise ApplicationHandlerStop
 
 
 async def on_error(update: object, context: BotContext) -> None:

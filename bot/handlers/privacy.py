@@ -30,16 +30,16 @@ async def on_privacy_button(update: Update, context: BotContext) -> None:
     topic, agree = (query.data or "")[2:3], (query.data or "").endswith(":1")
     async with context.services.db.session() as session:
         client = await repo.get_client(session, telegram_user(update).id)
-        if client is None or topic not in ("h", "t"):
-            await query.answer(labels.stale)
+        current = None if client is None else {"h": client.health_consent, "t": client.tips_consent}
+        if client is None or current is None or bool(current[topic]) == agree:
+            await query.answer(labels.stale)  # deleted since, or already so: nothing to do
             return
-        if topic == "t" and client.tips_consent != agree:
+        if topic == "t":
             await repo.set_tips_consent(session, client, agree)
-        elif topic == "h" and client.health_consent != agree:
-            if agree:
-                await repo.give_health_consent(session, client)
-            else:
-                await repo.withdraw_health_consent(session, client)
+        elif agree:
+            await repo.give_health_consent(session, client)
+        else:
+            await repo.withdraw_health_consent(session, client)
     await query.answer(labels.done)
     await query.edit_message_text(**_privacy(context.services, client))
 

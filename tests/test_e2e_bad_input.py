@@ -1,0 +1,169 @@
+"""Bad input gets a clear answer and loses nothing; faults don't stop the bot.
+
+The `bot` fixture also checks, after every test here, that Telegram (the emulator) refused
+nothing the bot sent and that every button press was answered within a second.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from bot.logs import setup_logging
+from bot.runner import RunningBot
+from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.users import SimUser
+from bot.settings import Settings
+from dialogs.render import labels
+from storage.models import Answer, Client
+from tests.flows import answer, answer_all, start_and_consent
+
+
+async def answers(bot: RunningBot) -> list[tuple[str, str]]:
+    async with bot.services.db.session() as session:
+        rows = (await session.exec(select(Answer).order_by(Answer.position))).all()
+        return [(a.question_id, a.option_id) for a in rows]
+
+
+@pytest.mark.parametrize("kind", ["sticker", "photo", "voice", "location", "contact", "document"])
+async def test_media_where_a_button_is_expected(bot: RunningBot, alice: SimUser, kind: str) -> None:
+    await start_and_consent(alice)
+    await answer(alice, "rf_saddle", "no")
+    await alice.send_media(kind, caption="<b>look</b> & see" if kind == "photo" else None)
+    await alice.expect("Please use the buttons")
+    again = await alice.expect("Question 2 of 17")
+    assert again.flat_buttons, "the same question comes again, with its buttons"
+    assert await answers(bot) == [("rf_saddle", "no")]
+    await answer(alice, "rf_legs", "no")
+    assert await answers(bot) == [("rf_saddle", "no"), ("rf_legs", "no")]
+
+
+async def test_free_text_long_text_edits_and_unknown_commands(
+    bot: RunningBot, alice: SimUser
+) -> None:
+    await start_and_consent(alice)
+    for attempt in ("yes", "x" * 10_000, "<b>bold?</b> & <3", "/teleport"):
+        sent = await alice.send(attempt)
+        await alice.expect("Please use the buttons")
+        await alice.expect("Question 1 of 17")
+    await alice.edit(sent, "/start")
+    await alice.expect("Please use the buttons")
+    await alice.expect("Question 1 of 17")
+    assert await answers(bot) == []
+
+
+async def test_free_text_before_start_and_during_consent(bot: RunningBot, alice: SimUser) -> None:
+    await alice.send("hello??")
+    await alice.expect("I'm the BodyMechanix assistant")
+    await alice.expect("Before the self-check")
+    await alice.send_media("sticker")
+    await alice.expect("Please use the buttons")
+    await alice.expect("Before the self-check")
+
+
+async def test_names_full_of_markup_and_emoji(bot: RunningBot, emulator: BotApiEmulator) -> None:
+    mallory = SimUser(emulator, 6001, "<b>Mal</b> & <3 😈" + "🦵" * 20, username="mal")
+    await start_and_consent(mallory)
+    welcome = mallory.bot_messages()[0]
+    assert "<b>Mal</b> & <3 😈" in welcome.text
+    result = await answer_all(mallory)
+    assert "Your self-check result" in result.shown_text
+
+
+async def test_stale_buttons_change_nothing(bot: RunningBot, alice: SimUser) -> None:
+    await start_and_consent(alice)
+    await alice.send("typing instead")
+    await alice.expect("Question 1 of 17")
+    first_copy, second_copy = [m for m in alice.bot_messages() if "Question 1 of 17" in m.text]
+    await alice.tap("No", message=second_copy)
+    await alice.expect("Question 2 of 17")
+    query = await alice.tap("Yes", message=first_copy)  # an old question's button
+    await alice.expect_silence(0.4)
+    assert query.answer == {"text": labels.stale}
+    assert await answers(bot) == [("rf_saddle", "no")]
+
+    result = await answer_all(alice)
+    assert "Your self-check result" in result.shown_text
+    before = await answers(bot)
+    await alice.tap("No", message=first_copy)  # a question of a finished screening
+    await alice.expect_silence(0.4)
+    assert await answers(bot) == before
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "garbage",
+        "a:nokey:rf_saddle:yes",
+        "a:" + "k" * 62,
+        "d:y:999999",
+        "p:h:1",
+        "h:yes",
+        "n",
+        "c:h:1",
+    ],
+)
+async def test_forged_button_data(bot: RunningBot, alice: SimUser, data: str) -> None:
+    await start_and_consent(alice)
+    message = alice.last_message
+    query = await alice.tap_data(message, data)
+    await alice.expect_silence(0.4)
+    assert query.answered_at is not None
+    assert await answers(bot) == []
+    await answer(alice, "rf_saddle", "no")  # still works normally afterwards
+
+
+async def test_buttons_after_delete_do_not_bring_the_client_back(
+    bot: RunningBot, alice: SimUser
+) -> None:
+    question = await start_and_consent(alice)
+    await alice.send("/delete")
+    await alice.expect("Delete everything?")
+    await alice.tap(labels.delete_yes)
+    await alice.expect("everything I stored about you has been deleted")
+    query = await alice.tap("No", message=question)
+    await alice.expect_silence(0.4)
+    assert query.answer == {"text": labels.stale}
+    async with bot.services.db.session() as session:
+        assert (await session.exec(select(Client))).all() == []
+
+
+async def test_a_failing_handler_apologises_and_others_keep_going(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    await start_and_consent(alice)
+    await answer(alice, "rf_saddle", "no")
+    async with bot.services.db.session() as session:  # a real fault: a table goes missing
+        await session.exec(text("DROP TABLE event"))  # type: ignore[call-overload]
+    bob = SimUser(emulator, 6002, "Bob")
+    with caplog.at_level(logging.ERROR):
+        await bob.send("/start")
+        await bob.expect("Sorry, something went wrong")
+    assert any(
+        "handling update" in r.getMessage() and "6002" in r.getMessage() for r in caplog.records
+    )
+    message = await answer(alice, "rf_legs", "no")  # Alice is unaffected
+    assert "Question 3 of 17" in message.shown_text
+
+
+async def test_the_token_never_reaches_the_log(
+    settings: Settings, emulator: BotApiEmulator, alice: SimUser
+) -> None:
+    buffer = io.StringIO()
+    setup_logging("DEBUG", settings.token)
+    logging.getLogger().handlers[0].setStream(buffer)  # type: ignore[attr-defined]
+    logging.getLogger("httpx").setLevel(logging.DEBUG)  # as if someone turned it back on
+    try:
+        async with RunningBot(settings, poll_timeout=1.0):
+            await start_and_consent(alice)
+            await answer(alice, "rf_saddle", "no")
+    finally:
+        logging.getLogger().handlers.clear()
+    log = buffer.getvalue()
+    assert "getUpdates" in log and "HTTP Request" in log, "the log really was written"
+    assert settings.token not in log
+    assert settings.token.split(":")[1] not in log

@@ -1,0 +1,146 @@
+"""Hand-off to a person, blocking, end to end."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from bot.runner import RunningBot
+from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.users import SimUser
+from bot.settings import Settings
+from dialogs.render import labels
+from storage.models import Client, Event
+from tests.conftest import STAFF_CHAT_ID
+from tests.flows import answer, answer_all, start_and_consent
+
+
+async def staff_posts(emulator: BotApiEmulator) -> list[str]:
+    return [m.text or "" for m in emulator.chats[STAFF_CHAT_ID].messages.values() if m.from_bot]
+
+
+async def test_talk_to_a_therapist_from_the_result(
+    bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
+) -> None:
+    await start_and_consent(alice)
+    await answer_all(alice)
+    await alice.tap(labels.talk_to_therapist)
+    confirm = await alice.expect("Talk to a therapist")
+    assert "summary of your latest self-check" in confirm.text
+    assert await staff_posts(emulator) == [], "nothing is shared before the client agrees"
+    await alice.tap(labels.handoff_send)
+    await alice.expect("A therapist will reply to you here")
+
+    (post,) = await staff_posts(emulator)
+    assert "Alice" in post and "@alice_b" in post and str(alice.id) in post
+    assert "lazy-glute pattern strong" in post
+    assert "Pain Eliminator" in post
+    assert "Reply to this message" in post
+
+    group = emulator.chats[STAFF_CHAT_ID]
+    handoff = next(m for m in group.messages.values() if m.from_bot)
+    await staff.send("Hi Alice, Sam here. <Tuesday> at 3 & 4pm free?", chat=group, reply_to=handoff)
+    reply = await alice.expect("Sam")
+    assert "from BodyMechanix" in reply.text and "<Tuesday> at 3 & 4pm free?" in reply.text
+    await staff.expect("Delivered to Alice", chat=group)
+
+    await alice.send("Tuesday at 3 works, thanks!")
+    await alice.expect("Passed on to the clinic team")
+    relayed = await staff.expect("Tuesday at 3 works", chat=group)
+    await staff.send("Booked!", chat=group, reply_to=relayed)
+    await alice.expect("Booked!")
+
+    async with bot.services.db.session() as session:
+        kinds = [e.kind for e in (await session.exec(select(Event))).all()]
+    assert kinds.count("handoff") == 1
+
+
+async def test_human_after_a_red_flag_says_so_to_staff(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    await start_and_consent(alice)
+    await answer(alice, "rf_saddle", "no")
+    await answer(alice, "rf_legs", "no")
+    await answer(alice, "rf_unwell", "yes")
+    await alice.tap(labels.talk_to_therapist)
+    confirm = await alice.expect("Talk to a therapist")
+    assert "safety answer" in confirm.text
+    await alice.tap(labels.handoff_send)
+    await alice.expect("A therapist will reply")
+    (post,) = await staff_posts(emulator)
+    assert "tier B" in post and "see a doctor today" in post
+
+
+async def test_declining_the_handoff_sends_nothing(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    await start_and_consent(alice)
+    await alice.send("/human")
+    await alice.expect("Shall I send it?")
+    await alice.tap(labels.handoff_cancel)
+    await alice.expect("nothing was sent")
+    assert await staff_posts(emulator) == []
+    await alice.send("are you there?")  # no hand-off open: the usual reminder
+    await alice.expect("Please use the buttons")
+
+
+@pytest.fixture
+def settings_without_staff_chat(settings: Settings) -> Settings:
+    return settings.model_copy(update={"staff_chat_id": None})
+
+
+async def test_without_a_staff_chat_clients_get_the_website(
+    settings_without_staff_chat: Settings, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    async with RunningBot(settings_without_staff_chat, poll_timeout=1.0):
+        await start_and_consent(alice)
+        await alice.send("/human")
+        message = await alice.expect("can't reach the clinic team")
+        assert message.flat_buttons[0]["url"] == settings_without_staff_chat.clinic_website
+    assert emulator.errors == []
+
+
+async def test_blocking_marks_the_client_and_staff_are_told(
+    bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
+) -> None:
+    await start_and_consent(alice)
+    await alice.send("/human")
+    await alice.expect("Shall I send it?")
+    await alice.tap(labels.handoff_send)
+    await alice.expect("A therapist will reply")
+    await alice.block()
+
+    async def blocked() -> bool:
+        await emulator.changed(0.3)
+        async with bot.services.db.session() as session:
+            return (await session.exec(select(Client))).one().blocked
+
+    assert await blocked()
+    group = emulator.chats[STAFF_CHAT_ID]
+    handoff = next(m for m in group.messages.values() if m.from_bot)
+    await staff.send("Hello?", chat=group, reply_to=handoff)
+    await staff.expect("Not delivered: this client has blocked the bot", chat=group)
+    assert not [m for m in alice.bot_messages() if "Hello?" in (m.text or "")]
+
+    await alice.send("/start")  # coming back
+    await alice.expect("Welcome back")
+    assert not await blocked()
+
+
+async def test_a_403_on_sending_marks_the_client_blocked(
+    bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
+) -> None:
+    await start_and_consent(alice)
+    await alice.send("/human")
+    await alice.expect("Shall I send it?")
+    await alice.tap(labels.handoff_send)
+    await alice.expect("A therapist will reply")
+    alice.chat.blocked = True  # blocked without the bot being told (an update lost)
+    group = emulator.chats[STAFF_CHAT_ID]
+    handoff = next(m for m in group.messages.values() if m.from_bot)
+    await staff.send("Hello?", chat=group, reply_to=handoff)
+    await staff.expect("Not delivered: this client has blocked the bot", chat=group)
+    async with bot.services.db.session() as session:
+        assert (await session.exec(select(Client))).one().blocked
+    assert [e.code for e in emulator.errors] == [403]
+    emulator.errors.clear()

@@ -1,0 +1,132 @@
+"""/privacy, /mydata, /delete, consent withdrawal and retention, end to end."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from bot.jobs import erase_inactive_clients
+from bot.runner import RunningBot
+from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.users import SimUser
+from dialogs.render import labels
+from storage.models import Answer, Client, Event, Screening, utcnow
+from tests.flows import answer, answer_all, start_and_consent
+
+
+async def count(bot: RunningBot, model) -> int:  # type: ignore[no-untyped-def]
+    async with bot.services.db.session() as session:
+        return len((await session.exec(select(model))).all())
+
+
+async def test_mydata_sends_everything_as_a_json_file(bot: RunningBot, alice: SimUser) -> None:
+    await start_and_consent(alice)
+    await answer_all(alice)
+    await alice.send("/mydata")
+    message = await alice.expect("everything I store about you")
+    assert message.document["file_name"] == "bodymechanix-my-data.json"
+    data = json.loads(message.file_content)
+    assert data["client"]["first_name"] == "Alice"
+    assert data["client"]["telegram_id"] == alice.id
+    assert data["client"]["health_consent"] is True
+    (screening,) = data["screenings"]
+    assert screening["status"] == "completed"
+    assert screening["result"]["band"] == "strong"
+    given = [(a["question_id"], a["option_id"]) for a in screening["answers"]]
+    assert ("stairs", "back") in given and len(given) == 15
+    assert "screening_finished" in [e["kind"] for e in data["events"]]
+
+
+async def test_delete_asks_first_then_erases_everything(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    await start_and_consent(alice)
+    await answer_all(alice)
+    await alice.send("/delete")
+    await alice.expect("Delete everything?")
+    await alice.tap(labels.delete_no)
+    await alice.expect("nothing was deleted")
+    assert await count(bot, Client) == 1
+
+    await alice.send("/delete")
+    await alice.expect("Delete everything?")
+    await alice.tap(labels.delete_yes)
+    await alice.expect("has been deleted")
+    assert (await count(bot, Client), await count(bot, Screening), await count(bot, Answer)) == (
+        0,
+        0,
+        0,
+    )
+    async with bot.services.db.session() as session:
+        events = (await session.exec(select(Event))).all()
+    assert events and all(e.client_id is None for e in events), "counts stay, unlinked"
+
+    await alice.send("/mydata")
+    await alice.expect("I don't hold any data about you")
+    await alice.send("/start")
+    await alice.expect("Before the self-check")  # a fresh start, consent asked again
+    async with bot.services.db.session() as session:
+        client = (await session.exec(select(Client))).one()
+    assert client.health_consent is None and client.stage == "consent_health"
+
+
+async def test_privacy_explains_and_lets_consent_be_withdrawn(
+    bot: RunningBot, alice: SimUser
+) -> None:
+    await alice.send("/privacy")
+    await alice.expect("I don't hold any data about you")
+    await start_and_consent(alice, tips=True)
+    await answer(alice, "rf_saddle", "no")
+    await alice.send("/privacy")
+    page = await alice.expect("Your privacy")
+    for must in ("What I store", "Why", "How long", "730 days", "/mydata", "/delete"):
+        assert must in page.text
+    assert "Storing health answers: yes" in page.text
+    await alice.tap(labels.withdraw_health)
+    page = await alice.expect("Storing health answers: no")
+    assert (await count(bot, Screening), await count(bot, Answer)) == (0, 0)
+    await alice.tap(labels.tips_off)
+    await alice.expect("Tips from the clinic: no")
+
+    await alice.send("/start")  # no health consent now: general information only
+    await alice.expect("nothing about it is stored")
+    await alice.tap(labels.changed_mind)
+    await alice.expect("Question 1 of 17")
+
+
+async def test_stop_and_start_tips(bot: RunningBot, alice: SimUser) -> None:
+    await alice.send("/stop_tips")
+    await alice.expect("I don't hold any data about you yet")
+    await start_and_consent(alice, tips=True)
+    await alice.send("/stop_tips")
+    await alice.expect("Tips are off")
+    async with bot.services.db.session() as session:
+        assert (await session.exec(select(Client))).one().tips_consent is False
+    await alice.send("/start_tips")
+    await alice.expect("Tips are on")
+    async with bot.services.db.session() as session:
+        assert (await session.exec(select(Client))).one().tips_consent is True
+
+
+async def test_retention_erases_clients_inactive_for_too_long(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    bob = SimUser(emulator, 6100, "Bob")
+    for person in (alice, bob):
+        await start_and_consent(person)
+        await answer(person, "rf_saddle", "no")
+    old = utcnow() - timedelta(days=731)
+    async with bot.services.db.session() as session:
+        await session.exec(  # type: ignore[call-overload]
+            update(Client).where(col(Client.telegram_id) == bob.id).values(last_active_at=old)
+        )
+    assert await erase_inactive_clients(bot.services) == 1
+    async with bot.services.db.session() as session:
+        (left,) = (await session.exec(select(Client))).all()
+    assert left.telegram_id == alice.id
+    assert await count(bot, Answer) == 1
+    jobs = [job.name for job in bot.app.job_queue.jobs()]  # type: ignore[union-attr]
+    assert "retention" in jobs

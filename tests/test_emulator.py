@@ -1,0 +1,284 @@
+"""The emulator is as strict as Telegram (../shared/docs/telegram-rules.md), tested with the
+real python-telegram-bot client and with raw HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from aiohttp import web
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
+
+from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.flood import FloodLimits
+from bot.sandbox.users import SimUser
+
+
+@pytest.fixture
+async def tg(emulator: BotApiEmulator) -> AsyncIterator[Bot]:
+    bot = Bot(emulator.token, base_url=f"{emulator.base_url}/bot")
+    async with bot:
+        yield bot
+
+
+@pytest.fixture
+def user(emulator: BotApiEmulator) -> SimUser:
+    return SimUser(emulator, 42, "Ada")
+
+
+async def started(user: SimUser) -> int:
+    await user.send("/start")
+    return user.id
+
+
+async def test_envelope_token_and_unknown_method(emulator: BotApiEmulator) -> None:
+    async with httpx.AsyncClient(base_url=emulator.base_url) as http:
+        ok = (await http.get(f"/bot{emulator.token}/getMe")).json()
+        assert ok["ok"] is True and ok["result"]["username"]
+        wrong = await http.post("/bot123:wrong/getMe")
+        assert wrong.status_code == 401
+        assert wrong.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        missing = await http.post(f"/bot{emulator.token}/sendTelepathy")
+        assert (missing.status_code, missing.json()["description"]) == (404, "Not Found")
+        as_json = await http.post(
+            f"/bot{emulator.token}/getUpdates", json={"timeout": 0, "offset": 1}
+        )
+        assert as_json.json() == {"ok": True, "result": []}
+    with pytest.raises(InvalidToken):
+        async with Bot("123456:" + "x" * 35, base_url=f"{emulator.base_url}/bot"):
+            pass
+
+
+async def test_html_rules_with_telegrams_words(tg: Bot, user: SimUser) -> None:
+    chat = await started(user)
+    sent = await tg.send_message(chat, "<b>Hi</b> &amp; <i>you</i>", parse_mode=ParseMode.HTML)
+    assert sent.text == "Hi & you"
+    assert [e.type for e in sent.entities] == ["bold", "italic"]
+    cases = {
+        "<3 Bob": 'Unsupported start tag "3" at byte offset 0',
+        "a < b": 'Unsupported start tag "" at byte offset 2',
+        "x<y": "Unclosed start tag at byte offset 1",
+        "<b>x</i>": 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"',
+        "<b>x": 'Can\'t find end tag corresponding to start tag "b"',
+    }
+    for text, reason in cases.items():
+        with pytest.raises(BadRequest) as caught:
+            await tg.send_message(chat, text, parse_mode=ParseMode.HTML)
+        # PTB drops "Bad Request: " and capitalizes what is left.
+        assert caught.value.message == f"Can't parse entities: {reason}".capitalize()
+    with pytest.raises(BadRequest, match="(?i)Text must be non-empty"):
+        await tg.send_message(chat, "<b> </b>", parse_mode=ParseMode.HTML)
+    with pytest.raises(BadRequest, match="(?i)Message text is empty"):
+        await tg.send_message(chat, "")
+    with pytest.raises(BadRequest, match="(?i)Message is too long"):
+        await tg.send_message(chat, "x" * 4097)
+    await tg.send_message(chat, "😀" * 4096)  # code points, not UTF-16 units
+    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+        await tg.send_document(chat, b"{}", filename="a.json", caption="x" * 1025)
+
+
+async def test_keyboard_rules(tg: Bot, user: SimUser) -> None:
+    chat = await started(user)
+
+    def kb(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup(list(rows))
+
+    with pytest.raises(BadRequest, match="(?i)Button_data_invalid"):
+        await tg.send_message(
+            chat, "x", reply_markup=kb([InlineKeyboardButton("a", callback_data="x" * 65)])
+        )
+    with pytest.raises(BadRequest, match="(?i)Wrong http url"):
+        await tg.send_message(
+            chat, "x", reply_markup=kb([InlineKeyboardButton("a", url="javascript:alert(1)")])
+        )
+    with pytest.raises(BadRequest, match="(?i)Too many buttons in a row"):
+        row = [InlineKeyboardButton(str(i), callback_data=str(i)) for i in range(9)]
+        await tg.send_message(chat, "x", reply_markup=kb(row))
+    with pytest.raises(BadRequest, match="(?i)Too many buttons"):
+        rows = [[InlineKeyboardButton(str(i), callback_data=str(i))] for i in range(101)]
+        await tg.send_message(chat, "x", reply_markup=kb(*rows))
+    ok = await tg.send_message(
+        chat, "x", reply_markup=kb([InlineKeyboardButton("a", callback_data="x" * 64)])
+    )
+    assert ok.reply_markup.inline_keyboard[0][0].callback_data == "x" * 64
+
+
+async def test_edit_rules(tg: Bot, user: SimUser) -> None:
+    chat = await started(user)
+    sent = await tg.send_message(chat, "one")
+    with pytest.raises(BadRequest, match="(?i)Message is not modified"):
+        await tg.edit_message_text("one", chat, sent.message_id)
+    edited = await tg.edit_message_text("two", chat, sent.message_id)
+    assert edited.text == "two"
+    with pytest.raises(BadRequest, match="(?i)Message to edit not found"):
+        await tg.edit_message_text("x", chat, 999)
+
+
+async def test_callback_queries_are_answered_once_within_the_deadline(
+    tg: Bot, user: SimUser, emulator: BotApiEmulator
+) -> None:
+    chat = await started(user)
+    message = await tg.send_message(
+        chat,
+        "pick",
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]]),
+    )
+    query = await user.tap("A")
+    assert isinstance(query.id, str)
+    (update,) = [u for u in await tg.get_updates() if u.callback_query]
+    assert update.callback_query.data == "a"
+    assert update.callback_query.message.message_id == message.message_id
+    assert await tg.answer_callback_query(query.id, text="ok")
+    too_old = "(?i)query is too old and response timeout expired or query id is invalid"
+    with pytest.raises(BadRequest, match=too_old):
+        await tg.answer_callback_query(query.id)
+    late = await user.tap("A")
+    emulator.callback_deadline = 0.05
+    await asyncio.sleep(0.1)
+    with pytest.raises(BadRequest, match=too_old):
+        await tg.answer_callback_query(late.id)
+    with pytest.raises(BadRequest, match=too_old):
+        await tg.answer_callback_query("forged")
+
+
+async def test_blocked_deactivated_and_never_started(tg: Bot, emulator: BotApiEmulator) -> None:
+    blocker = SimUser(emulator, 7, "Bo")
+    await blocker.send("/start")
+    await blocker.block()
+    with pytest.raises(Forbidden, match="(?i)bot was blocked by the user"):
+        await tg.send_message(7, "hello?")
+    await blocker.unblock()
+    await tg.send_message(7, "welcome back")
+    stranger = SimUser(emulator, 8, "Cy")
+    with pytest.raises(Forbidden, match="(?i)bot can't initiate conversation with a user"):
+        await tg.send_message(stranger.id, "hi")
+    await stranger.send("hi")
+    await stranger.delete_account()
+    with pytest.raises(Forbidden, match="(?i)user is deactivated"):
+        await tg.send_message(stranger.id, "hi")
+    with pytest.raises(BadRequest, match="(?i)Chat not found"):
+        await tg.send_message(123456789, "hi")
+    kinds = [next(k for k in u.to_dict() if k != "update_id") for u in await tg.get_updates()]
+    assert kinds.count("my_chat_member") == 2
+
+
+@pytest.mark.parametrize(
+    "flood_limits", [FloodLimits(overall_rate=10, overall_burst=10, chat_rate=1, chat_burst=5)]
+)
+async def test_flood_control(tg: Bot, emulator: BotApiEmulator) -> None:
+    one = SimUser(emulator, 1, "One")
+    await one.send("/start")
+    for _ in range(5):
+        await tg.send_message(1, "burst")
+    with pytest.raises(RetryAfter) as caught:
+        await tg.send_message(1, "one too many")
+    assert caught.value.retry_after.total_seconds() >= 1
+    users = [SimUser(emulator, 100 + i, "U") for i in range(20)]
+    for u in users:
+        await u.send("/start")
+    sent = refused = 0
+    for u in users:
+        try:
+            await tg.send_message(u.id, "hi")
+            sent += 1
+        except RetryAfter:
+            refused += 1
+    # 10 a second overall, 5 of them already used by the burst above.
+    assert sent < 15 and refused > 5
+
+
+async def test_second_get_updates_conflicts(tg: Bot, emulator: BotApiEmulator) -> None:
+    first = asyncio.create_task(tg.get_updates(timeout=5))
+    await asyncio.sleep(0.2)
+    async with Bot(emulator.token, base_url=f"{emulator.base_url}/bot") as second:
+        second_poll = asyncio.create_task(second.get_updates(timeout=1))
+        with pytest.raises(Conflict, match="(?i)terminated by other getUpdates request"):
+            await first
+        assert await second_poll == ()
+
+
+async def test_updates_are_confirmed_by_offset(tg: Bot, user: SimUser) -> None:
+    await user.send("one")
+    await user.send("two")
+    updates = await tg.get_updates()
+    assert [u.message.text for u in updates] == ["one", "two"]
+    assert [u.message.text for u in await tg.get_updates()] == ["one", "two"]
+    again = await tg.get_updates(offset=updates[-1].update_id + 1)
+    assert again == ()
+    await user.send("/start now")
+    (command,) = await tg.get_updates(offset=updates[-1].update_id + 1)
+    assert command.message.entities[0].type == "bot_command"
+
+
+async def test_webhook_posts_updates_with_the_secret_and_retries(
+    tg: Bot, user: SimUser, emulator: BotApiEmulator
+) -> None:
+    received: list[tuple[str | None, dict]] = []
+    fail_first = [True]
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(
+            (request.headers.get("X-Telegram-Bot-Api-Secret-Token"), await request.json())
+        )
+        if fail_first[0]:
+            fail_first[0] = False
+            return web.Response(status=500)
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        await tg.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
+        with pytest.raises(
+            Conflict, match="(?i)can't use getUpdates method while webhook is active"
+        ):
+            await tg.get_updates()
+        await user.send("via webhook")
+        for _ in range(50):
+            if len(received) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert [secret for secret, _ in received[:2]] == ["s3cret", "s3cret"]
+        assert received[0][1] == received[1][1], "a failed delivery is retried"
+        assert received[1][1]["message"]["text"] == "via webhook"
+        info = await tg.get_webhook_info()
+        assert info.url.endswith("/hook") and info.pending_update_count == 0
+        assert info.last_error_message and "500" in info.last_error_message
+        await tg.delete_webhook()
+        assert await tg.get_updates() == ()
+    finally:
+        await runner.cleanup()
+
+
+async def test_set_my_commands_rules(tg: Bot, emulator: BotApiEmulator) -> None:
+    await tg.set_my_commands([BotCommand("start", "Begin")])
+    assert emulator.commands == [{"command": "start", "description": "Begin"}]
+    with pytest.raises(BadRequest, match="(?i)Bot_command_invalid"):
+        await tg.set_my_commands([BotCommand("Start-Now", "Begin")])
+    with pytest.raises(BadRequest):
+        await tg.set_my_commands([BotCommand("ok", "x" * 257)])
+
+
+async def test_documents_are_kept_for_the_user(tg: Bot, user: SimUser) -> None:
+    chat = await started(user)
+    await tg.send_document(
+        chat,
+        json.dumps({"a": 1}).encode(),
+        filename="data.json",
+        caption="<b>yours</b>",
+        parse_mode=ParseMode.HTML,
+    )
+    message = user.last_message
+    assert message.document["file_name"] == "data.json"
+    assert json.loads(message.file_content) == {"a": 1}
+    assert message.caption == "yours"
