@@ -55,5 +55,6 @@ def _install(handler: logging.Handler, level: str, token: str | None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
+    quiet = ("httpx", "httpcore", "apscheduler", "aiohttp.access", "alembic")
+    for noisy in quiet:
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -7,6 +7,7 @@ The bot is asyncio, so it talks to the database through SQLAlchemy's asyncio lay
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 def sync_url(database_url: str) -> URL:
@@ -111,14 +113,21 @@ def alembic_config(database_url: str) -> Config:
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Apply migrations up to `revision`; creates the SQLite file and folder when needed."""
     _ensure_sqlite_folder(make_url(database_url))
+    before = current_revision(database_url)
     command.upgrade(alembic_config(database_url), revision)
+    after = current_revision(database_url)
+    if after != before:
+        log.info("database schema upgraded from %s to %s", before or "empty", after)
 
 
 def current_revision(database_url: str) -> str | None:
-    """The revision the database is at, or None for an empty database."""
+    """The revision the database is at, or None for an empty (or missing) database."""
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import create_engine
 
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        return None
     engine = create_engine(sync_url(database_url))
     try:
         with engine.connect() as connection:

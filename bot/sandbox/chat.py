@@ -249,9 +249,14 @@ def _with_ansi(text: str, entities: list[dict[str, object]]) -> str:
 
 
 async def _stdin_reader() -> asyncio.StreamReader:
+    """Standard input as a stream: a terminal or a pipe; a redirected file is read whole."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    except ValueError:  # a regular file (bmx-bot sandbox < script.txt)
+        reader.feed_data(sys.stdin.buffer.read())
+        reader.feed_eof()
     return reader
 
 

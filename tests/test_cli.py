@@ -1,0 +1,186 @@
+"""`bmx-bot` as the person deploying the bot meets it: real processes, real exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.users import SimUser
+from bot.settings import Settings
+
+SETTING_NAMES = {name.upper() for name in Settings.model_fields}
+GOOD_TOKEN = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQr"
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+    env.update(values)
+    return env
+
+
+def bmx(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def one_clear_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The error is one line, and nothing else is said (no traceback, no log)."""
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def last_clear_line(stderr: str) -> str:
+    """The error is one line at the end; the log before it (at INFO) holds no error."""
+    assert "Traceback" not in stderr and " ERROR " not in stderr, stderr
+    return stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["run", "--help"],
+        ["sandbox", "--help"],
+        ["db", "upgrade", "--help"],
+        ["check", "--help"],
+    ],
+)
+def test_help_on_each_command(tmp_path: Path, args: list[str]) -> None:
+    result = bmx(tmp_path, *args)
+    assert result.returncode == 0
+    assert "usage: bmx-bot" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"BOT_TOKEN": "not-a-token"}, "BOT_TOKEN"),
+        ({"STAFF_IDS": "123, abc"}, "STAFF_IDS"),
+        ({"STAFF_CHAT_ID": "staff"}, "STAFF_CHAT_ID"),
+        ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"CLINIC_TIMEZONE": "Mars/Olympus"}, "CLINIC_TIMEZONE"),
+        ({"RETENTION_DAYS": "0"}, "RETENTION_DAYS"),
+        ({"BOOKING_URL_TNT": "javascript:alert(1)"}, "BOOKING_URL_TNT"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"BOT_API_URL": "ftp://x"}, "BOT_API_URL"),
+    ],
+)
+def test_a_wrong_setting_stops_with_one_line_naming_it(
+    tmp_path: Path, env: dict[str, str], named: str
+) -> None:
+    result = bmx(tmp_path, "run", **env)
+    assert result.returncode == 2
+    line = one_clear_line(result)
+    assert line.startswith(f"Configuration error: {named}")
+    assert "not-a-token" not in line
+
+
+def test_settings_are_read_from_dotenv(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("STAFF_IDS=1,2,x\n")
+    result = bmx(tmp_path, "check")
+    assert result.returncode == 2
+    assert "STAFF_IDS" in one_clear_line(result)
+
+
+def test_run_without_a_token_says_so(tmp_path: Path) -> None:
+    result = bmx(tmp_path, "run")
+    assert result.returncode == 2
+    assert "BOT_TOKEN is not set" in one_clear_line(result)
+
+
+def test_check_and_db_commands(tmp_path: Path) -> None:
+    checked = bmx(tmp_path, "check")
+    assert checked.returncode == 0
+    assert "questionnaire version 1: 17 questions (5 red-flag gate)" in checked.stdout
+    url = f"sqlite:///{tmp_path / 'x' / 'bmx.db'}"
+    assert bmx(tmp_path, "db", "current", DATABASE_URL=url).stdout.strip() == "none"
+    upgraded = bmx(tmp_path, "db", "upgrade", DATABASE_URL=url)
+    assert upgraded.returncode == 0 and "revision 0001" in upgraded.stdout
+    assert bmx(tmp_path, "db", "current", DATABASE_URL=url).stdout.strip() == "0001"
+
+
+def test_a_broken_questionnaire_is_reported(tmp_path: Path) -> None:
+    broken = tmp_path / "q.yaml"
+    broken.write_text("version: 1\nquestions: []\n")
+    result = bmx(tmp_path, "check", "--questionnaire", str(broken))
+    assert result.returncode == 2
+    assert one_clear_line(result).startswith("Questionnaire error:")
+
+
+def test_unreachable_database_and_api(tmp_path: Path) -> None:
+    no_db = bmx(
+        tmp_path,
+        "run",
+        BOT_TOKEN=GOOD_TOKEN,
+        DATABASE_URL="postgresql+psycopg://nobody:secret@127.0.0.1:1/none",
+    )
+    assert no_db.returncode == 1
+    line = last_clear_line(no_db.stderr)
+    assert line.startswith(
+        "Cannot use the database at postgresql+psycopg://nobody:***@127.0.0.1:1/none"
+    )
+    assert "secret" not in line
+
+    no_api = bmx(
+        tmp_path,
+        "run",
+        BOT_TOKEN=GOOD_TOKEN,
+        BOT_API_URL="http://127.0.0.1:1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'b.db'}",
+    )
+    assert no_api.returncode == 1
+    line = last_clear_line(no_api.stderr)
+    assert line.startswith("Cannot reach the Bot API at http://127.0.0.1:1")
+    assert GOOD_TOKEN not in no_api.stderr
+
+
+async def test_a_rejected_token_and_a_real_run(tmp_path: Path, emulator: BotApiEmulator) -> None:
+    async def start(token: str) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=clean_env(
+                BOT_TOKEN=token,
+                BOT_API_URL=emulator.base_url,
+                DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
+            ),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+    refused = await start(GOOD_TOKEN)
+    _, err = await asyncio.wait_for(refused.communicate(), 60)
+    assert refused.returncode == 2
+    assert last_clear_line(err.decode()) == (
+        "Telegram refused BOT_TOKEN (Unauthorized): check the token from @BotFather"
+    )
+    emulator.errors.clear()
+
+    running = await start(emulator.token)
+    alice = SimUser(emulator, 5001, "Alice")
+    await alice.send("/start")
+    await alice.expect("Before the self-check", timeout=30)
+    running.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(running.communicate(), 30)
+    assert running.returncode == 0, err.decode()
+    assert emulator.token not in err.decode()
+    assert "Traceback" not in err.decode()

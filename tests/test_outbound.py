@@ -1,0 +1,95 @@
+"""The outbound governor against the emulator with Telegram's flood limits on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from telegram.error import Forbidden
+from telegram.ext import ExtBot
+
+from bot.outbound import BULK, Governor
+from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.flood import FloodLimits
+from bot.sandbox.users import SimUser
+
+
+async def make_bot(emulator: BotApiEmulator, governor: Governor) -> ExtBot:
+    bot = ExtBot(emulator.token, base_url=f"{emulator.base_url}/bot", rate_limiter=governor)
+    await bot.initialize()
+    return bot
+
+
+@pytest.fixture
+async def people(emulator: BotApiEmulator) -> AsyncIterator[list[SimUser]]:
+    users = [SimUser(emulator, 10_000 + i, f"P{i}") for i in range(80)]
+    for user in users:
+        await user.send("/start")
+    yield users
+
+
+async def test_stays_within_the_budget(emulator: BotApiEmulator, people: list[SimUser]) -> None:
+    governor = Governor(rate=30)
+    bot = await make_bot(emulator, governor)
+    try:
+        await asyncio.gather(*(bot.send_message(p.id, "hi", rate_limit_args=BULK) for p in people))
+    finally:
+        await bot.shutdown()
+    assert emulator.errors == []
+    assert governor.retries == 0
+    assert all(len(p.bot_messages()) == 1 for p in people)
+
+
+@pytest.mark.parametrize("flood_limits", [FloodLimits(overall_rate=10, overall_burst=5)])
+async def test_a_429_pauses_and_retries_without_losing_or_doubling(
+    emulator: BotApiEmulator, people: list[SimUser]
+) -> None:
+    governor = Governor(rate=50)  # misconfigured: faster than Telegram allows
+    bot = await make_bot(emulator, governor)
+    try:
+        await asyncio.gather(*(bot.send_message(p.id, "hi") for p in people[:20]))
+    finally:
+        await bot.shutdown()
+    assert governor.retries > 0
+    assert {e.code for e in emulator.errors} == {429}
+    assert all(len(p.bot_messages()) == 1 for p in people[:20])
+
+
+async def test_replies_overtake_a_bulk_queue(
+    emulator: BotApiEmulator, people: list[SimUser]
+) -> None:
+    governor = Governor(rate=30)
+    bot = await make_bot(emulator, governor)
+    bulk, chatting = people[:70], people[70:75]
+    try:
+        queue = asyncio.gather(*(bot.send_message(p.id, "tip", rate_limit_args=BULK) for p in bulk))
+        await asyncio.sleep(0.3)
+        await asyncio.gather(*(bot.send_message(p.id, "reply") for p in chatting))
+        replied_at = emulator.seq_now
+        await queue
+    finally:
+        await bot.shutdown()
+    bulk_before_replies = sum(1 for p in bulk if p.chat.actions[0].seq < replied_at)
+    assert bulk_before_replies < 45, "the replies did not wait for the bulk queue"
+    assert emulator.errors == []
+
+
+async def test_a_403_reports_the_blocked_chat(
+    emulator: BotApiEmulator, people: list[SimUser]
+) -> None:
+    governor = Governor(rate=30)
+    blocked: list[int] = []
+
+    async def on_blocked(chat_id: int) -> None:
+        blocked.append(chat_id)
+
+    governor.on_blocked = on_blocked
+    bot = await make_bot(emulator, governor)
+    await people[0].block()
+    try:
+        with pytest.raises(Forbidden):
+            await bot.send_message(people[0].id, "hi")
+    finally:
+        await bot.shutdown()
+    assert blocked == [people[0].id]
