@@ -19,6 +19,7 @@ from telegram.ext import (
 )
 
 from bot.handlers import conversation, human, misc, privacy
+from bot.http import AiohttpRequest
 from bot.jobs import schedule_jobs
 from bot.outbound import Governor
 from bot.processor import PerChatUpdateProcessor
@@ -35,10 +36,17 @@ ALLOWED_UPDATES = [
 ]
 
 
-def build_application(services: Services, governor: Governor | None = None) -> Application:
+def build_application(
+    services: Services,
+    governor: Governor | None = None,
+    http: tuple[AiohttpRequest, AiohttpRequest] | None = None,
+) -> Application:
+    """The Application with every handler and job. `http` is the (general, getUpdates) pair
+    of HTTP clients, passed in by a caller that must close them even if start-up fails."""
     settings = services.settings
     assert settings.token, "the caller checks BOT_TOKEN (or runs the sandbox with its own)"
     governor = governor or Governor(settings.send_rate)
+    general, updates = http or new_http()
     application = (
         ApplicationBuilder()
         .token(settings.token)
@@ -53,21 +61,25 @@ def build_application(services: Services, governor: Governor | None = None) -> A
         .rate_limiter(governor)
         .concurrent_updates(PerChatUpdateProcessor(256))
         .context_types(ContextTypes(context=BotContext))
-        .connection_pool_size(128)
-        .pool_timeout(30)
+        .request(general)
+        .get_updates_request(updates)
         .post_init(_post_init)
         .build()
     )
     application.bot_data["services"] = services
 
     async def mark_blocked(chat_id: int) -> None:
-        async with services.db.session() as session:
-            await repo.set_blocked(session, chat_id, True)
+        await services.db.run(lambda s: repo.set_blocked(s, chat_id, True))
 
     governor.on_blocked = mark_blocked
     _add_handlers(application, services)
     schedule_jobs(application)
     return application
+
+
+def new_http() -> tuple[AiohttpRequest, AiohttpRequest]:
+    """HTTP clients for Bot API calls and for long polling (PTB wants them apart)."""
+    return AiohttpRequest(connection_pool_size=128), AiohttpRequest(connection_pool_size=2)
 
 
 def _add_handlers(app: Application, services: Services) -> None:

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import BadRequest, InvalidToken, NetworkError
 
 from bot.logs import _TOKEN_RE, setup_logging
 from bot.settings import ConfigError, Settings, load_settings
@@ -191,6 +191,11 @@ def _guarded(action: Callable[[], T], settings: Settings) -> T:
         raise Fatal(
             "Telegram refused BOT_TOKEN (Unauthorized): check the token from @BotFather",
             EXIT_CONFIG,
+        ) from None
+    except BadRequest as exc:  # PTB counts it as a NetworkError; it is not one
+        raise Fatal(
+            f"The Bot API at {settings.bot_api_url} refused a request: {exc.message}",
+            EXIT_UNAVAILABLE,
         ) from None
     except NetworkError as exc:
         reason = _TOKEN_RE.sub("<BOT_TOKEN>", str(exc))

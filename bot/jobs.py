@@ -17,8 +17,7 @@ log = logging.getLogger(__name__)
 async def erase_inactive_clients(services: Services) -> int:
     """Erase clients inactive for longer than RETENTION_DAYS. Returns how many."""
     before = utcnow() - timedelta(days=services.settings.retention_days)
-    async with services.db.session() as session:
-        erased = await repo.erase_inactive(session, before)
+    erased = await services.db.run(lambda s: repo.erase_inactive(s, before))
     if erased:
         log.info("retention: erased %d clients inactive since %s", erased, before.date())
     return erased

@@ -15,7 +15,8 @@ from types import TracebackType
 
 from telegram.ext import Application
 
-from bot.app import ALLOWED_UPDATES, build_application
+from bot.app import ALLOWED_UPDATES, build_application, new_http
+from bot.http import AiohttpRequest
 from bot.outbound import Governor
 from bot.services import Services
 from bot.settings import Settings
@@ -42,6 +43,7 @@ class RunningBot:
         self.poll_timeout = poll_timeout
         self.db: Database | None = None
         self.app: Application | None = None
+        self._http: tuple[AiohttpRequest, ...] = ()
 
     @property
     def services(self) -> Services:
@@ -52,7 +54,8 @@ class RunningBot:
         await asyncio.to_thread(upgrade, self.settings.database_url)
         self.db = Database(self.settings.database_url)
         services = Services(self.settings, self.db, self.questionnaire or load_questionnaire())
-        self.app = build_application(services, self.governor)
+        self._http = new_http()
+        self.app = build_application(services, self.governor, self._http)
         try:
             await self.app.initialize()
             if self.app.post_init:
@@ -76,6 +79,8 @@ class RunningBot:
             if app.running:
                 await app.stop()
             await app.shutdown()
+        for request in self._http:  # PTB skips this when start-up failed half-way
+            await request.shutdown()
         if self.db is not None:
             await self.db.dispose()
             self.db = None

@@ -25,6 +25,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # templates change with a deploy, not while running
     )
     return env
 
@@ -38,11 +39,15 @@ class _Labels:
     """Button labels and short toasts from `buttons.j2`, e.g. `labels.back`."""
 
     def __getattr__(self, name: str) -> str:
-        module = environment().get_template("buttons.j2").module
         try:
-            return str(getattr(module, name))
+            return str(getattr(_buttons(), name))
         except AttributeError:
             raise AttributeError(f"buttons.j2 has no label {name!r}") from None
+
+
+@cache
+def _buttons() -> object:
+    return environment().get_template("buttons.j2").module
 
 
 labels = _Labels()

@@ -1,41 +1,40 @@
-"""Engine, sessions and migrations for DATABASE_URL (SQLite by default, PostgreSQL in production).
+"""Engine, transactions and migrations for DATABASE_URL (SQLite by default, PostgreSQL too).
 
-The bot is asyncio, so it talks to the database through SQLAlchemy's asyncio layer
-(aiosqlite / psycopg 3). Alembic runs with the plain synchronous driver of the same URL.
+The bot is asyncio, but its database work runs as plain synchronous SQLModel code: each update's
+whole transaction is one function, run in a database thread with `await db.run(work)`. One
+hop per update costs far less than SQLAlchemy's asyncio bridge, which crosses into a driver
+thread for every statement (measured: about 1 ms against 4 ms of CPU for the same transaction
+on SQLite). SQLite gets a single thread, so writers queue in order instead of waiting in
+SQLite's sleeping busy handler; PostgreSQL gets a small pool of threads and connections.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+POSTGRES_THREADS = 8
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def sync_url(database_url: str) -> URL:
-    """The URL for synchronous drivers (Alembic): sqlite3 or psycopg."""
+    """The URL with the synchronous driver: sqlite3 or psycopg."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         return url.set(drivername="sqlite")
-    return url.set(drivername="postgresql+psycopg")
-
-
-def async_url(database_url: str) -> URL:
-    """The URL for asyncio drivers: aiosqlite or psycopg (which does both)."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        return url.set(drivername="sqlite+aiosqlite")
     return url.set(drivername="postgresql+psycopg")
 
 
@@ -44,11 +43,11 @@ def _ensure_sqlite_folder(url: URL) -> None:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
-    """WAL, foreign keys (for cascading deletes), waits instead of 'database is locked',
+def _tune_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys (for cascading deletes), waiting instead of 'database is locked',
     and BEGIN IMMEDIATE so a read transaction never fails when it turns into a write."""
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -58,47 +57,53 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
-    """One engine per process; `session()` is one transaction."""
+    """One engine per process. `await run(work)` is one transaction in a database thread."""
 
     def __init__(self, database_url: str) -> None:
         self.url = database_url
-        url = async_url(database_url)
+        url = sync_url(database_url)
         _ensure_sqlite_folder(url)
         if url.get_backend_name() == "sqlite":
-            # One connection: updates queue for it in order instead of SQLite's busy-wait
-            # sleeps, which would add tens of milliseconds under load.
-            self.engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+            self.engine = create_engine(url, pool_size=1, max_overflow=0)
             _tune_sqlite(self.engine)
+            threads = 1
         else:
-            self.engine = create_async_engine(
-                url, pool_size=10, max_overflow=10, pool_pre_ping=True
+            self.engine = create_engine(
+                url, pool_size=POSTGRES_THREADS, max_overflow=0, pool_pre_ping=True
             )
-        self._sessions = async_sessionmaker(
-            self.engine, class_=AsyncSession, expire_on_commit=False
-        )
+            threads = POSTGRES_THREADS
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="db")
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.url.get_backend_name() == "sqlite"
-
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on error."""
-        async with self._sessions() as session, session.begin():
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on error.
+        Blocking: use it from the database thread (see `run`), scripts and tests."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """Run `work(session)` as one transaction in the database thread; return its result
+        (rows stay readable after the transaction, detached)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._transaction, work)
+
+    def _transaction(self, work: Callable[[Session], T]) -> T:
+        with self.session() as session:
+            return work(session)
+
     async def upgrade(self) -> None:
-        """Bring the schema to the newest migration (Alembic runs synchronously)."""
+        """Bring the schema to the newest migration."""
         await asyncio.to_thread(upgrade, self.url)
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        await asyncio.to_thread(self._executor.shutdown)
+        self.engine.dispose()
 
 
 def alembic_config(database_url: str) -> Config:
@@ -123,7 +128,6 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 def current_revision(database_url: str) -> str | None:
     """The revision the database is at, or None for an empty (or missing) database."""
     from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import create_engine
 
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():

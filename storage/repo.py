@@ -1,5 +1,5 @@
-"""The queries the bot needs, named for what they mean. Each takes an open session
-(one transaction per update, see `Database.session`)."""
+"""The queries the bot needs, named for what they mean. Each takes an open session: one
+transaction per update, run in the database thread (see `Database.run`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, update
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, select
 
 from storage.models import Answer, Client, Event, Handoff, Screening, utcnow
 
@@ -26,84 +25,76 @@ class TelegramUser:
 # --- clients -----------------------------------------------------------------------------------
 
 
-async def get_client(session: AsyncSession, telegram_id: int) -> Client | None:
-    result = await session.exec(select(Client).where(Client.telegram_id == telegram_id))
+def get_client(session: Session, telegram_id: int) -> Client | None:
+    result = session.exec(select(Client).where(Client.telegram_id == telegram_id))
     return result.first()
 
 
-async def get_or_create_client(
-    session: AsyncSession, user: TelegramUser, chat_id: int, source: str | None = None
-) -> tuple[Client, bool]:
-    """The client for this Telegram user, created on first contact. Refreshes the name, marks
-    them active and reachable (they just wrote to us). Returns (client, created)."""
-    client = await get_client(session, user.id)
-    created = client is None
-    if client is None:
-        client = Client(telegram_id=user.id, chat_id=chat_id, source=source)
-        session.add(client)
-    client.first_name = user.first_name[:128]
-    client.username = user.username
-    client.chat_id = chat_id
-    client.last_active_at = utcnow()
-    if client.blocked:
-        client.blocked = False
-        client.blocked_at = None
-    await session.flush()
-    return client, created
+def create_client(session: Session, user: TelegramUser, chat_id: int, source: str | None) -> Client:
+    """A new client on first contact (no health data: that waits for consent)."""
+    client = Client(
+        telegram_id=user.id,
+        chat_id=chat_id,
+        first_name=user.first_name[:128],
+        username=user.username,
+        source=source,
+    )
+    session.add(client)
+    session.flush()
+    record_event(session, client.id, "client_new", {"source": source})
+    return client
 
 
-async def set_blocked(session: AsyncSession, telegram_id: int, blocked: bool) -> bool:
+def set_blocked(session: Session, telegram_id: int, blocked: bool) -> bool:
     """Mark a client as having blocked the bot (or come back). False if we don't know them."""
     values: dict[str, Any] = {"blocked": blocked, "blocked_at": utcnow() if blocked else None}
-    result = await session.exec(  # type: ignore[call-overload]
+    result = session.execute(
         update(Client).where(col(Client.telegram_id) == telegram_id).values(**values)
     )
     return bool(result.rowcount)
 
 
-async def set_tips_consent(session: AsyncSession, client: Client, agree: bool) -> None:
+def set_tips_consent(session: Session, client: Client, agree: bool) -> None:
     client.tips_consent = agree
     client.tips_consent_at = utcnow()
-    await record_event(session, client.id, "consent_tips", {"agree": agree})
+    record_event(session, client.id, "consent_tips", {"agree": agree})
 
 
-async def withdraw_health_consent(session: AsyncSession, client: Client) -> None:
+def withdraw_health_consent(session: Session, client: Client) -> None:
     """Consent withdrawn: erase every health answer and result, keep the rest."""
-    await session.exec(delete(Screening).where(col(Screening.client_id) == client.id))  # type: ignore[call-overload]
+    session.execute(delete(Screening).where(col(Screening.client_id) == client.id))
     client.health_consent = False
     client.health_consent_at = utcnow()
     if client.stage == "screening":
         client.stage = "idle"
-    await record_event(session, client.id, "consent_health", {"agree": False})
+    record_event(session, client.id, "consent_health", {"agree": False})
 
 
-async def give_health_consent(session: AsyncSession, client: Client) -> None:
+def give_health_consent(session: Session, client: Client) -> None:
     client.health_consent = True
     client.health_consent_at = utcnow()
-    await record_event(session, client.id, "consent_health", {"agree": True})
+    record_event(session, client.id, "consent_health", {"agree": True})
 
 
-async def delete_client(session: AsyncSession, client: Client) -> None:
+def delete_client(session: Session, client: Client) -> None:
     """Erase a client and everything about them; their events stay, unlinked, for counts."""
-    await session.exec(  # type: ignore[call-overload]
-        update(Event).where(col(Event.client_id) == client.id).values(client_id=None)
-    )
-    await session.delete(client)
+    session.execute(update(Event).where(col(Event.client_id) == client.id).values(client_id=None))
+    session.delete(client)
 
 
-async def erase_inactive(session: AsyncSession, before: datetime) -> int:
+def erase_inactive(session: Session, before: datetime) -> int:
     """Erase every client inactive since before `before`. Returns how many."""
-    stale = (await session.exec(select(Client).where(Client.last_active_at < before))).all()
+    stale = (session.exec(select(Client).where(Client.last_active_at < before))).all()
     for client in stale:
-        await delete_client(session, client)
+        delete_client(session, client)
     return len(stale)
 
 
 # --- the conversation state --------------------------------------------------------------------
 
 
-async def active_screening(session: AsyncSession, client_id: int) -> Screening | None:
-    result = await session.exec(
+def active_screening(session: Session, client_id: int) -> Screening | None:
+    result = session.exec(
         select(Screening)
         .where(Screening.client_id == client_id, Screening.status == "in_progress")
         .order_by(col(Screening.id).desc())
@@ -111,25 +102,21 @@ async def active_screening(session: AsyncSession, client_id: int) -> Screening |
     return result.first()
 
 
-async def screening_answers(session: AsyncSession, screening_id: int) -> list[Answer]:
-    result = await session.exec(
+def screening_answers(session: Session, screening_id: int) -> list[Answer]:
+    result = session.exec(
         select(Answer).where(Answer.screening_id == screening_id).order_by(col(Answer.position))
     )
     return list(result.all())
 
 
-async def screening_by_key(session: AsyncSession, client_id: int, key: str) -> Screening | None:
-    result = await session.exec(
-        select(Screening).where(Screening.client_id == client_id, Screening.key == key)
-    )
-    return result.first()
-
-
-async def sync_answers(
-    session: AsyncSession, screening: Screening, answers: tuple[tuple[str, str], ...]
+def sync_answers(
+    session: Session,
+    screening: Screening,
+    stored: list[Answer],
+    answers: tuple[tuple[str, str], ...],
 ) -> None:
-    """Make the stored answers equal `answers`: keep the common start, replace the rest."""
-    stored = await screening_answers(session, screening.id)  # type: ignore[arg-type]
+    """Make the stored answers (`stored`, as loaded) equal `answers`: keep the common start,
+    replace the rest. Usually that is one INSERT: the answer just given."""
     same = 0
     while (
         same < min(len(stored), len(answers))
@@ -137,9 +124,9 @@ async def sync_answers(
     ):
         same += 1
     for row in stored[same:]:
-        await session.delete(row)
+        session.delete(row)
     if len(stored) > same:
-        await session.flush()
+        session.flush()  # positions are unique: free them before reuse
     for position, (question_id, option_id) in enumerate(answers[same:], start=same):
         session.add(
             Answer(
@@ -151,8 +138,8 @@ async def sync_answers(
         )
 
 
-async def latest_finished_screening(session: AsyncSession, client_id: int) -> Screening | None:
-    result = await session.exec(
+def latest_finished_screening(session: Session, client_id: int) -> Screening | None:
+    result = session.exec(
         select(Screening)
         .where(
             Screening.client_id == client_id, col(Screening.status).in_(("completed", "red_flag"))
@@ -165,29 +152,24 @@ async def latest_finished_screening(session: AsyncSession, client_id: int) -> Sc
 # --- events and hand-offs ----------------------------------------------------------------------
 
 
-async def record_event(
-    session: AsyncSession, client_id: int | None, kind: str, data: dict[str, Any] | None = None
+def record_event(
+    session: Session, client_id: int | None, kind: str, data: dict[str, Any] | None = None
 ) -> None:
     session.add(Event(client_id=client_id, kind=kind, data=data or None))
 
 
-async def count_events(session: AsyncSession, kind: str) -> int:
-    result = await session.exec(select(func.count()).select_from(Event).where(Event.kind == kind))
-    return int(result.one())
-
-
-async def create_handoff(
-    session: AsyncSession, client: Client, staff_message_id: int | None, *, relay: bool
+def create_handoff(
+    session: Session, client_id: int, staff_message_id: int | None, *, relay: bool
 ) -> None:
     """Link a staff-chat message to the client, so staff replies to it reach them. A new
     hand-off (not a relayed message) is also counted."""
-    session.add(Handoff(client_id=client.id, staff_message_id=staff_message_id))  # type: ignore[arg-type]
+    session.add(Handoff(client_id=client_id, staff_message_id=staff_message_id))
     if not relay:
-        await record_event(session, client.id, "handoff")
+        record_event(session, client_id, "handoff")
 
 
-async def client_for_staff_message(session: AsyncSession, staff_message_id: int) -> Client | None:
-    result = await session.exec(
+def client_for_staff_message(session: Session, staff_message_id: int) -> Client | None:
+    result = session.exec(
         select(Client)
         .join(Handoff, col(Handoff.client_id) == col(Client.id))
         .where(Handoff.staff_message_id == staff_message_id)
@@ -195,8 +177,8 @@ async def client_for_staff_message(session: AsyncSession, staff_message_id: int)
     return result.first()
 
 
-async def latest_handoff(session: AsyncSession, client_id: int) -> Handoff | None:
-    result = await session.exec(
+def latest_handoff(session: Session, client_id: int) -> Handoff | None:
+    result = session.exec(
         select(Handoff).where(Handoff.client_id == client_id).order_by(col(Handoff.id).desc())
     )
     return result.first()
@@ -205,16 +187,16 @@ async def latest_handoff(session: AsyncSession, client_id: int) -> Handoff | Non
 # --- the client's own data ---------------------------------------------------------------------
 
 
-async def export_client(session: AsyncSession, client: Client) -> dict[str, Any]:
+def export_client(session: Session, client: Client) -> dict[str, Any]:
     """Everything stored about a client, for /mydata."""
     screenings = (
-        await session.exec(
+        session.exec(
             select(Screening).where(Screening.client_id == client.id).order_by(col(Screening.id))
         )
     ).all()
     exported = []
     for screening in screenings:
-        answers = await screening_answers(session, screening.id)  # type: ignore[arg-type]
+        answers = screening_answers(session, screening.id)  # type: ignore[arg-type]
         exported.append(
             {
                 **screening.model_dump(exclude={"id", "client_id"}, mode="json"),
@@ -224,11 +206,9 @@ async def export_client(session: AsyncSession, client: Client) -> dict[str, Any]
                 ],
             }
         )
-    handoffs = (await session.exec(select(Handoff).where(Handoff.client_id == client.id))).all()
+    handoffs = (session.exec(select(Handoff).where(Handoff.client_id == client.id))).all()
     events = (
-        await session.exec(
-            select(Event).where(Event.client_id == client.id).order_by(col(Event.id))
-        )
+        session.exec(select(Event).where(Event.client_id == client.id).order_by(col(Event.id)))
     ).all()
     return {
         "client": client.model_dump(exclude={"id"}, mode="json"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlmodel import select
+
+from bot.runner import RunningBot
 from bot.sandbox.emulator import Message
 from bot.sandbox.users import SimUser
 from dialogs.questionnaire import load_questionnaire
@@ -50,3 +53,14 @@ async def answer_all(user: SimUser, chosen: dict[str, str] = TYPICAL) -> Message
         option = "no" if question.gate else chosen.get(question.id, question.options[0].id)
         message = await answer(user, question.id, option)
     return message
+
+
+async def rows(bot: RunningBot, model: type, *order_by: object) -> list:  # type: ignore[type-arg]
+    """Every row of a table, as the bot's own database sees it now."""
+    statement = select(model).order_by(*order_by) if order_by else select(model)
+    return await bot.services.db.run(lambda s: list(s.exec(statement).all()))
+
+
+async def execute(bot: RunningBot, statement: object) -> None:
+    """Run a raw statement (an UPDATE, a DROP...) in the bot's database."""
+    await bot.services.db.run(lambda s: s.execute(statement))  # type: ignore[arg-type]

@@ -11,7 +11,6 @@ import logging
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import select
 
 from bot.logs import setup_logging
 from bot.runner import RunningBot
@@ -20,13 +19,11 @@ from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import Answer, Client
-from tests.flows import answer, answer_all, start_and_consent
+from tests.flows import answer, answer_all, execute, rows, start_and_consent
 
 
 async def answers(bot: RunningBot) -> list[tuple[str, str]]:
-    async with bot.services.db.session() as session:
-        rows = (await session.exec(select(Answer).order_by(Answer.position))).all()
-        return [(a.question_id, a.option_id) for a in rows]
+    return [(a.question_id, a.option_id) for a in await rows(bot, Answer, Answer.position)]
 
 
 @pytest.mark.parametrize("kind", ["sticker", "photo", "voice", "location", "contact", "document"])
@@ -128,8 +125,7 @@ async def test_buttons_after_delete_do_not_bring_the_client_back(
     query = await alice.tap("No", message=question)
     await alice.expect_silence(0.4)
     assert query.answer == {"text": labels.stale}
-    async with bot.services.db.session() as session:
-        assert (await session.exec(select(Client))).all() == []
+    assert await rows(bot, Client) == []
 
 
 async def test_a_failing_handler_apologises_and_others_keep_going(
@@ -137,8 +133,7 @@ async def test_a_failing_handler_apologises_and_others_keep_going(
 ) -> None:
     await start_and_consent(alice)
     await answer(alice, "rf_saddle", "no")
-    async with bot.services.db.session() as session:  # a real fault: a table goes missing
-        await session.exec(text("DROP TABLE event"))  # type: ignore[call-overload]
+    await execute(bot, text("DROP TABLE event"))  # a real fault: a table goes missing
     bob = SimUser(emulator, 6002, "Bob")
     with caplog.at_level(logging.ERROR):
         await bob.send("/start")
@@ -156,14 +151,26 @@ async def test_the_token_never_reaches_the_log(
     buffer = io.StringIO()
     setup_logging("DEBUG", settings.token)
     logging.getLogger().handlers[0].setStream(buffer)  # type: ignore[attr-defined]
-    logging.getLogger("httpx").setLevel(logging.DEBUG)  # as if someone turned it back on
+    chatty = [logging.getLogger(name) for name in ("aiohttp", "httpx", "telegram")]
+    levels = [logger.level for logger in chatty]
+    for logger in chatty:  # as chatty as they go
+        logger.setLevel(logging.DEBUG)
+    url = f"{settings.bot_api_url}/bot{settings.token}/getMe"
     try:
         async with RunningBot(settings, poll_timeout=1.0):
             await start_and_consent(alice)
             await answer(alice, "rf_saddle", "no")
+            logging.getLogger("test").info("request to %s", url)
+            try:
+                raise ConnectionError(f"cannot connect to {url}")
+            except ConnectionError:
+                logging.getLogger("test").exception("failed")
     finally:
         logging.getLogger().handlers.clear()
+        logging.getLogger().setLevel(logging.WARNING)
+        for logger, level in zip(chatty, levels, strict=True):
+            logger.setLevel(level)
     log = buffer.getvalue()
-    assert "getUpdates" in log and "HTTP Request" in log, "the log really was written"
+    assert "getUpdates" in log and "cannot connect to" in log, "the log really was written"
     assert settings.token not in log
     assert settings.token.split(":")[1] not in log

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import select
 
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator
@@ -12,7 +11,7 @@ from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import Client, Event
 from tests.conftest import STAFF_CHAT_ID
-from tests.flows import answer, answer_all, start_and_consent
+from tests.flows import answer, answer_all, rows, start_and_consent
 
 
 async def staff_posts(emulator: BotApiEmulator) -> list[str]:
@@ -50,8 +49,7 @@ async def test_talk_to_a_therapist_from_the_result(
     await staff.send("Booked!", chat=group, reply_to=relayed)
     await alice.expect("Booked!")
 
-    async with bot.services.db.session() as session:
-        kinds = [e.kind for e in (await session.exec(select(Event))).all()]
+    kinds = [e.kind for e in await rows(bot, Event)]
     assert kinds.count("handoff") == 1
 
 
@@ -112,8 +110,8 @@ async def test_blocking_marks_the_client_and_staff_are_told(
 
     async def blocked() -> bool:
         await emulator.changed(0.3)
-        async with bot.services.db.session() as session:
-            return (await session.exec(select(Client))).one().blocked
+        (client,) = await rows(bot, Client)
+        return client.blocked
 
     assert await blocked()
     group = emulator.chats[STAFF_CHAT_ID]
@@ -140,7 +138,7 @@ async def test_a_403_on_sending_marks_the_client_blocked(
     handoff = next(m for m in group.messages.values() if m.from_bot)
     await staff.send("Hello?", chat=group, reply_to=handoff)
     await staff.expect("Not delivered: this client has blocked the bot", chat=group)
-    async with bot.services.db.session() as session:
-        assert (await session.exec(select(Client))).one().blocked
+    (client,) = await rows(bot, Client)
+    assert client.blocked
     assert [e.code for e in emulator.errors] == [403]
     emulator.errors.clear()

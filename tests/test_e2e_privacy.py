@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import col
 
 from bot.jobs import erase_inactive_clients
 from bot.runner import RunningBot
@@ -14,12 +14,11 @@ from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
 from dialogs.render import labels
 from storage.models import Answer, Client, Event, Screening, utcnow
-from tests.flows import answer, answer_all, start_and_consent
+from tests.flows import answer, answer_all, execute, rows, start_and_consent
 
 
-async def count(bot: RunningBot, model) -> int:  # type: ignore[no-untyped-def]
-    async with bot.services.db.session() as session:
-        return len((await session.exec(select(model))).all())
+async def count(bot: RunningBot, model: type) -> int:
+    return len(await rows(bot, model))
 
 
 async def test_mydata_sends_everything_as_a_json_file(bot: RunningBot, alice: SimUser) -> None:
@@ -60,16 +59,14 @@ async def test_delete_asks_first_then_erases_everything(
         0,
         0,
     )
-    async with bot.services.db.session() as session:
-        events = (await session.exec(select(Event))).all()
+    events = await rows(bot, Event)
     assert events and all(e.client_id is None for e in events), "counts stay, unlinked"
 
     await alice.send("/mydata")
     await alice.expect("I don't hold any data about you")
     await alice.send("/start")
     await alice.expect("Before the self-check")  # a fresh start, consent asked again
-    async with bot.services.db.session() as session:
-        client = (await session.exec(select(Client))).one()
+    (client,) = await rows(bot, Client)
     assert client.health_consent is None and client.stage == "consent_health"
 
 
@@ -103,12 +100,10 @@ async def test_stop_and_start_tips(bot: RunningBot, alice: SimUser) -> None:
     await start_and_consent(alice, tips=True)
     await alice.send("/stop_tips")
     await alice.expect("Tips are off")
-    async with bot.services.db.session() as session:
-        assert (await session.exec(select(Client))).one().tips_consent is False
+    assert [c.tips_consent for c in await rows(bot, Client)] == [False]
     await alice.send("/start_tips")
     await alice.expect("Tips are on")
-    async with bot.services.db.session() as session:
-        assert (await session.exec(select(Client))).one().tips_consent is True
+    assert [c.tips_consent for c in await rows(bot, Client)] == [True]
 
 
 async def test_retention_erases_clients_inactive_for_too_long(
@@ -119,13 +114,12 @@ async def test_retention_erases_clients_inactive_for_too_long(
         await start_and_consent(person)
         await answer(person, "rf_saddle", "no")
     old = utcnow() - timedelta(days=731)
-    async with bot.services.db.session() as session:
-        await session.exec(  # type: ignore[call-overload]
-            update(Client).where(col(Client.telegram_id) == bob.id).values(last_active_at=old)
-        )
+    await execute(
+        bot,
+        update(Client).where(col(Client.telegram_id) == bob.id).values(last_active_at=old),
+    )
     assert await erase_inactive_clients(bot.services) == 1
-    async with bot.services.db.session() as session:
-        (left,) = (await session.exec(select(Client))).all()
+    (left,) = await rows(bot, Client)
     assert left.telegram_id == alice.id
     assert await count(bot, Answer) == 1
     jobs = [job.name for job in bot.app.job_queue.jobs()]  # type: ignore[union-attr]

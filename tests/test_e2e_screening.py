@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from sqlmodel import select
-
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import Answer, Client, Event, Screening
-from tests.flows import answer, answer_all, start_and_consent
-
-
-async def rows(bot: RunningBot, model):  # type: ignore[no-untyped-def]
-    async with bot.services.db.session() as session:
-        return list((await session.exec(select(model))).all())
+from tests.flows import answer, answer_all, rows, start_and_consent
 
 
 async def test_command_menu_is_set_at_start(bot: RunningBot, emulator: BotApiEmulator) -> None:

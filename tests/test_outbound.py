@@ -64,14 +64,16 @@ async def test_replies_overtake_a_bulk_queue(
     bulk, chatting = people[:70], people[70:75]
     try:
         queue = asyncio.gather(*(bot.send_message(p.id, "tip", rate_limit_args=BULK) for p in bulk))
-        await asyncio.sleep(0.3)
+        while sum(1 for p in bulk if p.chat.actions) < 10:
+            await emulator.changed(1.0)
         await asyncio.gather(*(bot.send_message(p.id, "reply") for p in chatting))
         replied_at = emulator.seq_now
         await queue
     finally:
         await bot.shutdown()
     bulk_before_replies = sum(1 for p in bulk if p.chat.actions[0].seq < replied_at)
-    assert bulk_before_replies < 45, "the replies did not wait for the bulk queue"
+    # In one queue the replies would come after all 70; with lanes they overtake most.
+    assert bulk_before_replies < 50, "the replies waited for the bulk queue"
     assert emulator.errors == []
 
 

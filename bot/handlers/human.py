@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Forbidden, TelegramError
 
@@ -22,7 +22,7 @@ from bot.services import BotContext, Services
 from dialogs.engine import Button
 from dialogs.render import labels, render
 from storage import repo
-from storage.models import Client, utcnow
+from storage.models import Client, Handoff, utcnow
 
 log = logging.getLogger(__name__)
 RELAY_WINDOW = timedelta(days=7)
@@ -47,12 +47,17 @@ async def on_human_button(update: Update, context: BotContext) -> None:
         await query.answer()
         await query.edit_message_text(render("handoff_declined"))
         return
-    async with services.db.session() as session:
-        client = await repo.get_client(session, telegram_user(update).id)
-        summary = await _staff_summary(session, client, services) if client else None
-    if client is None or summary is None:
+    user_id = telegram_user(update).id
+
+    def summarise(session: Session) -> tuple[Client, str] | None:
+        client = repo.get_client(session, user_id)
+        return (client, _staff_summary(session, client, services)) if client else None
+
+    found = await services.db.run(summarise)
+    if found is None:
         await query.answer(labels.stale)
         return
+    client, summary = found
     await query.answer()
     if services.settings.staff_chat_id is None:
         await query.edit_message_text(**_unavailable(services))
@@ -63,10 +68,9 @@ async def on_human_button(update: Update, context: BotContext) -> None:
         log.exception("could not post a hand-off to the staff chat")
         await query.edit_message_text(**_unavailable(services))
         return
-    async with services.db.session() as session:
-        client = await repo.get_client(session, client.telegram_id)
-        if client is not None:
-            await repo.create_handoff(session, client, posted.message_id, relay=False)
+    await services.db.run(
+        lambda s: repo.create_handoff(s, client.id, posted.message_id, relay=False)  # type: ignore[arg-type]
+    )
     await query.edit_message_text(render("handoff_sent"))
 
 
@@ -77,28 +81,34 @@ async def relay_to_staff(update: Update, context: BotContext) -> bool:
     staff_chat = services.settings.staff_chat_id
     if message is None or staff_chat is None:
         return False
-    async with services.db.session() as session:
-        client = await repo.get_client(session, telegram_user(update).id)
+    user_id = telegram_user(update).id
+
+    def open_handoff(session: Session) -> tuple[Client, Handoff] | None:
+        client = repo.get_client(session, user_id)
         if client is None or client.stage != "idle":
-            return False
-        handoff = await repo.latest_handoff(session, client.id)  # type: ignore[arg-type]
+            return None
+        handoff = repo.latest_handoff(session, client.id)  # type: ignore[arg-type]
         if handoff is None or utcnow() - handoff.created_at > RELAY_WINDOW:
-            return False
-        name = client.first_name
+            return None
+        return client, handoff
+
+    found = await services.db.run(open_handoff)
+    if found is None:
+        return False
+    client, handoff = found
     if not message.text:
         await message.reply_text(render("relay_text_only"))
         return True
     text = message.text if len(message.text) <= MAX_RELAYED else message.text[:MAX_RELAYED] + "…"
     posted = await context.bot.send_message(
         staff_chat,
-        render("staff_relay", name=name, telegram_id=client.telegram_id, text=text),
+        render("staff_relay", name=client.first_name, telegram_id=client.telegram_id, text=text),
         reply_to_message_id=handoff.staff_message_id,
         allow_sending_without_reply=True,
     )
-    async with services.db.session() as session:
-        client = await repo.get_client(session, client.telegram_id)
-        if client is not None:
-            await repo.create_handoff(session, client, posted.message_id, relay=True)
+    await services.db.run(
+        lambda s: repo.create_handoff(s, client.id, posted.message_id, relay=True)  # type: ignore[arg-type]
+    )
     await message.reply_text(render("relay_sent"))
     return True
 
@@ -107,14 +117,12 @@ async def on_staff_reply(update: Update, context: BotContext) -> None:
     """A reply in the staff chat to a hand-off (or a relayed message) goes to that client."""
     message = update.message
     assert message is not None and message.reply_to_message is not None
-    services = context.services
-    async with services.db.session() as session:
-        client = await repo.client_for_staff_message(session, message.reply_to_message.message_id)
-        blocked = client.blocked if client else False
+    replied_to = message.reply_to_message.message_id
+    client = await context.services.db.run(lambda s: repo.client_for_staff_message(s, replied_to))
     if client is None:
         await message.reply_text(render("staff_not_delivered", reason="unknown"))
         return
-    if blocked:
+    if client.blocked:
         await message.reply_text(render("staff_not_delivered", reason="blocked"))
         return
     text = message.text or ""
@@ -133,24 +141,24 @@ async def on_staff_reply(update: Update, context: BotContext) -> None:
 async def _confirmation(services: Services, update: Update) -> dict[str, object]:
     if services.settings.staff_chat_id is None:
         return _unavailable(services)
-    async with services.db.session() as session:
-        client = await repo.get_client(session, telegram_user(update).id)
-        latest = (
-            await repo.latest_finished_screening(session, client.id)  # type: ignore[arg-type]
-            if client
-            else None
-        )
-    if client is None:
+    user_id = telegram_user(update).id
+
+    def latest(session: Session) -> tuple[bool, bool] | None:
+        client = repo.get_client(session, user_id)
+        if client is None:
+            return None
+        screening = repo.latest_finished_screening(session, client.id)  # type: ignore[arg-type]
+        return screening is not None, bool(screening and screening.red_flag_tier)
+
+    found = await services.db.run(latest)
+    if found is None:
         return {"text": render("handoff_needs_start")}
+    has_screening, red_flag = found
     buttons = (
         (Button(labels.handoff_send, "h:yes"),),
         (Button(labels.handoff_cancel, "h:no"),),
     )
-    text = render(
-        "handoff_confirm",
-        has_screening=latest is not None,
-        red_flag=bool(latest and latest.red_flag_tier),
-    )
+    text = render("handoff_confirm", has_screening=has_screening, red_flag=red_flag)
     return {"text": text, "reply_markup": markup(buttons)}
 
 
@@ -162,9 +170,9 @@ def _unavailable(services: Services) -> dict[str, object]:
     }
 
 
-async def _staff_summary(session: AsyncSession, client: Client, services: Services) -> str:
+def _staff_summary(session: Session, client: Client, services: Services) -> str:
     """What the staff chat sees: who, where from, and the latest screening's findings."""
-    latest = await repo.latest_finished_screening(session, client.id)  # type: ignore[arg-type]
+    latest = repo.latest_finished_screening(session, client.id)  # type: ignore[arg-type]
     result = (latest.result or {}) if latest else {}
     q = services.questionnaire
     return render(

@@ -28,8 +28,8 @@ async def on_membership(update: Update, context: BotContext) -> None:
     if change is None or change.chat.type != "private":
         return
     blocked = change.new_chat_member.status == ChatMember.BANNED
-    async with context.services.db.session() as session:
-        known = await repo.set_blocked(session, change.chat.id, blocked)
+    chat = change.chat.id
+    known = await context.services.db.run(lambda s: repo.set_blocked(s, chat, blocked))
     if known:
         log.info("client %s %s the bot", change.chat.id, "blocked" if blocked else "unblocked")
 

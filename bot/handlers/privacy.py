@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from sqlmodel import Session
 from telegram import InputFile, Update
 
 from bot.handlers.common import chat_id, telegram_user
@@ -18,8 +19,7 @@ EXPORT_NAME = "bodymechanix-my-data.json"
 
 
 async def on_privacy(update: Update, context: BotContext) -> None:
-    async with context.services.db.session() as session:
-        client = await repo.get_client(session, telegram_user(update).id)
+    client = await _client(context, update)
     await update.effective_message.reply_text(**_privacy(context.services, client))  # type: ignore[union-attr]
 
 
@@ -28,18 +28,27 @@ async def on_privacy_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     topic, agree = (query.data or "")[2:3], (query.data or "").endswith(":1")
-    async with context.services.db.session() as session:
-        client = await repo.get_client(session, telegram_user(update).id)
-        current = None if client is None else {"h": client.health_consent, "t": client.tips_consent}
-        if client is None or current is None or bool(current[topic]) == agree:
-            await query.answer(labels.stale)  # deleted since, or already so: nothing to do
-            return
+    user_id = telegram_user(update).id
+
+    def switch(session: Session) -> Client | None:
+        client = repo.get_client(session, user_id)
+        if client is None:
+            return None
+        current = client.health_consent if topic == "h" else client.tips_consent
+        if bool(current) == agree:
+            return None  # already so (an old button): nothing to do
         if topic == "t":
-            await repo.set_tips_consent(session, client, agree)
+            repo.set_tips_consent(session, client, agree)
         elif agree:
-            await repo.give_health_consent(session, client)
+            repo.give_health_consent(session, client)
         else:
-            await repo.withdraw_health_consent(session, client)
+            repo.withdraw_health_consent(session, client)
+        return client
+
+    client = await context.services.db.run(switch)
+    if client is None:
+        await query.answer(labels.stale)
+        return
     await query.answer(labels.done)
     await query.edit_message_text(**_privacy(context.services, client))
 
@@ -53,19 +62,28 @@ async def on_start_tips(update: Update, context: BotContext) -> None:
 
 
 async def _set_tips(update: Update, context: BotContext, agree: bool) -> None:
-    async with context.services.db.session() as session:
-        client = await repo.get_client(session, telegram_user(update).id)
+    user_id = telegram_user(update).id
+
+    def switch(session: Session) -> Client | None:
+        client = repo.get_client(session, user_id)
         if client is not None and client.tips_consent != agree:
-            await repo.set_tips_consent(session, client, agree)
+            repo.set_tips_consent(session, client, agree)
+        return client
+
+    client = await context.services.db.run(switch)
     text = render("tips_switched", known=client is not None, agree=agree)
     await update.effective_message.reply_text(text)  # type: ignore[union-attr]
 
 
 async def on_mydata(update: Update, context: BotContext) -> None:
     """Everything stored about the client, as a JSON file."""
-    async with context.services.db.session() as session:
-        client = await repo.get_client(session, telegram_user(update).id)
-        data = await repo.export_client(session, client) if client else None
+    user_id = telegram_user(update).id
+
+    def export(session: Session) -> dict[str, object] | None:
+        client = repo.get_client(session, user_id)
+        return repo.export_client(session, client) if client else None
+
+    data = await context.services.db.run(export)
     if data is None:
         await update.effective_message.reply_text(render("no_data"))  # type: ignore[union-attr]
         return
@@ -78,8 +96,7 @@ async def on_mydata(update: Update, context: BotContext) -> None:
 
 
 async def on_delete(update: Update, context: BotContext) -> None:
-    async with context.services.db.session() as session:
-        client = await repo.get_client(session, telegram_user(update).id)
+    client = await _client(context, update)
     if client is None:
         await update.effective_message.reply_text(render("no_data"))  # type: ignore[union-attr]
         return
@@ -101,16 +118,25 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
         await query.answer()
         await query.edit_message_text(render("delete_kept"))
         return
-    async with context.services.db.session() as session:
-        client = await repo.get_client(session, telegram_user(update).id)
-        confirmed = client is not None and query.data == f"d:y:{client.id}"
-        if confirmed:
-            await repo.delete_client(session, client)  # type: ignore[arg-type]
-    if not confirmed:
+    user_id = telegram_user(update).id
+
+    def erase(session: Session) -> bool:
+        client = repo.get_client(session, user_id)
+        if client is None or query.data != f"d:y:{client.id}":
+            return False
+        repo.delete_client(session, client)
+        return True
+
+    if not await context.services.db.run(erase):
         await query.answer(labels.stale)
         return
     await query.answer(labels.done)
     await query.edit_message_text(render("deleted"))
+
+
+async def _client(context: BotContext, update: Update) -> Client | None:
+    user_id = telegram_user(update).id
+    return await context.services.db.run(lambda s: repo.get_client(s, user_id))
 
 
 def _privacy(services: Services, client: Client | None) -> dict[str, object]:

@@ -142,6 +142,7 @@ class Chat:
     started: bool = False  # a private chat the user opened, so the bot may write to it
     blocked: bool = False
     deactivated: bool = False
+    pulse: asyncio.Event = field(default_factory=asyncio.Event)  # set when the bot acts here
 
     def as_json(self) -> dict[str, Any]:
         if self.type == "private":
@@ -303,17 +304,19 @@ class BotApiEmulator:
     ) -> Action:
         """The first bot action in the chat after `after_seq` that matches, waiting if needed."""
         deadline = time.monotonic() + timeout
+        chat = self.chats[chat_id]
         while True:
-            chat = self.chats.get(chat_id)
-            actions = chat.actions if chat else []
-            for action in actions:
-                if action.seq > after_seq and predicate(action):
+            start = len(chat.actions)
+            while start > 0 and chat.actions[start - 1].seq > after_seq:
+                start -= 1
+            for action in chat.actions[start:]:
+                if predicate(action):
                     return action
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"no matching bot action in chat {chat_id} within {timeout}s")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._pulse.wait(), remaining)
+                await asyncio.wait_for(chat.pulse.wait(), remaining)
 
     async def changed(self, timeout: float) -> None:
         """Wait until the bot does something anywhere (or a callback query is answered)."""
@@ -370,8 +373,7 @@ class BotApiEmulator:
                 except json.JSONDecodeError:
                     raise bad_request("can't parse JSON") from None
                 params.update(body if isinstance(body, dict) else {})
-                return params
-            if ctype == "multipart/form-data":
+            elif ctype == "multipart/form-data":
                 reader = await request.multipart()
                 async for part in reader:
                     if part.filename is not None:  # type: ignore[union-attr]
@@ -763,6 +765,8 @@ class BotApiEmulator:
     def _record(self, chat: Chat, kind: str, message: Message) -> None:
         self.seq_now = next(self._seq)
         chat.actions.append(Action(self.seq_now, kind, message, time.monotonic()))
+        pulse, chat.pulse = chat.pulse, asyncio.Event()
+        pulse.set()
         self._wake()
 
     def _wake(self) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks that print their figures (see ../shared/docs/benchmarks.md)."""

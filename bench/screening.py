@@ -1,0 +1,179 @@
+"""Benchmark: N clients through the whole screening at once, against the emulator.
+
+    python -m bench.screening [--clients 200] [--runs 3]
+
+Two loads, kept apart as ../shared/docs/benchmarks.md asks:
+- throughput (closed loop): every client acts again as soon as it has the bot's answer. It
+  gives updates per second and the bot's CPU seconds per update, and, measured side by side
+  in the same run, the same figures for a bare python-telegram-bot echo bot (sequential
+  updates, no rate limiter, no database) and the ratio of the two throughputs;
+- experience (human pace): every client waits 1 to 3 seconds between taps, as a person does.
+  It gives p50 and p99 from a client's action to the bot's answer.
+The emulator's flood limits are off; the bot's own send budget (SEND_RATE) is raised to 1000/s
+so that Telegram's budget, a separate limit, does not stand in for the bot's capacity.
+The bot runs in its own process (`python -m bot run`) with a fresh SQLite database.
+Targets: at least half the echo bot's throughput; p99 under 250 ms at 200 clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+
+from bench.harness import ROOT, bot_process, emulator, median, percentile, run
+from bot.sandbox.emulator import BotApiEmulator, Message
+from bot.sandbox.flood import FloodLimits
+from bot.sandbox.users import SimUser
+from dialogs.questionnaire import load_questionnaire
+from dialogs.render import labels
+
+Q = load_questionnaire()
+ECHO_MESSAGES = 20
+
+
+@dataclass
+class Tally:
+    actions: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+
+def _has_callback_buttons(message: Message) -> bool:
+    return any("callback_data" in b for b in message.flat_buttons)
+
+
+async def _act(user: SimUser, tally: Tally, action) -> Message:  # type: ignore[no-untyped-def]
+    """Do one thing; record the time to the bot's first answer; return the message that
+    carries the next step's buttons."""
+    await action()
+    started = user.acted_at
+    first = await user.next_action(timeout=60)
+    tally.actions += 1
+    tally.latencies.append(first.at - started)
+    message = first.message
+    while not _has_callback_buttons(message):
+        message = (await user.next_action(timeout=60)).message
+    return message
+
+
+async def screening_client(user: SimUser, tally: Tally, pace: tuple[float, float] | None) -> None:
+    """/start, both consents, every question (safety gates 'no', the rest at random)."""
+    rng = random.Random(user.id)
+
+    async def pause() -> None:
+        if pace:
+            await asyncio.sleep(rng.uniform(*pace))
+
+    message = await _act(user, tally, lambda: user.send("/start"))
+    await pause()
+    message = await _act(user, tally, lambda: user.tap(labels.agree, message=message))
+    await pause()
+    message = await _act(user, tally, lambda: user.tap(labels.tips_yes, message=message))
+    while True:
+        data = next(b["callback_data"] for b in message.flat_buttons if "callback_data" in b)
+        if not data.startswith("a:"):
+            return  # the result: its buttons are booking links and "talk to a therapist"
+        question = Q.by_id[data.split(":")[2]]
+        safe = [o for o in question.options if not o.red_flag]
+        option = rng.choice(safe)
+        await pause()
+        message = await _act(user, tally, lambda: user.tap(option.label, message=message))  # noqa: B023
+
+
+async def echo_client(user: SimUser, tally: Tally) -> None:
+    for n in range(ECHO_MESSAGES):
+        await user.send(f"hello {n}")
+        started = user.acted_at
+        answer = await user.next_action(timeout=60)
+        tally.actions += 1
+        tally.latencies.append(answer.at - started)
+
+
+def _users(emu: BotApiEmulator, count: int) -> list[SimUser]:
+    return [SimUser(emu, 100_000 + i, f"Client{i}") for i in range(count)]
+
+
+async def throughput_bmx(clients: int) -> tuple[float, float]:
+    """(updates per second, CPU seconds per update) of the real bot, closed loop."""
+    async with emulator(FloodLimits(enabled=False)) as emu:
+        async with bot_process(emu, ["bot", "run"], SEND_RATE="1000") as bot:
+            tally = Tally()
+            users = _users(emu, clients)
+            cpu, started = bot.cpu_seconds(), time.monotonic()
+            await asyncio.gather(*(screening_client(u, tally, None) for u in users))
+            elapsed, cpu = time.monotonic() - started, bot.cpu_seconds() - cpu
+        assert not emu.errors, emu.errors[:3]
+    return tally.actions / elapsed, cpu / tally.actions
+
+
+async def throughput_echo(clients: int) -> tuple[float, float]:
+    async with (
+        emulator(FloodLimits(enabled=False)) as emu,
+        bot_process(emu, ["bench.echo_bot"], PYTHONPATH=str(ROOT)) as bot,
+    ):
+        tally = Tally()
+        users = _users(emu, clients)
+        cpu, started = bot.cpu_seconds(), time.monotonic()
+        await asyncio.gather(*(echo_client(u, tally) for u in users))
+        elapsed, cpu = time.monotonic() - started, bot.cpu_seconds() - cpu
+    return tally.actions / elapsed, cpu / tally.actions
+
+
+async def experience(clients: int) -> Tally:
+    async with emulator(FloodLimits(enabled=False)) as emu:
+        async with bot_process(emu, ["bot", "run"], SEND_RATE="1000"):
+            tally = Tally()
+            users = _users(emu, clients)
+            await asyncio.gather(*(screening_client(u, tally, (1.0, 3.0)) for u in users))
+        assert not emu.errors, emu.errors[:3]
+        slow = emu.slow_answers(limit=1.0)
+        assert not slow, f"{len(slow)} button presses answered after a second or never"
+    return tally
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3, help="throughput runs (median printed)")
+    parser.add_argument("--human-runs", type=int, default=1, help="human-pace runs")
+    args = parser.parse_args()
+
+    print(f"screening benchmark: {args.clients} clients, flood limits off")
+    rates, cpus, echo_rates, echo_cpus, ratios = [], [], [], [], []
+    for number in range(1, args.runs + 1):
+        rate, cpu = await throughput_bmx(args.clients)
+        echo_rate, echo_cpu = await throughput_echo(args.clients)
+        rates.append(rate)
+        cpus.append(cpu)
+        echo_rates.append(echo_rate)
+        echo_cpus.append(echo_cpu)
+        ratios.append(rate / echo_rate)
+        print(
+            f"  throughput run {number}: bot {rate:7.1f} updates/s ({cpu * 1000:.2f} ms CPU each)"
+            f" | echo bot {echo_rate:7.1f} updates/s ({echo_cpu * 1000:.2f} ms CPU each)"
+            f" | ratio {rate / echo_rate:.2f}"
+        )
+    latencies: list[float] = []
+    for number in range(1, args.human_runs + 1):
+        tally = await experience(args.clients)
+        latencies += tally.latencies
+        print(
+            f"  human-pace run {number}: {tally.actions} actions, "
+            f"p50 {percentile(tally.latencies, 50) * 1000:.1f} ms, "
+            f"p99 {percentile(tally.latencies, 99) * 1000:.1f} ms"
+        )
+    p99 = percentile(latencies, 99) * 1000
+    print(f"results (median of {args.runs} throughput runs, {args.human_runs} human-pace runs):")
+    print(f"  bot throughput          {median(rates):8.1f} updates/s (closed loop)")
+    print(f"  bot CPU per update      {median(cpus) * 1000:8.2f} ms")
+    print(f"  echo bot throughput     {median(echo_rates):8.1f} updates/s")
+    print(f"  echo bot CPU per update {median(echo_cpus) * 1000:8.2f} ms")
+    print(f"  throughput ratio        {median(ratios):8.2f}  (target >= 0.50)")
+    print(f"  action -> answer p50    {percentile(latencies, 50) * 1000:8.1f} ms (human pace)")
+    print(f"  action -> answer p99    {p99:8.1f} ms  (target < 250 ms)")
+
+
+if __name__ == "__main__":
+    run(main())
