@@ -7,12 +7,15 @@ import os
 import statistics
 import sys
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+import psycopg
+from sqlalchemy.engine import make_url
 
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.flood import FloodLimits
@@ -41,17 +44,38 @@ async def emulator(flood: FloodLimits) -> AsyncIterator[BotApiEmulator]:
         await emu.stop()
 
 
+@contextmanager
+def fresh_database(postgres_url: str | None, folder: str) -> Iterator[str]:
+    """An empty database for one run: a SQLite file, or a PostgreSQL schema of its own."""
+    if postgres_url is None:
+        yield f"sqlite:///{folder}/bench.db"
+        return
+    libpq = make_url(postgres_url).set(drivername="postgresql").render_as_string(False)
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(libpq, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(libpq, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 @asynccontextmanager
 async def bot_process(
-    emu: BotApiEmulator, module: list[str], **env: str
+    emu: BotApiEmulator, module: list[str], postgres_url: str | None = None, **env: str
 ) -> AsyncIterator[BotProcess]:
     """Start a bot (`python -m ...`) against the emulator and wait until it answers."""
-    with tempfile.TemporaryDirectory() as folder:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        fresh_database(postgres_url, folder) as database_url,
+    ):
         environment = {
             **os.environ,
             "BOT_TOKEN": emu.token,
             "BOT_API_URL": emu.base_url,
-            "DATABASE_URL": f"sqlite:///{folder}/bench.db",
+            "DATABASE_URL": database_url,
             "LOG_LEVEL": "WARNING",
             **env,
         }

@@ -7,11 +7,13 @@ Two loads, kept apart as ../shared/docs/benchmarks.md asks:
   gives updates per second and the bot's CPU seconds per update, and, measured side by side
   in the same run, the same figures for a bare python-telegram-bot echo bot (sequential
   updates, no rate limiter, no database) and the ratio of the two throughputs;
-- experience (human pace): every client waits 1 to 3 seconds between taps, as a person does.
-  It gives p50 and p99 from a client's action to the bot's answer.
+- experience (human pace): every client waits 1 to 3 seconds before each tap, the first
+  one (/start) included, as a person does. It gives p50 and p99 from a client's action to
+  the bot's answer.
 The emulator's flood limits are off; the bot's own send budget (SEND_RATE) is raised to 1000/s
 so that Telegram's budget, a separate limit, does not stand in for the bot's capacity.
-The bot runs in its own process (`python -m bot run`) with a fresh SQLite database.
+The bot runs in its own process (`python -m bot run`) with a fresh SQLite database, or with
+`--postgres [URL]` a fresh schema in PostgreSQL.
 Targets: at least half the echo bot's throughput; p99 under 250 ms at 200 clients.
 """
 
@@ -66,6 +68,7 @@ async def screening_client(user: SimUser, tally: Tally, pace: tuple[float, float
         if pace:
             await asyncio.sleep(rng.uniform(*pace))
 
+    await pause()
     message = await _act(user, tally, lambda: user.send("/start"))
     await pause()
     message = await _act(user, tally, lambda: user.tap(labels.agree, message=message))
@@ -95,10 +98,10 @@ def _users(emu: BotApiEmulator, count: int) -> list[SimUser]:
     return [SimUser(emu, 100_000 + i, f"Client{i}") for i in range(count)]
 
 
-async def throughput_bmx(clients: int) -> tuple[float, float]:
+async def throughput_bmx(clients: int, postgres: str | None) -> tuple[float, float]:
     """(updates per second, CPU seconds per update) of the real bot, closed loop."""
     async with emulator(FloodLimits(enabled=False)) as emu:
-        async with bot_process(emu, ["bot", "run"], SEND_RATE="1000") as bot:
+        async with bot_process(emu, ["bot", "run"], postgres, SEND_RATE="1000") as bot:
             tally = Tally()
             users = _users(emu, clients)
             cpu, started = bot.cpu_seconds(), time.monotonic()
@@ -121,9 +124,9 @@ async def throughput_echo(clients: int) -> tuple[float, float]:
     return tally.actions / elapsed, cpu / tally.actions
 
 
-async def experience(clients: int) -> Tally:
+async def experience(clients: int, postgres: str | None) -> Tally:
     async with emulator(FloodLimits(enabled=False)) as emu:
-        async with bot_process(emu, ["bot", "run"], SEND_RATE="1000"):
+        async with bot_process(emu, ["bot", "run"], postgres, SEND_RATE="1000"):
             tally = Tally()
             users = _users(emu, clients)
             await asyncio.gather(*(screening_client(u, tally, (1.0, 3.0)) for u in users))
@@ -138,12 +141,19 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3, help="throughput runs (median printed)")
     parser.add_argument("--human-runs", type=int, default=1, help="human-pace runs")
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="run the bot on PostgreSQL (a fresh schema in this database) instead of SQLite",
+    )
     args = parser.parse_args()
 
-    print(f"screening benchmark: {args.clients} clients, flood limits off")
+    database = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"screening benchmark: {args.clients} clients, {database}, flood limits off")
     rates, cpus, echo_rates, echo_cpus, ratios = [], [], [], [], []
     for number in range(1, args.runs + 1):
-        rate, cpu = await throughput_bmx(args.clients)
+        rate, cpu = await throughput_bmx(args.clients, args.postgres)
         echo_rate, echo_cpu = await throughput_echo(args.clients)
         rates.append(rate)
         cpus.append(cpu)
@@ -157,7 +167,7 @@ async def main() -> None:
         )
     latencies: list[float] = []
     for number in range(1, args.human_runs + 1):
-        tally = await experience(args.clients)
+        tally = await experience(args.clients, args.postgres)
         latencies += tally.latencies
         print(
             f"  human-pace run {number}: {tally.actions} actions, "

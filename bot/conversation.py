@@ -8,7 +8,7 @@ every answer as it is given, events). The engine stays pure; storage stays unawa
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlmodel import Session
@@ -17,7 +17,7 @@ from bot.services import Services
 from dialogs.engine import Context, ScreeningState, Stage, State, Step, step
 from dialogs.events import Event, Start
 from storage import repo
-from storage.models import Answer, Client, Screening, utcnow
+from storage.models import Client, Screening, utcnow
 
 # last_active_at only matters to the retention sweep, counted in days: writing it on every
 # button press would turn each answer into one more UPDATE for nothing.
@@ -31,7 +31,7 @@ class Loaded:
     client: Client
     state: State
     screening: Screening | None = None
-    answers: list[Answer] = field(default_factory=list)
+    answers: repo.Pairs = ()
 
 
 async def run_event(
@@ -48,15 +48,17 @@ async def run_event(
     version = services.questionnaire.version
 
     def transaction(session: Session) -> Step | None:
-        client = repo.get_client(session, user.id)
-        if client is None:
-            if not create:
-                return None
-            source = event.source if isinstance(event, Start) else None
-            client = repo.create_client(session, user, chat_id, source)
-        else:
+        found = repo.conversation(session, user.id)
+        if found is not None:
+            client, screening = found
             _refresh(client, user, chat_id)
-        loaded = load(session, client)
+            pairs = repo.answer_pairs(session, screening.id) if screening else ()  # type: ignore[arg-type]
+            loaded = load(client, screening, pairs)
+        elif create:
+            source = event.source if isinstance(event, Start) else None
+            loaded = load(repo.create_client(session, user, chat_id, source), None, ())
+        else:
+            return None
         result = step(loaded.state, event, ctx)
         if not result.stale:
             apply_step(session, loaded, result, version)
@@ -81,20 +83,14 @@ def _refresh(client: Client, user: repo.TelegramUser, chat_id: int) -> None:
         client.blocked, client.blocked_at = False, None
 
 
-def load(session: Session, client: Client) -> Loaded:
+def load(client: Client, screening: Screening | None, answers: repo.Pairs) -> Loaded:
     """The engine's view of this client, from the rows."""
     stage = Stage(client.stage)
-    screening = None
-    answers: list[Answer] = []
     screening_state = None
-    if stage is Stage.SCREENING:
-        screening = repo.active_screening(session, client.id)  # type: ignore[arg-type]
-        if screening is not None:
-            answers = repo.screening_answers(session, screening.id)  # type: ignore[arg-type]
-            pairs = tuple((a.question_id, a.option_id) for a in answers)
-            screening_state = ScreeningState(screening.key, pairs)
-        else:
-            stage = Stage.IDLE  # the screening was erased (consent withdrawn): nothing to resume
+    if stage is Stage.SCREENING and screening is not None:
+        screening_state = ScreeningState(screening.key, answers)
+    elif stage is Stage.SCREENING:
+        stage = Stage.IDLE  # the screening was erased (consent withdrawn): nothing to resume
     state = State(
         stage=stage,
         first_name=client.first_name,
@@ -102,7 +98,7 @@ def load(session: Session, client: Client) -> Loaded:
         tips_consent=client.tips_consent,
         screening=screening_state,
     )
-    return Loaded(client, state, screening, answers)
+    return Loaded(client, state, screening if screening_state else None, answers)
 
 
 def apply_step(session: Session, loaded: Loaded, result: Step, version: int) -> None:
@@ -126,12 +122,13 @@ def apply_step(session: Session, loaded: Loaded, result: Step, version: int) -> 
         ended.result = result.outcome.result.as_json() if result.outcome.result else None
         # A cancelled screening's answers serve no purpose any more: erase them.
         kept = result.outcome.answers if result.outcome.status != "cancelled" else ()
-        repo.sync_answers(session, ended, loaded.answers, kept)
+        repo.sync_answers(session, ended.id, loaded.answers, kept)  # type: ignore[arg-type]
     if result.started is not None:
         session.add(
             Screening(client_id=client_id, key=result.started, questionnaire_version=version)
         )
     elif after.screening is not None and loaded.screening is not None:
-        repo.sync_answers(session, loaded.screening, loaded.answers, after.screening.answers)
+        screening_id: int = loaded.screening.id  # type: ignore[assignment]
+        repo.sync_answers(session, screening_id, loaded.answers, after.screening.answers)
     for kind, data in result.events:
         repo.record_event(session, client_id, kind, data)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import and_, bindparam, delete, insert, update
 from sqlmodel import Session, col, select
 
 from storage.models import Answer, Client, Event, Handoff, Screening, utcnow
@@ -93,13 +93,33 @@ def erase_inactive(session: Session, before: datetime) -> int:
 # --- the conversation state --------------------------------------------------------------------
 
 
-def active_screening(session: Session, client_id: int) -> Screening | None:
-    result = session.exec(
-        select(Screening)
-        .where(Screening.client_id == client_id, Screening.status == "in_progress")
-        .order_by(col(Screening.id).desc())
+# Built once: constructing a statement costs more than running it on SQLite.
+_CLIENT_AND_SCREENING = (
+    select(Client, Screening)
+    .outerjoin(
+        Screening,
+        and_(col(Screening.client_id) == col(Client.id), col(Screening.status) == "in_progress"),
     )
-    return result.first()
+    .where(col(Client.telegram_id) == bindparam("telegram_id"))
+)
+_ANSWER_PAIRS = (
+    select(col(Answer.question_id), col(Answer.option_id))
+    .where(col(Answer.screening_id) == bindparam("screening_id"))
+    .order_by(col(Answer.position))
+)
+Pairs = tuple[tuple[str, str], ...]
+
+
+def conversation(session: Session, telegram_id: int) -> tuple[Client, Screening | None] | None:
+    """In one query: the client and their screening in progress, if any. None if unknown."""
+    row = session.exec(_CLIENT_AND_SCREENING, params={"telegram_id": telegram_id}).first()
+    return None if row is None else (row[0], row[1])
+
+
+def answer_pairs(session: Session, screening_id: int) -> Pairs:
+    """A screening's answers in order, as (question id, option id): plain tuples, no objects."""
+    rows = session.exec(_ANSWER_PAIRS, params={"screening_id": screening_id}).all()
+    return tuple((question_id, option_id) for question_id, option_id in rows)
 
 
 def screening_answers(session: Session, screening_id: int) -> list[Answer]:
@@ -109,33 +129,30 @@ def screening_answers(session: Session, screening_id: int) -> list[Answer]:
     return list(result.all())
 
 
-def sync_answers(
-    session: Session,
-    screening: Screening,
-    stored: list[Answer],
-    answers: tuple[tuple[str, str], ...],
-) -> None:
+def sync_answers(session: Session, screening_id: int, stored: Pairs, answers: Pairs) -> None:
     """Make the stored answers (`stored`, as loaded) equal `answers`: keep the common start,
     replace the rest. Usually that is one INSERT: the answer just given."""
     same = 0
-    while (
-        same < min(len(stored), len(answers))
-        and (stored[same].question_id, stored[same].option_id) == answers[same]
-    ):
+    while same < min(len(stored), len(answers)) and stored[same] == answers[same]:
         same += 1
-    for row in stored[same:]:
-        session.delete(row)
     if len(stored) > same:
-        session.flush()  # positions are unique: free them before reuse
-    for position, (question_id, option_id) in enumerate(answers[same:], start=same):
-        session.add(
-            Answer(
-                screening_id=screening.id,  # type: ignore[arg-type]
-                position=position,
-                question_id=question_id,
-                option_id=option_id,
+        session.execute(
+            delete(Answer).where(
+                col(Answer.screening_id) == screening_id, col(Answer.position) >= same
             )
         )
+    new = [
+        {
+            "screening_id": screening_id,
+            "position": position,
+            "question_id": question_id,
+            "option_id": option_id,
+            "answered_at": utcnow(),
+        }
+        for position, (question_id, option_id) in enumerate(answers[same:], start=same)
+    ]
+    if new:
+        session.execute(insert(Answer), new)
 
 
 def latest_finished_screening(session: Session, client_id: int) -> Screening | None:
@@ -155,7 +172,9 @@ def latest_finished_screening(session: Session, client_id: int) -> Screening | N
 def record_event(
     session: Session, client_id: int | None, kind: str, data: dict[str, Any] | None = None
 ) -> None:
-    session.add(Event(client_id=client_id, kind=kind, data=data or None))
+    session.execute(
+        insert(Event).values(client_id=client_id, kind=kind, at=utcnow(), data=data or None)
+    )
 
 
 def create_handoff(
