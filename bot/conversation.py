@@ -52,6 +52,11 @@ async def run_event(
         if found is not None:
             client, screening = found
             _refresh(client, user, chat_id)
+            if screening is not None and screening.questionnaire_version != version:
+                # The clinic has changed the questions since: old answers may not mean the
+                # same, so that screening ends and the client starts afresh when they wish.
+                repo.retire_screening(session, screening)
+                screening = None
             pairs = repo.answer_pairs(session, screening.id) if screening else ()  # type: ignore[arg-type]
             loaded = load(client, screening, pairs)
         elif create:

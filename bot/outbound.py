@@ -23,27 +23,13 @@ from typing import Any
 from telegram.error import Forbidden, RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.botapi import EDIT_METHODS, SEND_METHODS
 from bot.tokenbucket import TokenBucket
 
 log = logging.getLogger(__name__)
 
 INTERACTIVE = "interactive"
 BULK = "bulk"
-_SENDS = {
-    "sendMessage",
-    "sendDocument",
-    "sendPhoto",
-    "sendSticker",
-    "sendVoice",
-    "sendVideo",
-    "sendAnimation",
-    "sendAudio",
-    "sendLocation",
-    "sendContact",
-    "copyMessage",
-    "forwardMessage",
-}
-_EDITS = {"editMessageText", "editMessageReplyMarkup", "editMessageCaption", "editMessageMedia"}
 BlockedHook = Callable[[int], Awaitable[None]]
 
 
@@ -86,12 +72,12 @@ class Governor(BaseRateLimiter[str]):
         data: dict[str, Any],
         rate_limit_args: str | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        counted = endpoint in _SENDS or endpoint in _EDITS
+        counted = endpoint in SEND_METHODS or endpoint in EDIT_METHODS
         lane = BULK if rate_limit_args == BULK else INTERACTIVE
         chat_id = _chat_id(data)
         for attempt in range(self._max_retries + 1):
             if counted:
-                await self._acquire(lane, chat_id if endpoint in _SENDS else None)
+                await self._acquire(lane, chat_id if endpoint in SEND_METHODS else None)
             else:
                 await self._wait_pause()
             try:

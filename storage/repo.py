@@ -155,6 +155,13 @@ def sync_answers(session: Session, screening_id: int, stored: Pairs, answers: Pa
         session.execute(insert(Answer), new)
 
 
+def retire_screening(session: Session, screening: Screening) -> None:
+    """End a screening that cannot be continued, and erase its answers."""
+    screening.status = "cancelled"
+    screening.finished_at = utcnow()
+    session.execute(delete(Answer).where(col(Answer.screening_id) == screening.id))
+
+
 def latest_finished_screening(session: Session, client_id: int) -> Screening | None:
     result = session.exec(
         select(Screening)

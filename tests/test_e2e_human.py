@@ -5,13 +5,24 @@ from __future__ import annotations
 import pytest
 
 from bot.runner import RunningBot
-from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.emulator import BotApiEmulator, Message
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import Client, Event
 from tests.conftest import STAFF_CHAT_ID
 from tests.flows import answer, answer_all, rows, start_and_consent
+
+
+async def hand_off(alice: SimUser, emulator: BotApiEmulator) -> Message:
+    """Alice starts, asks for a person and agrees; returns the post in the staff chat."""
+    await start_and_consent(alice)
+    await alice.send("/human")
+    await alice.expect("Shall I send it?")
+    await alice.tap(labels.handoff_send)
+    await alice.expect("A therapist will reply")
+    group = emulator.chats[STAFF_CHAT_ID]
+    return next(m for m in group.messages.values() if m.from_bot)
 
 
 async def staff_posts(emulator: BotApiEmulator) -> list[str]:
@@ -101,11 +112,7 @@ async def test_without_a_staff_chat_clients_get_the_website(
 async def test_blocking_marks_the_client_and_staff_are_told(
     bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
 ) -> None:
-    await start_and_consent(alice)
-    await alice.send("/human")
-    await alice.expect("Shall I send it?")
-    await alice.tap(labels.handoff_send)
-    await alice.expect("A therapist will reply")
+    handoff = await hand_off(alice, emulator)
     await alice.block()
 
     async def blocked() -> bool:
@@ -115,7 +122,6 @@ async def test_blocking_marks_the_client_and_staff_are_told(
 
     assert await blocked()
     group = emulator.chats[STAFF_CHAT_ID]
-    handoff = next(m for m in group.messages.values() if m.from_bot)
     await staff.send("Hello?", chat=group, reply_to=handoff)
     await staff.expect("Not delivered: this client has blocked the bot", chat=group)
     assert not [m for m in alice.bot_messages() if "Hello?" in (m.text or "")]
@@ -128,14 +134,9 @@ async def test_blocking_marks_the_client_and_staff_are_told(
 async def test_a_403_on_sending_marks_the_client_blocked(
     bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
 ) -> None:
-    await start_and_consent(alice)
-    await alice.send("/human")
-    await alice.expect("Shall I send it?")
-    await alice.tap(labels.handoff_send)
-    await alice.expect("A therapist will reply")
+    handoff = await hand_off(alice, emulator)
     alice.chat.blocked = True  # blocked without the bot being told (an update lost)
     group = emulator.chats[STAFF_CHAT_ID]
-    handoff = next(m for m in group.messages.values() if m.from_bot)
     await staff.send("Hello?", chat=group, reply_to=handoff)
     await staff.expect("Not delivered: this client has blocked the bot", chat=group)
     (client,) = await rows(bot, Client)

@@ -10,7 +10,7 @@ from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import Answer, Client, Event, Screening
-from tests.flows import answer, answer_all, rows, start_and_consent
+from tests.flows import Q, answer, answer_all, rows, start_and_consent
 
 
 async def test_command_menu_is_set_at_start(bot: RunningBot, emulator: BotApiEmulator) -> None:
@@ -133,3 +133,24 @@ async def test_declining_health_consent_stores_no_health_data(
     assert (client.health_consent, client.tips_consent) == (False, False)
     await alice.tap(labels.changed_mind)
     await alice.expect("Question 1 of 17")
+
+
+async def test_a_new_questionnaire_version_does_not_resume_old_answers(
+    settings: Settings, emulator: BotApiEmulator, alice: SimUser
+) -> None:
+    async with RunningBot(settings, poll_timeout=1.0):
+        await start_and_consent(alice)
+        await answer(alice, "rf_saddle", "no")
+    edited = Q.model_copy(update={"version": Q.version + 1})
+    async with RunningBot(settings, questionnaire=edited, poll_timeout=1.0) as bot:
+        await alice.tap("No")  # a button from before the change
+        await alice.expect_silence(0.5)
+        await alice.send("/start")
+        await alice.expect("Welcome back")
+        (screening,) = await rows(bot, Screening)
+        assert screening.status == "cancelled" and await rows(bot, Answer) == []
+        await alice.tap(labels.new_check)
+        await alice.expect("Question 1 of 17")
+    # A restarted bot's send budget starts fresh, Telegram's does not: a 429 may come, and
+    # is waited out and retried.
+    assert [e for e in emulator.errors if e.code != 429] == []

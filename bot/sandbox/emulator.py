@@ -31,21 +31,6 @@ from dialogs.telegram_html import MAX_CAPTION, MAX_TEXT, HtmlError, Parsed, pars
 
 log = logging.getLogger(__name__)
 
-SEND_METHODS = {
-    "sendMessage",
-    "sendDocument",
-    "sendPhoto",
-    "sendSticker",
-    "sendVoice",
-    "sendVideo",
-    "sendAnimation",
-    "sendAudio",
-    "sendLocation",
-    "sendContact",
-    "copyMessage",
-    "forwardMessage",
-}
-EDIT_METHODS = {"editMessageText", "editMessageReplyMarkup", "editMessageCaption"}
 JSON_PARAMS = {
     "reply_markup",
     "entities",
@@ -568,14 +553,19 @@ class BotApiEmulator:
         self._flood(chat, new_message=True)
         return self._store_bot_message(chat, text=parsed, html=str(params["text"]), markup=markup)
 
-    async def _m_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _media(self, params: dict[str, Any], kind: str) -> tuple[Chat, Any, Parsed | None, Any]:
+        """What every send of a file checks: the chat, the file, the caption, the buttons."""
         chat = self._writable_chat(params)
-        document = params.get("document")
-        if not document:
-            raise bad_request("there is no document in the request")
+        media = params.get(kind)
+        if not media:
+            raise bad_request(f"there is no {kind} in the request")
         caption = _caption(params)
         markup = _check_markup(params.get("reply_markup"))
         self._flood(chat, new_message=True)
+        return chat, media, caption, markup
+
+    async def _m_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat, document, caption, markup = self._media(params, "document")
         if isinstance(document, dict):
             content = document["content"]
             meta = {
@@ -591,13 +581,7 @@ class BotApiEmulator:
         return message
 
     async def _m_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat = self._writable_chat(params)
-        photo = params.get("photo")
-        if not photo:
-            raise bad_request("there is no photo in the request")
-        caption = _caption(params)
-        markup = _check_markup(params.get("reply_markup"))
-        self._flood(chat, new_message=True)
+        chat, photo, caption, markup = self._media(params, "photo")
         file_id = photo if isinstance(photo, str) else f"PHOTO{time.time_ns()}"
         sizes = [
             {

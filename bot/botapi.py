@@ -1,0 +1,24 @@
+"""Facts about the Bot API that both the bot's outbound governor and the emulator rely on."""
+
+# Methods that put a new message into a chat: they count against Telegram's overall budget
+# and against the chat's own (about one a second).
+SEND_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendDocument",
+        "sendPhoto",
+        "sendSticker",
+        "sendVoice",
+        "sendVideo",
+        "sendAnimation",
+        "sendAudio",
+        "sendLocation",
+        "sendContact",
+        "copyMessage",
+        "forwardMessage",
+    }
+)
+# Methods that change a message already sent: they count against the overall budget only.
+EDIT_METHODS = frozenset(
+    {"editMessageText", "editMessageReplyMarkup", "editMessageCaption", "editMessageMedia"}
+)
