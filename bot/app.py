@@ -99,7 +99,7 @@ def _add_handlers(app: Application, services: Services) -> None:
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=new_message))
     app.add_handler(CallbackQueryHandler(misc.reject_forged_presses), group=-1)
-    app.add_handler(CallbackQueryHandler(human.on_human_button, pattern=r"^h:(ask|yes|no)$"))
+    app.add_handler(CallbackQueryHandler(human.on_human_button, pattern=r"^h:(ask|[yn]:\d+)$"))
     app.add_handler(CallbackQueryHandler(privacy.on_privacy_button, pattern=r"^p:[ht]:[01]$"))
     app.add_handler(CallbackQueryHandler(privacy.on_delete_button, pattern=r"^d:(n|y:\d+)$"))
     app.add_handler(CallbackQueryHandler(conversation.on_button))  # the rest, stale or not
@@ -107,7 +107,11 @@ def _add_handlers(app: Application, services: Services) -> None:
         staff_chat = filters.Chat(services.settings.staff_chat_id)
         app.add_handler(
             MessageHandler(
-                staff_chat & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+                staff_chat
+                & filters.UpdateType.MESSAGE  # an edited reply is not sent twice
+                & filters.REPLY
+                & filters.TEXT
+                & ~filters.COMMAND,
                 human.on_staff_reply,
             )
         )

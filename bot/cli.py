@@ -19,8 +19,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import BadRequest, InvalidToken, NetworkError
 
 from bot.logs import _TOKEN_RE, setup_logging
+from bot.services import load_content
 from bot.settings import ConfigError, Settings, load_settings
-from dialogs.questionnaire import Questionnaire, QuestionnaireError, load_questionnaire
+from dialogs.questionnaire import Questionnaire, QuestionnaireError
 
 T = TypeVar("T")
 EXIT_CONFIG = 2
@@ -122,7 +123,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             "'bmx-bot sandbox' without one)",
             EXIT_CONFIG,
         )
-    _load_questionnaire()
+    _load_questionnaire(settings)
     _guarded(lambda: asyncio.run(serve(settings)), settings)
     return 0
 
@@ -132,7 +133,7 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     database), and chat with it in this terminal. No token or network needed."""
     from bot.sandbox.chat import run_sandbox
 
-    _load_questionnaire()
+    _load_questionnaire(settings)
     _guarded(
         lambda: asyncio.run(
             run_sandbox(
@@ -168,7 +169,7 @@ def _db_current(settings: Settings, args: argparse.Namespace) -> int:
 def _check(settings: Settings, args: argparse.Namespace) -> int:
     """Check the settings and the questionnaire file (and say what they are)."""
     path = Path(args.questionnaire) if args.questionnaire else None
-    questionnaire = _load_questionnaire(path)
+    questionnaire = _load_questionnaire(settings, path)
     print(
         f"settings OK; questionnaire version {questionnaire.version}: "
         f"{len(questionnaire.questions)} questions ({questionnaire.gate_count} red-flag gate)"
@@ -176,9 +177,9 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_questionnaire(path: Path | None = None) -> Questionnaire:
+def _load_questionnaire(settings: Settings, path: Path | None = None) -> Questionnaire:
     try:
-        return load_questionnaire(path) if path else load_questionnaire()
+        return load_content(settings, path)
     except QuestionnaireError as exc:
         raise Fatal(f"Questionnaire error: {exc}", EXIT_CONFIG) from None
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlmodel import Session
 
@@ -18,10 +17,6 @@ from dialogs.engine import Context, ScreeningState, Stage, State, Step, step
 from dialogs.events import Event, Start
 from storage import repo
 from storage.models import Client, Screening, utcnow
-
-# last_active_at only matters to the retention sweep, counted in days: writing it on every
-# button press would turn each answer into one more UPDATE for nothing.
-ACTIVITY_PRECISION = timedelta(hours=1)
 
 
 @dataclass
@@ -56,7 +51,7 @@ async def run_event(
                 # The clinic has changed the questions since: old answers may not mean the
                 # same, so that screening ends and the client starts afresh when they wish.
                 repo.retire_screening(session, screening)
-                screening = None
+                client.stage, screening = Stage.IDLE.value, None
             pairs = repo.answer_pairs(session, screening.id) if screening else ()  # type: ignore[arg-type]
             loaded = load(client, screening, pairs)
         elif create:
@@ -75,9 +70,7 @@ async def run_event(
 def _refresh(client: Client, user: repo.TelegramUser, chat_id: int) -> None:
     """The client just wrote to us: keep name and chat current, note they are active and
     reachable. Unchanged values are not written."""
-    now = utcnow()
-    if now - client.last_active_at > ACTIVITY_PRECISION:
-        client.last_active_at = now
+    repo.mark_active(client)
     if client.first_name != user.first_name[:128]:
         client.first_name = user.first_name[:128]
     if client.username != user.username:
@@ -118,16 +111,21 @@ def apply_step(session: Session, loaded: Loaded, result: Step, version: int) -> 
     if after.tips_consent != before.tips_consent:
         client.tips_consent, client.tips_consent_at = after.tips_consent, now
 
-    if result.outcome is not None and loaded.screening is not None:
-        ended = loaded.screening
-        assert ended.key == result.outcome.key, "only the active screening can end"
-        ended.status = result.outcome.status
-        ended.finished_at = now
-        ended.red_flag_tier = result.outcome.tier
-        ended.result = result.outcome.result.as_json() if result.outcome.result else None
-        # A cancelled screening's answers serve no purpose any more: erase them.
-        kept = result.outcome.answers if result.outcome.status != "cancelled" else ()
-        repo.sync_answers(session, ended.id, loaded.answers, kept)  # type: ignore[arg-type]
+    outcome = result.outcome
+    if outcome is not None and loaded.screening is not None:
+        assert loaded.screening.key == outcome.key, "only the active screening can end"
+        if outcome.status == "cancelled":
+            repo.retire_screening(session, loaded.screening)
+        else:
+            repo.finish_screening(
+                session,
+                loaded.screening,
+                status=outcome.status,
+                tier=outcome.tier,
+                result=outcome.result.as_json() if outcome.result else None,
+                stored=loaded.answers,
+                answers=outcome.answers,
+            )
     if result.started is not None:
         session.add(
             Screening(client_id=client_id, key=result.started, questionnaire_version=version)

@@ -2,10 +2,12 @@
 
 Two lanes share Telegram's overall budget (SEND_RATE messages per second):
 - "interactive" (the default): replies to a person's action; always served first;
-- "bulk" (reminders, broadcasts: pass `rate_limit_args="bulk"`): only takes a send when no
-  reply is waiting and a reserve of the budget is left, so people chatting stay fast.
-New messages to one chat also keep to about one per second after a short burst. A 429 pauses
-all sending for its retry_after and the request is tried again; a 403 tells `on_blocked`.
+- "bulk" (`rate_limit_args="bulk"`, for sends nobody is waiting on, such as the reminders
+  and broadcasts to come): only takes a send when no reply is waiting and a reserve of the
+  budget is left, so people chatting stay fast.
+New messages to one chat also keep to about one per second after a short burst. A 429 is
+waited out and the request tried again: if the chat had just used its own budget, only that
+chat pauses; otherwise (the overall limit) all sending does. A 403 tells `on_blocked`.
 
 Hand-written because PTB's AIORateLimiter has one queue: a broadcast would make every
 chatting client wait behind it.
@@ -53,6 +55,7 @@ class Governor(BaseRateLimiter[str]):
         self._chats: dict[int, TokenBucket] = {}
         self._interactive_waiting = 0
         self._paused_until = 0.0
+        self._chat_paused_until: dict[int, float] = {}
         self._max_retries = max_retries
         self.on_blocked: BlockedHook | None = None
         self.retries = 0  # 429s met, for the benchmarks
@@ -76,17 +79,15 @@ class Governor(BaseRateLimiter[str]):
         lane = BULK if rate_limit_args == BULK else INTERACTIVE
         chat_id = _chat_id(data)
         for attempt in range(self._max_retries + 1):
+            await self._wait_pause(chat_id)
             if counted:
                 await self._acquire(lane, chat_id if endpoint in SEND_METHODS else None)
-            else:
-                await self._wait_pause()
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 self.retries += 1
-                wait = _seconds(exc.retry_after)
-                self._paused_until = max(self._paused_until, time.monotonic() + wait)
-                log.warning("Telegram asked to slow down for %ss (%s)", wait, endpoint)
+                self._pause(chat_id, _seconds(exc.retry_after))
+                log.warning("Telegram asked to slow down (%s, chat %s)", endpoint, chat_id)
                 if attempt == self._max_retries:
                     raise
             except Forbidden:
@@ -95,10 +96,23 @@ class Governor(BaseRateLimiter[str]):
                 raise
         raise AssertionError("unreachable")
 
-    async def _wait_pause(self) -> None:
-        delay = self._paused_until - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
+    def _pause(self, chat_id: int | None, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        bucket = self._chats.get(chat_id) if chat_id is not None else None
+        if bucket is not None and bucket.tokens < bucket.burst - 1:
+            # The chat has just been sending: this is its own limit, not everyone's.
+            self._chat_paused_until[chat_id] = until  # type: ignore[index]
+        else:
+            self._paused_until = max(self._paused_until, until)
+
+    async def _wait_pause(self, chat_id: int | None) -> None:
+        while True:
+            now = time.monotonic()
+            until = max(self._paused_until, self._chat_paused_until.get(chat_id or 0, 0.0))
+            if until <= now:
+                self._chat_paused_until.pop(chat_id or 0, None)
+                return
+            await asyncio.sleep(until - now)
 
     async def _acquire(self, lane: str, chat_id: int | None) -> None:
         if lane == INTERACTIVE:

@@ -4,6 +4,9 @@ PTB either handles updates one at a time or all concurrently. One at a time make
 wait for each other; fully concurrent lets one person's quick double-tap race itself. This
 processor runs different chats concurrently and each chat's updates strictly in order
 (hand-written: PTB offers no per-chat ordering).
+
+A chat's updates wait for their turn *before* taking one of the shared slots, so a client who
+floods the bot with stickers queues behind themselves only, never in front of everyone else.
 """
 
 from __future__ import annotations
@@ -15,27 +18,37 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+# PTB's own limit (a semaphore taken before `do_process_update`) is set out of reach; the
+# real one is `slots`, taken once it is the chat's turn.
+_UNLIMITED = 1_000_000
+
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
-        super().__init__(max_concurrent_updates)
+    def __init__(self, slots: int = 256) -> None:
+        super().__init__(_UNLIMITED)
+        self._slots = asyncio.BoundedSemaphore(slots)
         self._locks: dict[int, asyncio.Lock] = {}
-        self._users: dict[int, int] = {}
+        self._waiting: dict[int, int] = {}
+
+    def backlog(self, chat_id: int) -> int:
+        """Updates of this chat being handled or waiting (0 when idle)."""
+        return self._waiting.get(chat_id, 0)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
         if key is None:
-            await coroutine
+            async with self._slots:
+                await coroutine
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
+        self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
-            async with lock:
+            async with lock, self._slots:
                 await coroutine
         finally:
-            self._users[key] -= 1
-            if not self._users[key]:
-                del self._users[key], self._locks[key]
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key], self._locks[key]
 
     async def initialize(self) -> None:
         """Nothing to set up."""

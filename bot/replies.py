@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest
 
 from dialogs.engine import Keyboard, Reply
@@ -36,12 +36,29 @@ async def deliver(
     pressed; if that message can no longer be edited, the reply is sent as a new message."""
     for reply in replies:
         keyboard = markup(reply.buttons)
-        if reply.replace and pressed is not None:
-            try:
-                await pressed.edit_text(reply.text, reply_markup=keyboard)
-                continue
-            except BadRequest as exc:
-                if "not modified" in exc.message:
-                    continue
-                log.info("could not edit message %s (%s); sending anew", pressed.message_id, exc)
+        if reply.replace and pressed is not None and await _edit(pressed, reply.text, keyboard):
+            continue
         await bot.send_message(chat_id, reply.text, reply_markup=keyboard)
+
+
+async def edit_pressed(
+    query: CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace the message whose button was pressed (or send the text anew, as `deliver`)."""
+    message = query.message
+    if message is not None and message.is_accessible and await _edit(message, text, reply_markup):  # type: ignore[arg-type]
+        return
+    await query.get_bot().send_message(query.from_user.id, text, reply_markup=reply_markup)
+
+
+async def _edit(message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> bool:
+    """Edit a message; True if it now shows this (a repeated tap that changes nothing is
+    fine), False if it can no longer be edited."""
+    try:
+        await message.edit_text(text, reply_markup=keyboard)
+    except BadRequest as exc:
+        if "not modified" in exc.message:
+            return True
+        log.info("could not edit message %s (%s); sending anew", message.message_id, exc)
+        return False
+    return True

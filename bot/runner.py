@@ -18,9 +18,9 @@ from telegram.ext import Application
 from bot.app import ALLOWED_UPDATES, build_application, new_http
 from bot.http import AiohttpRequest
 from bot.outbound import Governor
-from bot.services import Services
+from bot.services import Services, load_content, services_of
 from bot.settings import Settings
-from dialogs.questionnaire import Questionnaire, load_questionnaire
+from dialogs.questionnaire import Questionnaire
 from storage.db import Database, upgrade
 
 log = logging.getLogger(__name__)
@@ -48,12 +48,13 @@ class RunningBot:
     @property
     def services(self) -> Services:
         assert self.app is not None
-        return self.app.bot_data["services"]
+        return services_of(self.app)
 
     async def start(self) -> None:
         await asyncio.to_thread(upgrade, self.settings.database_url)
         self.db = Database(self.settings.database_url)
-        services = Services(self.settings, self.db, self.questionnaire or load_questionnaire())
+        questionnaire = self.questionnaire or load_content(self.settings)
+        services = Services(self.settings, self.db, questionnaire)
         self._http = new_http()
         self.app = build_application(services, self.governor, self._http)
         try:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.settings import Settings
-from dialogs.questionnaire import Questionnaire
+from dialogs.questionnaire import Questionnaire, check_services, load_questionnaire
 from storage.db import Database
 
 
@@ -26,8 +27,15 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
 
     @property
     def services(self) -> Services:
-        return self.application.bot_data["services"]
+        return services_of(self.application)
 
 
 def services_of(application: Application) -> Services:
     return application.bot_data["services"]
+
+
+def load_content(settings: Settings, path: Path | None = None) -> Questionnaire:
+    """The questionnaire, checked against the settings. Raises QuestionnaireError."""
+    questionnaire = load_questionnaire(path) if path else load_questionnaire()
+    check_services(questionnaire, set(settings.booking_urls))
+    return questionnaire

@@ -195,20 +195,21 @@ def _on_consent(state: State, topic: str, agree: bool, ctx: Context) -> Step:
     return _stale(state)
 
 
-def _health_consent_reply(ctx: Context) -> Reply:
+def _health_consent_reply(ctx: Context, *, reminder: bool = False) -> Reply:
     buttons = (
         (Button(labels.agree, encode(Consent("health", True))),),
         (Button(labels.decline, encode(Consent("health", False))),),
     )
-    return Reply(render("consent_health", retention_days=ctx.retention_days), buttons)
+    text = render("consent_health", retention_days=ctx.retention_days, reminder=reminder)
+    return Reply(text, buttons)
 
 
-def _tips_consent_reply() -> Reply:
+def _tips_consent_reply(*, reminder: bool = False) -> Reply:
     buttons = (
         (Button(labels.tips_yes, encode(Consent("tips", True))),),
         (Button(labels.tips_no, encode(Consent("tips", False))),),
     )
-    return Reply(render("consent_tips"), buttons)
+    return Reply(render("consent_tips", reminder=reminder), buttons)
 
 
 def _no_consent_reply(ctx: Context) -> Reply:
@@ -299,18 +300,17 @@ def _on_unexpected(state: State, ctx: Context) -> Step:
         case Stage.NEW:
             return _on_start(state, ctx)
         case Stage.CONSENT_HEALTH:
-            return Step(state, (Reply(render("use_buttons")), _health_consent_reply(ctx)))
+            return Step(state, (_health_consent_reply(ctx, reminder=True),))
         case Stage.CONSENT_TIPS:
-            return Step(state, (Reply(render("use_buttons")), _tips_consent_reply()))
+            return Step(state, (_tips_consent_reply(reminder=True),))
         case Stage.SCREENING:
-            question = _question_reply(state, ctx, replace=False)
-            return Step(state, (Reply(render("use_buttons")), question))
+            return Step(state, (_question_reply(state, ctx, replace=False, reminder=True),))
         case _:
             buttons = ((Button(labels.new_check, "n"),),) if state.health_consent else ()
             return Step(state, (Reply(render("idle_hint"), buttons),))
 
 
-def _question_reply(state: State, ctx: Context, *, replace: bool) -> Reply:
+def _question_reply(state: State, ctx: Context, *, replace: bool, reminder: bool = False) -> Reply:
     assert state.screening is not None
     answers = state.screening.answers
     question = ctx.questionnaire.current(answers)
@@ -325,7 +325,8 @@ def _question_reply(state: State, ctx: Context, *, replace: bool) -> Reply:
         rows += ((Button(labels.back, encode(Back(key, question.id))),),)
     text = render(
         "question",
-        first=not answers,
+        first=not answers and not reminder,
+        reminder=reminder,
         gates=ctx.questionnaire.gate_count,
         number=len(answers) + 1,
         total=len(ctx.questionnaire.path(answers)),
@@ -345,6 +346,7 @@ def _result_reply(state: State, key: str, result: Result, ctx: Context) -> Reply
         name=state.first_name,
         result=result,
         signs=[q.signs[s] for s in result.signs],
+        band_text=next(b.text for b in q.bands if b.id == result.band),
         sign_total=len(q.signs),
         services=_services(ctx, result.services),
         tier_c=[q.tier_c[r] for r in result.tier_c],

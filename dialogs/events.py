@@ -17,7 +17,7 @@ _PART = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 
 @dataclass(frozen=True)
 class Start:
-    """/start, optionally with a deep-link source; also any first message."""
+    """/start, optionally with a deep-link source."""
 
     source: str | None = None
 

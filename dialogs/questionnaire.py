@@ -62,6 +62,7 @@ class Service(_Strict):
 class Band(_Strict):
     id: str = Field(pattern=_ID)
     min: int = Field(ge=0)
+    text: str = Field(min_length=1, max_length=600)
 
 
 class Recommendation(_Strict):
@@ -108,10 +109,7 @@ class Questionnaire(_Strict):
             for o in q.options:
                 if o.tier_c is not None and o.tier_c not in self.tier_c:
                     raise ValueError(f"{where}: unknown tier_c reason {o.tier_c!r}")
-            try:
-                parse_html(q.text)
-            except HtmlError as exc:
-                raise ValueError(f"{where}: text is not valid Telegram HTML: {exc}") from None
+            _check_html(where, q.text)
         gates_done = False
         for q in self.questions:
             if q.gate is None:
@@ -131,6 +129,8 @@ class Questionnaire(_Strict):
                 _check_options("patterns", by_id.get(qid), allowed, qid)
         if sorted(b.min for b in self.bands) != [b.min for b in self.bands] or self.bands[0].min:
             raise ValueError("bands must start at min 0 and go up")
+        for band in self.bands:
+            _check_html(f"band {band.id!r}", band.text)
         return self
 
     @cached_property
@@ -158,6 +158,23 @@ class Questionnaire(_Strict):
             if q.id not in given and q.is_shown(given):
                 return q
         return None
+
+
+def _check_html(where: str, text: str) -> None:
+    try:
+        parse_html(text)
+    except HtmlError as exc:
+        raise ValueError(f"{where}: text is not valid Telegram HTML: {exc}") from None
+
+
+def check_services(questionnaire: Questionnaire, booking_pages: set[str]) -> None:
+    """Every service needs a booking page setting, or results naming it cannot be shown."""
+    for service_id in questionnaire.services:
+        if service_id not in booking_pages:
+            known = ", ".join(sorted(booking_pages))
+            raise QuestionnaireError(
+                f"services: {service_id!r} has no booking page setting (there are: {known})"
+            )
 
 
 def _maybe_shown(question: Question, given: dict[str, str]) -> bool:

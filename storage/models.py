@@ -74,7 +74,12 @@ class Answer(SQLModel, table=True):
 
 
 class Handoff(SQLModel, table=True):
-    """A client's request to talk to a person; links the staff chat message to the client."""
+    """A client's request to talk to a person, and each message relayed to the staff chat.
+
+    A request is created when the client is asked to confirm, with the screening the
+    confirmation described: "yes" sends exactly that, once. `staff_message_id` links the
+    post in the staff chat to the client, so a staff reply to it reaches them.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = Field(
@@ -82,12 +87,20 @@ class Handoff(SQLModel, table=True):
             Integer, ForeignKey("client.id", ondelete="CASCADE"), nullable=False, index=True
         )
     )
+    kind: str = Field(default="request", max_length=8)  # request | relay
+    status: str = Field(default="asked", max_length=8)  # asked | sent | declined
+    screening_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("screening.id", ondelete="SET NULL"), nullable=True),
+    )
     staff_message_id: int | None = Field(default=None, sa_type=BigInteger, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class Event(SQLModel, table=True):
-    """Something that happened, for staff figures. Never holds health answers."""
+    """Something that happened, for staff figures. Never holds answers; the few facts drawn
+    from them (band, services, red-flag tier) are unlinked from the client as soon as they
+    withdraw consent or delete their data, leaving anonymous counts."""
 
     __table_args__ = (Index("ix_event_kind_at", "kind", "at"),)
 

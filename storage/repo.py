@@ -4,7 +4,7 @@ transaction per update, run in the database thread (see `Database.run`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, insert, update
@@ -25,9 +25,36 @@ class TelegramUser:
 # --- clients -----------------------------------------------------------------------------------
 
 
+# last_active_at only matters to the retention sweep, counted in days: writing it on every
+# button press would turn each answer into one more UPDATE for nothing.
+ACTIVITY_PRECISION = timedelta(hours=1)
+# Events drawn from health answers: unlinked from the client when consent is withdrawn.
+HEALTH_EVENTS = (
+    "screening_started",
+    "screening_finished",
+    "screening_cancelled",
+    "red_flag_exit",
+    "booking_shown",
+)
+
+
 def get_client(session: Session, telegram_id: int) -> Client | None:
     result = session.exec(select(Client).where(Client.telegram_id == telegram_id))
     return result.first()
+
+
+def active_client(session: Session, telegram_id: int) -> Client | None:
+    """The client, for something they just did: that counts as activity."""
+    client = get_client(session, telegram_id)
+    if client is not None:
+        mark_active(client)
+    return client
+
+
+def mark_active(client: Client) -> None:
+    now = utcnow()
+    if now - client.last_active_at > ACTIVITY_PRECISION:
+        client.last_active_at = now
 
 
 def create_client(session: Session, user: TelegramUser, chat_id: int, source: str | None) -> Client:
@@ -61,12 +88,16 @@ def set_tips_consent(session: Session, client: Client, agree: bool) -> None:
 
 
 def withdraw_health_consent(session: Session, client: Client) -> None:
-    """Consent withdrawn: erase every health answer and result, keep the rest."""
+    """Consent withdrawn: erase every health answer and result, and unlink what was drawn
+    from them; keep the rest."""
     session.execute(delete(Screening).where(col(Screening.client_id) == client.id))
+    session.execute(
+        update(Event)
+        .where(col(Event.client_id) == client.id, col(Event.kind).in_(HEALTH_EVENTS))
+        .values(client_id=None)
+    )
     client.health_consent = False
     client.health_consent_at = utcnow()
-    if client.stage == "screening":
-        client.stage = "idle"
     record_event(session, client.id, "consent_health", {"agree": False})
 
 
@@ -156,10 +187,27 @@ def sync_answers(session: Session, screening_id: int, stored: Pairs, answers: Pa
 
 
 def retire_screening(session: Session, screening: Screening) -> None:
-    """End a screening that cannot be continued, and erase its answers."""
+    """End a screening that will not be finished (cancelled, started over, outdated) and
+    erase its answers: they serve no purpose any more."""
     screening.status = "cancelled"
     screening.finished_at = utcnow()
     session.execute(delete(Answer).where(col(Answer.screening_id) == screening.id))
+
+
+def finish_screening(
+    session: Session,
+    screening: Screening,
+    *,
+    status: str,
+    tier: str | None,
+    result: dict[str, Any] | None,
+    stored: Pairs,
+    answers: Pairs,
+) -> None:
+    """Record how a screening ended (a result or a red flag) with its final answers."""
+    screening.status, screening.red_flag_tier, screening.result = status, tier, result
+    screening.finished_at = utcnow()
+    sync_answers(session, screening.id, stored, answers)  # type: ignore[arg-type]
 
 
 def latest_finished_screening(session: Session, client_id: int) -> Screening | None:
@@ -184,14 +232,57 @@ def record_event(
     )
 
 
-def create_handoff(
-    session: Session, client_id: int, staff_message_id: int | None, *, relay: bool
-) -> None:
-    """Link a staff-chat message to the client, so staff replies to it reach them. A new
-    hand-off (not a relayed message) is also counted."""
-    session.add(Handoff(client_id=client_id, staff_message_id=staff_message_id))
-    if not relay:
-        record_event(session, client_id, "handoff")
+def ask_handoff(session: Session, client: Client) -> tuple[Handoff, Screening | None]:
+    """A hand-off request awaiting the client's "yes", naming the screening it would share
+    (their latest finished one, if any)."""
+    screening = latest_finished_screening(session, client.id)  # type: ignore[arg-type]
+    handoff = Handoff(client_id=client.id, screening_id=screening.id if screening else None)  # type: ignore[arg-type]
+    session.add(handoff)
+    session.flush()
+    return handoff, screening
+
+
+def pending_handoff(session: Session, client_id: int, handoff_id: int) -> Handoff | None:
+    """The client's own request, if it still awaits an answer (a second tap finds none)."""
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is None or handoff.client_id != client_id or handoff.status != "asked":
+        return None
+    return handoff
+
+
+def handoff_sent(session: Session, handoff_id: int, staff_message_id: int) -> None:
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is not None:
+        handoff.status, handoff.staff_message_id = "sent", staff_message_id
+        record_event(session, handoff.client_id, "handoff")
+
+
+def handoff_failed(session: Session, handoff_id: int) -> None:
+    """The staff chat could not be reached: the request may be tried again."""
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is not None:
+        handoff.status = "asked"
+
+
+def record_relay(session: Session, client_id: int, staff_message_id: int) -> None:
+    """A client's message passed on to the staff chat: staff may reply to it too."""
+    session.add(
+        Handoff(client_id=client_id, kind="relay", status="sent", staff_message_id=staff_message_id)
+    )
+
+
+def open_handoff(session: Session, client_id: int, since: datetime) -> Handoff | None:
+    """The latest post in the staff chat about this client since `since`, if any."""
+    result = session.exec(
+        select(Handoff)
+        .where(
+            Handoff.client_id == client_id,
+            Handoff.status == "sent",
+            col(Handoff.created_at) >= since,
+        )
+        .order_by(col(Handoff.id).desc())
+    )
+    return result.first()
 
 
 def client_for_staff_message(session: Session, staff_message_id: int) -> Client | None:
@@ -203,11 +294,14 @@ def client_for_staff_message(session: Session, staff_message_id: int) -> Client 
     return result.first()
 
 
-def latest_handoff(session: Session, client_id: int) -> Handoff | None:
+def staff_message_ids(session: Session, client_id: int) -> list[int]:
+    """The bot's posts about this client in the staff chat."""
     result = session.exec(
-        select(Handoff).where(Handoff.client_id == client_id).order_by(col(Handoff.id).desc())
+        select(Handoff.staff_message_id).where(
+            Handoff.client_id == client_id, col(Handoff.staff_message_id).is_not(None)
+        )
     )
-    return result.first()
+    return [int(m) for m in result.all() if m is not None]
 
 
 # --- the client's own data ---------------------------------------------------------------------

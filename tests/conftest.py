@@ -37,6 +37,8 @@ def _postgres_available() -> bool:
 
 
 POSTGRES = _postgres_available()
+if "TEST_POSTGRES_URL" in os.environ and not POSTGRES:
+    raise pytest.UsageError("TEST_POSTGRES_URL is set but PostgreSQL does not answer there")
 BACKENDS = [
     "sqlite",
     pytest.param(

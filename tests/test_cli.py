@@ -107,7 +107,7 @@ def test_run_without_a_token_says_so(tmp_path: Path) -> None:
 def test_check_and_db_commands(tmp_path: Path) -> None:
     checked = bmx(tmp_path, "check")
     assert checked.returncode == 0
-    assert "questionnaire version 1: 17 questions (5 red-flag gate)" in checked.stdout
+    assert "questionnaire version 1: 18 questions (5 red-flag gate)" in checked.stdout
     url = f"sqlite:///{tmp_path / 'x' / 'bmx.db'}"
     assert bmx(tmp_path, "db", "current", DATABASE_URL=url).stdout.strip() == "none"
     upgraded = bmx(tmp_path, "db", "upgrade", DATABASE_URL=url)
@@ -121,6 +121,19 @@ def test_a_broken_questionnaire_is_reported(tmp_path: Path) -> None:
     result = bmx(tmp_path, "check", "--questionnaire", str(broken))
     assert result.returncode == 2
     assert one_clear_line(result).startswith("Questionnaire error:")
+
+
+def test_a_service_without_a_booking_page_is_reported(tmp_path: Path) -> None:
+    from dialogs.questionnaire import DEFAULT_PATH
+
+    text = DEFAULT_PATH.read_text().replace(
+        "  laser:\n", "  yoga:\n    name: Yoga\n    line: Stretching.\n  laser:\n", 1
+    )
+    edited = tmp_path / "q.yaml"
+    edited.write_text(text)
+    result = bmx(tmp_path, "check", "--questionnaire", str(edited))
+    assert result.returncode == 2
+    assert "'yoga' has no booking page setting" in one_clear_line(result)
 
 
 def test_unreachable_database_and_api(tmp_path: Path) -> None:

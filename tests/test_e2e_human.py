@@ -143,3 +143,80 @@ async def test_a_403_on_sending_marks_the_client_blocked(
     assert client.blocked
     assert [e.code for e in emulator.errors] == [403]
     emulator.errors.clear()
+
+
+async def test_yes_sends_exactly_what_was_promised_once(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    await start_and_consent(alice)
+    await alice.send("/human")
+    confirm = await alice.expect("Shall I send it?")
+    assert "self-check" not in confirm.text  # nothing finished yet: only name and contact
+    await answer(alice, "rf_saddle", "yes")  # then a red flag ends a screening
+    await alice.tap(labels.handoff_send, message=confirm)  # the older "yes"...
+    second = await alice.tap(labels.handoff_send, message=confirm)  # ...tapped twice
+    await alice.expect("A therapist will reply")
+    await alice.settle(0.5)
+    (post,) = await staff_posts(emulator)
+    assert "No finished self-check" in post and "tier" not in post
+    assert second.answer == {"text": labels.stale}
+
+
+async def test_double_taps_on_not_now_and_keep_my_data(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    await start_and_consent(alice)
+    await alice.send("/human")
+    confirm = await alice.expect("Shall I send it?")
+    await alice.tap(labels.handoff_cancel, message=confirm)
+    await alice.tap(labels.handoff_cancel, message=confirm)  # before the first is answered
+    await alice.settle(0.5)
+    await alice.send("/delete")
+    ask = await alice.expect("Delete everything?")
+    await alice.tap(labels.delete_no, message=ask)
+    await alice.tap(labels.delete_no, message=ask)
+    await alice.settle(0.5)
+    assert not [m for m in alice.bot_messages() if "went wrong" in (m.text or "")]
+    # "Keep my data" changes nothing to remember, so the second tap repeats the same edit:
+    # Telegram refuses it as "not modified" and the bot lets it be.
+    assert all("not modified" in e.description for e in emulator.errors)
+    emulator.errors.clear()
+
+
+async def test_messages_reach_the_team_even_mid_screening(
+    bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
+) -> None:
+    await hand_off(alice, emulator)  # she agreed while at question 1 of the self-check
+    assert any("Question 1 of 18" in (m.text or "") for m in alice.bot_messages())
+    await alice.send("Can I come on Friday?")
+    await alice.expect("Passed on to the clinic team")
+    group = emulator.chats[STAFF_CHAT_ID]
+    await staff.expect("Can I come on Friday?", chat=group)
+
+
+async def test_an_edited_staff_reply_is_not_sent_twice(
+    bot: RunningBot,
+    alice: SimUser,
+    staff: SimUser,
+    emulator: BotApiEmulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handoff = await hand_off(alice, emulator)
+    group = emulator.chats[STAFF_CHAT_ID]
+    reply = await staff.send("See you at 3", chat=group, reply_to=handoff)
+    await alice.expect("See you at 3")
+    await staff.edit(reply, "See you at 4")
+    await alice.expect_silence(0.5)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_delete_also_removes_the_posts_about_the_client(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    post = await hand_off(alice, emulator)
+    await alice.send("/delete")
+    await alice.expect("Delete everything?")
+    await alice.tap(labels.delete_yes)
+    await alice.expect("has been deleted")
+    await emulator.changed(0.3)
+    assert post.deleted

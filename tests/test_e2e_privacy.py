@@ -91,7 +91,7 @@ async def test_privacy_explains_and_lets_consent_be_withdrawn(
     await alice.send("/start")  # no health consent now: general information only
     await alice.expect("nothing about it is stored")
     await alice.tap(labels.changed_mind)
-    await alice.expect("Question 1 of 17")
+    await alice.expect("Question 1 of 18")
 
 
 async def test_stop_and_start_tips(bot: RunningBot, alice: SimUser) -> None:
@@ -124,3 +124,32 @@ async def test_retention_erases_clients_inactive_for_too_long(
     assert await count(bot, Answer) == 1
     jobs = [job.name for job in bot.app.job_queue.jobs()]  # type: ignore[union-attr]
     assert "retention" in jobs
+
+
+async def test_withdrawing_consent_leaves_nothing_drawn_from_answers(
+    bot: RunningBot, alice: SimUser
+) -> None:
+    await start_and_consent(alice)
+    await answer_all(alice)
+    await alice.send("/privacy")
+    await alice.expect("Your privacy")
+    await alice.tap(labels.withdraw_health)
+    await alice.expect("Storing health answers: no")
+    await alice.send("/mydata")
+    data = json.loads((await alice.expect("everything I store about you")).file_content)
+    assert data["screenings"] == []
+    kinds = [e["kind"] for e in data["events"]]
+    assert not {"screening_finished", "booking_shown", "red_flag_exit"} & set(kinds)
+    assert "Pain Eliminator" not in json.dumps(data) and "strong" not in json.dumps(data)
+    finished = [e for e in await rows(bot, Event) if e.kind == "screening_finished"]
+    assert len(finished) == 1 and finished[0].client_id is None, "still counted, anonymously"
+
+
+async def test_any_use_of_the_bot_counts_as_activity(bot: RunningBot, alice: SimUser) -> None:
+    await start_and_consent(alice)
+    old = utcnow() - timedelta(days=800)
+    await execute(bot, update(Client).values(last_active_at=old))
+    await alice.send("/privacy")
+    await alice.expect("Your privacy")
+    assert await erase_inactive_clients(bot.services) == 0
+    assert len(await rows(bot, Client)) == 1

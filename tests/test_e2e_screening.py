@@ -23,7 +23,7 @@ async def test_full_screening_ends_with_a_result_and_booking_links(
     bot: RunningBot, alice: SimUser
 ) -> None:
     first = await start_and_consent(alice)
-    assert "Question 1 of 17" in first.shown_text
+    assert "Question 1 of 18" in first.shown_text
     result = await answer_all(alice)
     text = result.shown_text
     assert "Your self-check result" in text
@@ -79,7 +79,7 @@ async def test_back_button_changes_the_previous_answer(bot: RunningBot, alice: S
     await answer(alice, "rf_legs", "no")
     await alice.tap(labels.back)
     message = (await alice.next_action()).message
-    assert "Question 2 of 17" in message.shown_text
+    assert "Question 2 of 18" in message.shown_text
     assert [(a.question_id, a.option_id) for a in await rows(bot, Answer)] == [("rf_saddle", "no")]
 
 
@@ -94,12 +94,12 @@ async def test_restart_mid_screening_continues_where_they_were(
     await alice.tap("No")
     async with RunningBot(settings, poll_timeout=1.0) as bot:
         message = (await alice.next_action()).message
-        assert "Question 5 of 17" in message.shown_text
+        assert "Question 5 of 18" in message.shown_text
         await alice.send("/start")
         prompt = await alice.expect("part-way through")
-        assert "4 of 17" in prompt.shown_text
+        assert "4 of 18" in prompt.shown_text
         await alice.tap(labels.resume)
-        await alice.expect("Question 5 of 17")
+        await alice.expect("Question 5 of 18")
         result = await answer_all(alice)
         assert "Your self-check result" in result.shown_text
         (screening,) = await rows(bot, Screening)
@@ -113,14 +113,14 @@ async def test_start_over_and_cancel(bot: RunningBot, alice: SimUser) -> None:
     await alice.send("/start")
     await alice.expect("part-way through")
     await alice.tap(labels.start_over)
-    await alice.expect("Question 1 of 17")
+    await alice.expect("Question 1 of 18")
     await alice.send("/cancel")
     await alice.expect("Stopped")
     screenings = await rows(bot, Screening)
     assert sorted(s.status for s in screenings) == ["cancelled", "cancelled"]
     assert await rows(bot, Answer) == [], "a cancelled screening's answers are erased"
     await alice.tap(labels.new_check)
-    await alice.expect("Question 1 of 17")
+    await alice.expect("Question 1 of 18")
 
 
 async def test_declining_health_consent_stores_no_health_data(
@@ -132,7 +132,7 @@ async def test_declining_health_consent_stores_no_health_data(
     (client,) = await rows(bot, Client)
     assert (client.health_consent, client.tips_consent) == (False, False)
     await alice.tap(labels.changed_mind)
-    await alice.expect("Question 1 of 17")
+    await alice.expect("Question 1 of 18")
 
 
 async def test_a_new_questionnaire_version_does_not_resume_old_answers(
@@ -150,7 +150,7 @@ async def test_a_new_questionnaire_version_does_not_resume_old_answers(
         (screening,) = await rows(bot, Screening)
         assert screening.status == "cancelled" and await rows(bot, Answer) == []
         await alice.tap(labels.new_check)
-        await alice.expect("Question 1 of 17")
+        await alice.expect("Question 1 of 18")
     # A restarted bot's send budget starts fresh, Telegram's does not: a 429 may come, and
     # is waited out and retried.
     assert [e for e in emulator.errors if e.code != 429] == []

@@ -97,7 +97,7 @@ def test_health_and_tips_consent_are_separate_then_screening_starts() -> None:
     assert started.state.tips_consent is False
     assert started.started == "KEY1"
     question = started.replies[-1]
-    assert "Question 1 of 17" in question.text
+    assert "Question 1 of 18" in question.text
     assert "safety questions" in question.text
     assert [e[0] for e in started.events] == ["consent_tips", "screening_started"]
 
@@ -130,7 +130,7 @@ def test_whole_screening_to_a_result_with_booking_links() -> None:
         result = answer_current(result, chosen.get(question.id))
     assert result.outcome.status == "completed"
     assert result.state.screening is None and result.state.stage is Stage.IDLE
-    assert len(result.outcome.answers) == 17
+    assert len(result.outcome.answers) == 18
     final = result.replies[0]
     assert final.replace
     assert "2 of the 5" in final.text
@@ -182,11 +182,11 @@ def test_leg_pain_in_both_legs_later_is_also_tier_a() -> None:
 def test_back_changes_the_previous_answer() -> None:
     result = answer_current(answer_current(consented()))
     key = result.state.screening.key
-    assert "Question 3 of 17" in result.replies[0].text
+    assert "Question 3 of 18" in result.replies[0].text
     assert labels.back in buttons(result.replies[0])
     back = run(result.state, Back(key, "rf_unwell"))
     assert back.state.screening.answers == (("rf_saddle", "no"),)
-    assert "Question 2 of 17" in back.replies[0].text and back.replies[0].replace
+    assert "Question 2 of 18" in back.replies[0].text and back.replies[0].replace
     first = consented()
     assert labels.back not in buttons(first.replies[-1]), "no Back on the first question"
 
@@ -217,10 +217,10 @@ def test_start_mid_screening_offers_continue_or_start_over() -> None:
     key = result.state.screening.key
     prompt = run(result.state, Start())
     assert prompt.state == result.state
-    assert "2 of 17" in prompt.replies[0].text
+    assert "2 of 18" in prompt.replies[0].text
     assert buttons(prompt.replies[0]) == [labels.resume, labels.start_over]
     resumed = run(result.state, Resume(key))
-    assert "Question 3 of 17" in resumed.replies[0].text
+    assert "Question 3 of 18" in resumed.replies[0].text
     fresh = run(result.state, StartOver(key), key="KEY2")
     assert fresh.outcome.status == "cancelled" and fresh.outcome.key == key
     assert fresh.started == "KEY2" and fresh.state.screening.answers == ()
@@ -228,8 +228,11 @@ def test_start_mid_screening_offers_continue_or_start_over() -> None:
 
 def test_cancel_and_unexpected_input() -> None:
     result = answer_current(consented())
-    reminder, question = run(result.state, Unexpected()).replies
-    assert "buttons" in reminder.text and "Question 2 of 17" in question.text
+    (again,) = run(result.state, Unexpected()).replies  # one message: reminder and question
+    assert "use the buttons" in again.text and "Question 2 of 18" in again.text
+    assert len(again.buttons) == len(
+        run(result.state, Resume(result.state.screening.key)).replies[0].buttons
+    )
     cancelled = run(result.state, Cancel())
     assert cancelled.outcome.status == "cancelled" and cancelled.state.stage is Stage.IDLE
     assert buttons(cancelled.replies[0]) == [labels.new_check]

@@ -95,3 +95,26 @@ async def test_a_403_reports_the_blocked_chat(
     finally:
         await bot.shutdown()
     assert blocked == [people[0].id]
+
+
+@pytest.mark.parametrize("flood_limits", [FloodLimits(chat_rate=1, chat_burst=3)])
+async def test_a_chats_own_429_pauses_only_that_chat(
+    emulator: BotApiEmulator, people: list[SimUser]
+) -> None:
+    governor = Governor(rate=30, chat_burst=10)  # misconfigured: more than Telegram allows
+    bot = await make_bot(emulator, governor)
+    busy, other = people[0], people[1]
+    try:
+        burst = asyncio.gather(*(bot.send_message(busy.id, f"m{i}") for i in range(6)))
+        while not emulator.errors:
+            await emulator.changed(1.0)
+        await bot.send_message(other.id, "not held up")
+        sent_other = emulator.seq_now
+        await burst
+    finally:
+        await bot.shutdown()
+    assert governor.retries > 0
+    held_back = [a for a in busy.chat.actions if a.seq > sent_other]
+    assert held_back, "the busy chat waited out its own 429 while the other chat went on"
+    assert len(busy.bot_messages()) == 6
+    emulator.errors.clear()

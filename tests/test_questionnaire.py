@@ -47,8 +47,8 @@ def test_branching_skips_pain_questions_without_pain() -> None:
     assert q.current(no_pain) is None
     assert len(q.path(no_pain)) == 12
     long_pain = (*answers, ("duration", "gt3m"))
-    assert q.current(long_pain).id == "severity"
-    assert len(q.path(long_pain)) == 17
+    assert q.current(long_pain).id == "improving"
+    assert len(q.path(long_pain)) == 18
     assert len(q.path((*answers, ("duration", "lt6w")))) == 15
 
 

@@ -17,7 +17,7 @@ async def chat(lines: list[str], database_url: str) -> str:
     reader = asyncio.StreamReader()
     out = io.StringIO()
     task = asyncio.create_task(
-        run_sandbox(make_settings(database_url=database_url), lines=reader, out=out)
+        run_sandbox(make_settings(), database_url=database_url, lines=reader, out=out)
     )
     for line in lines:
         await asyncio.sleep(0.5 if line.isdigit() or line.startswith("/") else 0.3)
@@ -49,9 +49,9 @@ async def test_terminal_chat_through_consent_and_questions(database_url: str) ->
     assert "I'm the BodyMechanix assistant" in output
     assert "[1] ✅ Yes, I agree" in output
     assert "Tips from the clinic" in output
-    assert "Question 1 of 17" in output
+    assert "Question 1 of 18" in output
     assert "Please use the buttons" in output
-    assert "Question 2 of 17" in output
+    assert "Question 2 of 18" in output
     assert "has buttons 1 to" in output  # 99 is not a button
     assert "pop-up: This button is out of date" in output
     assert "You are on the clinic's staff list." in output
@@ -73,3 +73,5 @@ def test_sandbox_starts_from_make_run_without_a_token(tmp_path: Path) -> None:
     assert "starting the offline sandbox" in result.stderr
     assert "Send /start to begin." in result.stdout
     assert (tmp_path / "var" / "sandbox.log").exists()
+    assert (tmp_path / "var" / "sandbox.db").exists()
+    assert not (tmp_path / "var" / "bmx.db").exists(), "the real database is never touched"

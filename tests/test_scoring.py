@@ -42,6 +42,7 @@ def test_classic_lazy_glutes_with_long_pain() -> None:
             back_tires="often",
             squats="back",
             duration="gt3m",
+            improving="same",
             severity="7",
             spread="no",
             onset="20_44",
@@ -55,6 +56,8 @@ def test_classic_lazy_glutes_with_long_pain() -> None:
     assert result.services == ("pain_eliminator", "tnt", "laser")
     assert result.tier_c == ("not_improving", "inflammatory")
     assert result.has_pain
+    getting_better = score(Q, answers(duration="6w3m", improving="better", onset="20_44"))
+    assert getting_better.tier_c == ()
 
 
 def test_some_signs_and_age_of_onset() -> None:

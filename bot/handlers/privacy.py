@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from sqlmodel import Session
 from telegram import InputFile, Update
+from telegram.error import TelegramError
 
 from bot.handlers.common import chat_id, telegram_user
-from bot.replies import markup
+from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
 from dialogs.engine import Button
 from dialogs.render import labels, render
 from storage import repo
 from storage.models import Client
-
-EXPORT_NAME = "bodymechanix-my-data.json"
 
 
 async def on_privacy(update: Update, context: BotContext) -> None:
@@ -27,30 +27,13 @@ async def on_privacy_button(update: Update, context: BotContext) -> None:
     """p:h:0 / p:h:1 (health answers), p:t:0 / p:t:1 (tips)."""
     query = update.callback_query
     assert query is not None
-    topic, agree = (query.data or "")[2:3], (query.data or "").endswith(":1")
-    user_id = telegram_user(update).id
-
-    def switch(session: Session) -> Client | None:
-        client = repo.get_client(session, user_id)
-        if client is None:
-            return None
-        current = client.health_consent if topic == "h" else client.tips_consent
-        if bool(current) == agree:
-            return None  # already so (an old button): nothing to do
-        if topic == "t":
-            repo.set_tips_consent(session, client, agree)
-        elif agree:
-            repo.give_health_consent(session, client)
-        else:
-            repo.withdraw_health_consent(session, client)
-        return client
-
-    client = await context.services.db.run(switch)
-    if client is None:
-        await query.answer(labels.stale)
+    topic = "health" if (query.data or "")[2:3] == "h" else "tips"
+    client, changed = await _switch(context, update, topic, (query.data or "").endswith(":1"))
+    if client is None or not changed:
+        await query.answer(labels.stale)  # deleted since, or already so (an old button)
         return
     await query.answer(labels.done)
-    await query.edit_message_text(**_privacy(context.services, client))
+    await edit_pressed(query, **_privacy(context.services, client))  # type: ignore[arg-type]
 
 
 async def on_stop_tips(update: Update, context: BotContext) -> None:
@@ -62,15 +45,7 @@ async def on_start_tips(update: Update, context: BotContext) -> None:
 
 
 async def _set_tips(update: Update, context: BotContext, agree: bool) -> None:
-    user_id = telegram_user(update).id
-
-    def switch(session: Session) -> Client | None:
-        client = repo.get_client(session, user_id)
-        if client is not None and client.tips_consent != agree:
-            repo.set_tips_consent(session, client, agree)
-        return client
-
-    client = await context.services.db.run(switch)
+    client, _ = await _switch(context, update, "tips", agree)
     text = render("tips_switched", known=client is not None, agree=agree)
     await update.effective_message.reply_text(text)  # type: ignore[union-attr]
 
@@ -80,7 +55,7 @@ async def on_mydata(update: Update, context: BotContext) -> None:
     user_id = telegram_user(update).id
 
     def export(session: Session) -> dict[str, object] | None:
-        client = repo.get_client(session, user_id)
+        client = repo.active_client(session, user_id)
         return repo.export_client(session, client) if client else None
 
     data = await context.services.db.run(export)
@@ -90,7 +65,7 @@ async def on_mydata(update: Update, context: BotContext) -> None:
     payload = json.dumps(data, indent=2, ensure_ascii=False).encode()
     await context.bot.send_document(
         chat_id(update),
-        InputFile(payload, filename=EXPORT_NAME),
+        InputFile(payload, filename=labels.export_file),
         caption=render("mydata_caption"),
     )
 
@@ -116,27 +91,58 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
     assert query is not None
     if query.data == "d:n":
         await query.answer()
-        await query.edit_message_text(render("delete_kept"))
+        await edit_pressed(query, render("delete_kept"))
         return
     user_id = telegram_user(update).id
 
-    def erase(session: Session) -> bool:
+    def erase(session: Session) -> list[int] | None:
         client = repo.get_client(session, user_id)
         if client is None or query.data != f"d:y:{client.id}":
-            return False
+            return None
+        posts = repo.staff_message_ids(session, client.id)  # type: ignore[arg-type]
         repo.delete_client(session, client)
-        return True
+        return posts
 
-    if not await context.services.db.run(erase):
+    posts = await context.services.db.run(erase)
+    if posts is None:
         await query.answer(labels.stale)
         return
     await query.answer(labels.done)
-    await query.edit_message_text(render("deleted"))
+    await edit_pressed(query, render("deleted"))
+    staff_chat = context.services.settings.staff_chat_id
+    for message_id in posts if staff_chat is not None else ():
+        # Telegram lets a bot delete its own posts for 48 hours; older ones stay with staff.
+        with contextlib.suppress(TelegramError):
+            await context.bot.delete_message(staff_chat, message_id)
 
 
 async def _client(context: BotContext, update: Update) -> Client | None:
     user_id = telegram_user(update).id
-    return await context.services.db.run(lambda s: repo.get_client(s, user_id))
+    return await context.services.db.run(lambda s: repo.active_client(s, user_id))
+
+
+async def _switch(
+    context: BotContext, update: Update, topic: str, agree: bool
+) -> tuple[Client | None, bool]:
+    """Set one consent ("health" or "tips"). Returns the client and whether it changed."""
+    user_id = telegram_user(update).id
+
+    def switch(session: Session) -> tuple[Client | None, bool]:
+        client = repo.active_client(session, user_id)
+        if client is None:
+            return None, False
+        current = client.health_consent if topic == "health" else client.tips_consent
+        if bool(current) == agree:
+            return client, False
+        if topic == "tips":
+            repo.set_tips_consent(session, client, agree)
+        elif agree:
+            repo.give_health_consent(session, client)
+        else:
+            repo.withdraw_health_consent(session, client)
+        return client, True
+
+    return await context.services.db.run(switch)
 
 
 def _privacy(services: Services, client: Client | None) -> dict[str, object]:

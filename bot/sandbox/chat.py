@@ -28,6 +28,8 @@ from dialogs.telegram_html import HtmlError, parse_html
 STAFF_CHAT_ID = -1001000000001
 STAFF_USER_ID = 9001
 DOWNLOADS = Path("var/sandbox-downloads")
+# Its own database, whatever DATABASE_URL says: trying the bot must never touch real clients.
+SANDBOX_DATABASE = "sqlite:///var/sandbox.db"
 
 HELP = """\
 Type a message or a command (/start, /help...) and press Enter.
@@ -263,6 +265,7 @@ async def _stdin_reader() -> asyncio.StreamReader:
 async def run_sandbox(
     settings: Settings,
     *,
+    database_url: str = SANDBOX_DATABASE,
     name: str = "Alex",
     user_id: int = 1001,
     flood_limits: bool = True,
@@ -276,6 +279,7 @@ async def run_sandbox(
         update={
             "bot_token": SecretStr(emulator.token),
             "bot_api_url": base_url,
+            "database_url": database_url,
             "staff_ids": [*settings.staff_ids, STAFF_USER_ID],
             "staff_chat_id": STAFF_CHAT_ID,
         }

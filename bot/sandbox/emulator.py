@@ -308,9 +308,6 @@ class BotApiEmulator:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._pulse.wait(), timeout)
 
-    def unanswered_queries(self) -> list[CallbackQuery]:
-        return [q for q in self.callback_queries.values() if q.answered_at is None]
-
     def slow_answers(self, limit: float = 1.0) -> list[CallbackQuery]:
         """Queries answered later than `limit` seconds, or not at all."""
         return [

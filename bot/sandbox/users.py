@@ -173,6 +173,16 @@ class SimUser:
             return
         raise AssertionError(f"bot unexpectedly said {action.message.shown_text[:200]!r}")
 
+    async def settle(self, quiet: float = 1.0, timeout: float = 30.0) -> None:
+        """Wait until the bot has said nothing in my chat for `quiet` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                await self.next_action(timeout=quiet)
+            except TimeoutError:
+                return
+        raise AssertionError(f"the bot kept talking for {timeout}s")
+
     @property
     def last_message(self) -> Message:
         """The newest message from the bot in my chat."""
