@@ -16,7 +16,7 @@ from bot.sandbox.users import SimUser
 from bot.settings import Settings
 
 SETTING_NAMES = {name.upper() for name in Settings.model_fields}
-GOOD_TOKEN = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQr"
+GOOD_TOKEN = "7654321:well-formed-but-unknown-token-0000"
 
 
 def clean_env(**values: str) -> dict[str, str]:

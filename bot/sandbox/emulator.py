@@ -154,7 +154,7 @@ class BotApiEmulator:
 
     def __init__(
         self,
-        token: str = "123456789:SANDBOX-emulator-token-0000000000000",
+        token: str = "1234567:SANDBOX-emulator-token-not-a-real-one-00",
         *,
         flood: FloodLimits | None = None,
         callback_deadline: float = CALLBACK_DEADLINE,
