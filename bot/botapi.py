@@ -1,7 +1,7 @@
 """Facts about the Bot API that both the bot's outbound governor and the emulator rely on."""
 
 # Methods that put a new message into a chat: they count against Telegram's overall budget
-# and against the chat's own (about one a second).
+# and against the chat's own (about one a second). Edits of a message already sent do not.
 SEND_METHODS = frozenset(
     {
         "sendMessage",
@@ -17,8 +17,4 @@ SEND_METHODS = frozenset(
         "copyMessage",
         "forwardMessage",
     }
-)
-# Methods that change a message already sent: they count against the overall budget only.
-EDIT_METHODS = frozenset(
-    {"editMessageText", "editMessageReplyMarkup", "editMessageCaption", "editMessageMedia"}
 )

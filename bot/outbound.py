@@ -1,6 +1,7 @@
 """Everything the bot sends goes through one governor (PTB's rate-limiter hook).
 
-Two lanes share Telegram's overall budget (SEND_RATE messages per second):
+Two lanes share Telegram's overall budget (SEND_RATE new messages per second; edits of a
+message already sent, such as a question replaced by the next, do not count):
 - "interactive" (the default): replies to a person's action; always served first;
 - "bulk" (`rate_limit_args="bulk"`, for sends nobody is waiting on, such as the reminders
   and broadcasts to come): only takes a send when no reply is waiting and a reserve of the
@@ -25,7 +26,7 @@ from typing import Any
 from telegram.error import Forbidden, RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.botapi import EDIT_METHODS, SEND_METHODS
+from bot.botapi import SEND_METHODS
 from bot.tokenbucket import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class Governor(BaseRateLimiter[str]):
         self._interactive_waiting = 0
         self._paused_until = 0.0
         self._chat_paused_until: dict[int, float] = {}
+        self._recent: dict[int, tuple[float, float]] = {}
         self._max_retries = max_retries
         self.on_blocked: BlockedHook | None = None
         self.retries = 0  # 429s met, for the benchmarks
@@ -75,13 +77,13 @@ class Governor(BaseRateLimiter[str]):
         data: dict[str, Any],
         rate_limit_args: str | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        counted = endpoint in SEND_METHODS or endpoint in EDIT_METHODS
         lane = BULK if rate_limit_args == BULK else INTERACTIVE
         chat_id = _chat_id(data)
         for attempt in range(self._max_retries + 1):
             await self._wait_pause(chat_id)
-            if counted:
-                await self._acquire(lane, chat_id if endpoint in SEND_METHODS else None)
+            if endpoint in SEND_METHODS:
+                await self._acquire(lane, chat_id)
+            self._note_chat(chat_id)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -96,12 +98,22 @@ class Governor(BaseRateLimiter[str]):
                 raise
         raise AssertionError("unreachable")
 
+    def _note_chat(self, chat_id: int | None) -> None:
+        """Remember when each chat last had a request (and when the one before that was)."""
+        if chat_id is None:
+            return
+        now = time.monotonic()
+        if len(self._recent) > 10_000:  # forget chats quiet for a while
+            self._recent = {k: v for k, v in self._recent.items() if now - v[1] < 60}
+            self._chat_paused_until = {k: v for k, v in self._chat_paused_until.items() if v > now}
+        self._recent[chat_id] = (self._recent.get(chat_id, (0.0, 0.0))[1], now)
+
     def _pause(self, chat_id: int | None, seconds: float) -> None:
         until = time.monotonic() + seconds
-        bucket = self._chats.get(chat_id) if chat_id is not None else None
-        if bucket is not None and bucket.tokens < bucket.burst - 1:
-            # The chat has just been sending: this is its own limit, not everyone's.
-            self._chat_paused_until[chat_id] = until  # type: ignore[index]
+        previous = self._recent.get(chat_id, (0.0, 0.0))[0] if chat_id is not None else 0.0
+        if chat_id is not None and time.monotonic() - previous < 2.0:
+            # The chat had another request just before: this is its own limit, not everyone's.
+            self._chat_paused_until[chat_id] = until
         else:
             self._paused_until = max(self._paused_until, until)
 

@@ -34,7 +34,6 @@ class Option(_Strict):
     red_flag: Literal["A", "B"] | None = None
     points: int = Field(default=0, ge=0, le=2)
     tier_c: str | None = None
-    pain: bool = False
 
 
 class Question(_Strict):

@@ -17,7 +17,6 @@ class Result:
     signs: tuple[str, ...]
     services: tuple[str, ...]
     tier_c: tuple[str, ...]
-    has_pain: bool
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
@@ -30,7 +29,6 @@ def score(questionnaire: Questionnaire, answers: Answers) -> Result:
     max_points = 0
     signs: list[str] = []
     tier_c: list[str] = []
-    has_pain = False
     for question in questionnaire.questions:
         if question.gate:
             continue
@@ -39,7 +37,6 @@ def score(questionnaire: Questionnaire, answers: Answers) -> Result:
         if option is None:
             continue
         points += option.points
-        has_pain = has_pain or option.pain
         if question.sign and option.points >= 1:
             signs.append(question.sign)
         if option.tier_c and option.tier_c not in tier_c:
@@ -63,5 +60,4 @@ def score(questionnaire: Questionnaire, answers: Answers) -> Result:
         signs=tuple(signs),
         services=tuple(dict.fromkeys(services)),
         tier_c=tuple(tier_c),
-        has_pain=has_pain,
     )

@@ -88,11 +88,13 @@ class Handoff(SQLModel, table=True):
         )
     )
     kind: str = Field(default="request", max_length=8)  # request | relay
-    status: str = Field(default="asked", max_length=8)  # asked | sent | declined
+    status: str = Field(default="asked", max_length=8)  # asked|sending|sent|declined|failed
     screening_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("screening.id", ondelete="SET NULL"), nullable=True),
     )
+    # Message ids are unique only within a chat: a post is found by chat and id together.
+    staff_chat_id: int | None = Field(default=None, sa_type=BigInteger)
     staff_message_id: int | None = Field(default=None, sa_type=BigInteger, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 

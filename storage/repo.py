@@ -234,7 +234,10 @@ def record_event(
 
 def ask_handoff(session: Session, client: Client) -> tuple[Handoff, Screening | None]:
     """A hand-off request awaiting the client's "yes", naming the screening it would share
-    (their latest finished one, if any)."""
+    (their latest finished one, if any). An earlier unanswered request is dropped."""
+    session.execute(
+        delete(Handoff).where(col(Handoff.client_id) == client.id, col(Handoff.status) == "asked")
+    )
     screening = latest_finished_screening(session, client.id)  # type: ignore[arg-type]
     handoff = Handoff(client_id=client.id, screening_id=screening.id if screening else None)  # type: ignore[arg-type]
     session.add(handoff)
@@ -250,24 +253,30 @@ def pending_handoff(session: Session, client_id: int, handoff_id: int) -> Handof
     return handoff
 
 
-def handoff_sent(session: Session, handoff_id: int, staff_message_id: int) -> None:
+def set_handoff_status(
+    session: Session, handoff_id: int, status: str, post: tuple[int, int] | None = None
+) -> None:
+    """Record what became of a request; `post` is (staff chat, message id) once sent."""
     handoff = session.get(Handoff, handoff_id)
-    if handoff is not None:
-        handoff.status, handoff.staff_message_id = "sent", staff_message_id
+    if handoff is None:
+        return
+    handoff.status = status
+    if post is not None:
+        handoff.staff_chat_id, handoff.staff_message_id = post
         record_event(session, handoff.client_id, "handoff")
 
 
-def handoff_failed(session: Session, handoff_id: int) -> None:
-    """The staff chat could not be reached: the request may be tried again."""
-    handoff = session.get(Handoff, handoff_id)
-    if handoff is not None:
-        handoff.status = "asked"
-
-
-def record_relay(session: Session, client_id: int, staff_message_id: int) -> None:
+def record_relay(session: Session, client_id: int, post: tuple[int, int]) -> None:
     """A client's message passed on to the staff chat: staff may reply to it too."""
+    staff_chat_id, staff_message_id = post
     session.add(
-        Handoff(client_id=client_id, kind="relay", status="sent", staff_message_id=staff_message_id)
+        Handoff(
+            client_id=client_id,
+            kind="relay",
+            status="sent",
+            staff_chat_id=staff_chat_id,
+            staff_message_id=staff_message_id,
+        )
     )
 
 
@@ -285,23 +294,36 @@ def open_handoff(session: Session, client_id: int, since: datetime) -> Handoff |
     return result.first()
 
 
-def client_for_staff_message(session: Session, staff_message_id: int) -> Client | None:
+def client_for_staff_message(
+    session: Session, staff_chat_id: int, staff_message_id: int
+) -> Client | None:
+    """Whom a post in the staff chat is about (message ids are unique only within a chat)."""
     result = session.exec(
         select(Client)
         .join(Handoff, col(Handoff.client_id) == col(Client.id))
-        .where(Handoff.staff_message_id == staff_message_id)
+        .where(Handoff.staff_chat_id == staff_chat_id, Handoff.staff_message_id == staff_message_id)
     )
     return result.first()
 
 
-def staff_message_ids(session: Session, client_id: int) -> list[int]:
-    """The bot's posts about this client in the staff chat."""
+def staff_posts(
+    session: Session, client_id: int, kinds: tuple[str, ...] = ("request", "relay")
+) -> list[tuple[int, int]]:
+    """The bot's posts about this client in the staff chat, as (chat id, message id)."""
     result = session.exec(
-        select(Handoff.staff_message_id).where(
-            Handoff.client_id == client_id, col(Handoff.staff_message_id).is_not(None)
+        select(Handoff.staff_chat_id, Handoff.staff_message_id).where(
+            Handoff.client_id == client_id,
+            col(Handoff.kind).in_(kinds),
+            col(Handoff.staff_message_id).is_not(None),
+            col(Handoff.staff_chat_id).is_not(None),
         )
     )
-    return [int(m) for m in result.all() if m is not None]
+    return [(int(chat), int(message)) for chat, message in result.all()]  # type: ignore[arg-type]
+
+
+def forget_staff_posts(session: Session) -> None:
+    """Unlink every staff-chat post (the sandbox's emulated chats start empty each run)."""
+    session.execute(update(Handoff).values(staff_chat_id=None, staff_message_id=None))
 
 
 # --- the client's own data ---------------------------------------------------------------------
@@ -326,13 +348,15 @@ def export_client(session: Session, client: Client) -> dict[str, Any]:
                 ],
             }
         )
-    handoffs = (session.exec(select(Handoff).where(Handoff.client_id == client.id))).all()
+    handoffs = session.exec(
+        select(Handoff).where(Handoff.client_id == client.id, Handoff.status == "sent")
+    ).all()
     events = (
         session.exec(select(Event).where(Event.client_id == client.id).order_by(col(Event.id)))
     ).all()
     return {
         "client": client.model_dump(exclude={"id"}, mode="json"),
         "screenings": exported,
-        "handoffs": [h.model_dump(include={"created_at"}, mode="json") for h in handoffs],
+        "handoffs": [h.model_dump(include={"kind", "created_at"}, mode="json") for h in handoffs],
         "events": [e.model_dump(include={"kind", "at", "data"}, mode="json") for e in events],
     }

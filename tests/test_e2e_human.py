@@ -220,3 +220,26 @@ async def test_delete_also_removes_the_posts_about_the_client(
     await alice.expect("has been deleted")
     await emulator.changed(0.3)
     assert post.deleted
+
+
+async def test_when_the_staff_chat_is_gone_the_client_is_told(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    await hand_off(alice, emulator)
+    emulator.chats[STAFF_CHAT_ID].bot_removed = True
+    await alice.send("Are you there?")
+    message = await alice.expect("can't reach the clinic team")
+    assert message.flat_buttons[0]["url"]
+    assert [e.code for e in emulator.errors] == [403]
+    emulator.errors.clear()
+
+
+async def test_a_burst_while_handed_off_gets_one_answer(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    await hand_off(alice, emulator)
+    for _ in range(8):
+        await alice.send_media("sticker")
+    await alice.settle(1.0)
+    answers = [m for m in alice.bot_messages() if "only pass on text" in (m.text or "")]
+    assert 1 <= len(answers) <= 3

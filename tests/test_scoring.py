@@ -28,7 +28,6 @@ def test_no_signs_no_pain_recommends_the_assessment_only() -> None:
     assert result.band == "low"
     assert result.services == ("pain_eliminator",)
     assert result.tier_c == ()
-    assert not result.has_pain
 
 
 def test_classic_lazy_glutes_with_long_pain() -> None:
@@ -55,7 +54,6 @@ def test_classic_lazy_glutes_with_long_pain() -> None:
     assert result.band == "strong"
     assert result.services == ("pain_eliminator", "tnt", "laser")
     assert result.tier_c == ("not_improving", "inflammatory")
-    assert result.has_pain
     getting_better = score(Q, answers(duration="6w3m", improving="better", onset="20_44"))
     assert getting_better.tier_c == ()
 

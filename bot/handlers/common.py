@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 from telegram import Update
+from telegram.ext import CallbackContext
 
+from bot.processor import PerChatUpdateProcessor
 from storage.repo import TelegramUser
 
 _SOURCE_RE = re.compile(r"[^A-Za-z0-9_-]")
@@ -20,6 +22,14 @@ def telegram_user(update: Update) -> TelegramUser:
 def chat_id(update: Update) -> int:
     assert update.effective_chat is not None
     return update.effective_chat.id
+
+
+def backlog(context: CallbackContext, update: Update) -> int:  # type: ignore[type-arg]
+    """How many of this chat's updates are being handled or waiting (1: just this one)."""
+    processor = context.application.update_processor
+    if isinstance(processor, PerChatUpdateProcessor):
+        return processor.backlog(chat_id(update))
+    return 1
 
 
 def clean_source(payload: str | None) -> str | None:

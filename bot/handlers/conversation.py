@@ -11,9 +11,8 @@ import asyncio
 from telegram import Update
 
 from bot.conversation import run_event
-from bot.handlers.common import chat_id, clean_source, telegram_user
+from bot.handlers.common import backlog, chat_id, clean_source, telegram_user
 from bot.handlers.human import relay_to_staff
-from bot.processor import PerChatUpdateProcessor
 from bot.replies import deliver
 from bot.services import BotContext
 from dialogs.events import Cancel, Event, Start, Unexpected, decode
@@ -34,8 +33,7 @@ async def on_unexpected(update: Update, context: BotContext) -> None:
     unless a person at the clinic is talking with this client (then it is passed on)."""
     if await relay_to_staff(update, context):
         return
-    processor = context.application.update_processor
-    if isinstance(processor, PerChatUpdateProcessor) and processor.backlog(chat_id(update)) > 1:
+    if backlog(context, update) > 1:
         return  # more from this chat is queued (a flood of stickers): remind after the last
     await _run(update, context, Unexpected())
 

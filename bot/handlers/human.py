@@ -16,7 +16,7 @@ from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Forbidden, TelegramError
 
-from bot.handlers.common import chat_id, telegram_user
+from bot.handlers.common import backlog, chat_id, telegram_user
 from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
 from dialogs.engine import Button
@@ -45,13 +45,17 @@ async def on_human_button(update: Update, context: BotContext) -> None:
         return
     _, answer, request_id = (query.data or "").split(":")
     user_id = telegram_user(update).id
+    staff_chat = services.settings.staff_chat_id
 
     def take(session: Session) -> tuple[Handoff, str] | None:
         client = repo.active_client(session, user_id)
         handoff = repo.pending_handoff(session, client.id, int(request_id)) if client else None  # type: ignore[arg-type]
         if client is None or handoff is None:
             return None  # deleted since, or answered already (a second tap)
-        handoff.status = "declined" if answer == "n" else "sending"
+        if answer == "n" or staff_chat is None:
+            handoff.status = "declined" if answer == "n" else "failed"
+            return handoff, ""
+        handoff.status = "sending"
         return handoff, _staff_summary(session, client, handoff, services)
 
     taken = await services.db.run(take)
@@ -60,19 +64,22 @@ async def on_human_button(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     handoff, summary = taken
+    handoff_id: int = handoff.id  # type: ignore[assignment]
     if answer == "n":
         await edit_pressed(query, render("handoff_declined"))
         return
-    staff_chat = services.settings.staff_chat_id
-    try:
-        assert staff_chat is not None, "no request is created without a staff chat"
-        posted = await context.bot.send_message(staff_chat, summary)
-    except (AssertionError, TelegramError):
-        log.exception("could not post a hand-off to the staff chat")
-        await services.db.run(lambda s: repo.handoff_failed(s, handoff.id))  # type: ignore[arg-type]
+    posted = None
+    if staff_chat is not None:
+        try:
+            posted = await context.bot.send_message(staff_chat, summary)
+        except TelegramError:
+            log.exception("could not post a hand-off to the staff chat")
+    if posted is None:
+        await services.db.run(lambda s: repo.set_handoff_status(s, handoff_id, "failed"))
         await edit_pressed(query, **_unavailable(services))
         return
-    await services.db.run(lambda s: repo.handoff_sent(s, handoff.id, posted.message_id))  # type: ignore[arg-type]
+    post = (posted.chat_id, posted.message_id)
+    await services.db.run(lambda s: repo.set_handoff_status(s, handoff_id, "sent", post))
     await edit_pressed(query, render("handoff_sent"))
 
 
@@ -82,8 +89,8 @@ async def relay_to_staff(update: Update, context: BotContext) -> bool:
     services = context.services
     message = update.message
     staff_chat = services.settings.staff_chat_id
-    if message is None or staff_chat is None:
-        return False
+    if message is None or staff_chat is None or (message.text or "").startswith("/"):
+        return False  # an edit, no staff chat, or an unknown command: not for the team
     user_id = telegram_user(update).id
 
     def conversation(session: Session) -> tuple[Client, Handoff] | None:
@@ -97,24 +104,31 @@ async def relay_to_staff(update: Update, context: BotContext) -> bool:
     if found is None:
         return False
     client, handoff = found
-    if not message.text or message.text.startswith("/"):
-        if message.text is None:
+    more_coming = backlog(context, update) > 1  # a burst: one confirmation, after the last
+    if message.text is None:
+        if not more_coming:
             await message.reply_text(render("relay_text_only"))
-            return True
-        return False  # an unknown command is not a message for the team
-    posted = await context.bot.send_message(
-        staff_chat,
-        render(
-            "staff_relay",
-            name=client.first_name,
-            telegram_id=client.telegram_id,
-            text=_clip(message.text),
-        ),
-        reply_to_message_id=handoff.staff_message_id,
-        allow_sending_without_reply=True,
-    )
-    await services.db.run(lambda s: repo.record_relay(s, client.id, posted.message_id))  # type: ignore[arg-type]
-    await message.reply_text(render("relay_sent"))
+        return True
+    try:
+        posted = await context.bot.send_message(
+            staff_chat,
+            render(
+                "staff_relay",
+                name=client.first_name,
+                telegram_id=client.telegram_id,
+                text=_clip(message.text),
+            ),
+            reply_to_message_id=handoff.staff_message_id,
+            allow_sending_without_reply=True,
+        )
+    except TelegramError:
+        log.exception("could not pass a client's message on to the staff chat")
+        await message.reply_text(**_unavailable(services))
+        return True
+    post = (posted.chat_id, posted.message_id)
+    await services.db.run(lambda s: repo.record_relay(s, client.id, post))  # type: ignore[arg-type]
+    if not more_coming:
+        await message.reply_text(render("relay_sent"))
     return True
 
 
@@ -122,8 +136,10 @@ async def on_staff_reply(update: Update, context: BotContext) -> None:
     """A reply in the staff chat to a hand-off (or a passed-on message) goes to that client."""
     message = update.message
     assert message is not None and message.reply_to_message is not None
-    replied_to = message.reply_to_message.message_id
-    client = await context.services.db.run(lambda s: repo.client_for_staff_message(s, replied_to))
+    chat, replied_to = message.chat_id, message.reply_to_message.message_id
+    client = await context.services.db.run(
+        lambda s: repo.client_for_staff_message(s, chat, replied_to)
+    )
     if client is None:
         await message.reply_text(render("staff_not_delivered", reason="unknown"))
         return

@@ -28,12 +28,19 @@ async def on_privacy_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     topic = "health" if (query.data or "")[2:3] == "h" else "tips"
-    client, changed = await _switch(context, update, topic, (query.data or "").endswith(":1"))
+    agree = (query.data or "").endswith(":1")
+    client, changed = await _switch(context, update, topic, agree)
     if client is None or not changed:
         await query.answer(labels.stale)  # deleted since, or already so (an old button)
         return
     await query.answer(labels.done)
     await edit_pressed(query, **_privacy(context.services, client))  # type: ignore[arg-type]
+    if topic == "health" and not agree:  # the summaries staff were sent go too
+        client_id: int = client.id  # type: ignore[assignment]
+        posts = await context.services.db.run(
+            lambda s: repo.staff_posts(s, client_id, ("request",))
+        )
+        await _remove_posts(context, posts)
 
 
 async def on_stop_tips(update: Update, context: BotContext) -> None:
@@ -95,11 +102,11 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
         return
     user_id = telegram_user(update).id
 
-    def erase(session: Session) -> list[int] | None:
+    def erase(session: Session) -> list[tuple[int, int]] | None:
         client = repo.get_client(session, user_id)
         if client is None or query.data != f"d:y:{client.id}":
             return None
-        posts = repo.staff_message_ids(session, client.id)  # type: ignore[arg-type]
+        posts = repo.staff_posts(session, client.id)  # type: ignore[arg-type]
         repo.delete_client(session, client)
         return posts
 
@@ -109,11 +116,7 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
         return
     await query.answer(labels.done)
     await edit_pressed(query, render("deleted"))
-    staff_chat = context.services.settings.staff_chat_id
-    for message_id in posts if staff_chat is not None else ():
-        # Telegram lets a bot delete its own posts for 48 hours; older ones stay with staff.
-        with contextlib.suppress(TelegramError):
-            await context.bot.delete_message(staff_chat, message_id)
+    await _remove_posts(context, posts)
 
 
 async def _client(context: BotContext, update: Update) -> Client | None:
@@ -143,6 +146,14 @@ async def _switch(
         return client, True
 
     return await context.services.db.run(switch)
+
+
+async def _remove_posts(context: BotContext, posts: list[tuple[int, int]]) -> None:
+    """Delete the bot's posts about a client from the staff chat, as far as Telegram allows
+    (a bot may delete its own messages for 48 hours; older ones stay with the clinic)."""
+    for chat, message_id in posts:
+        with contextlib.suppress(TelegramError):
+            await context.bot.delete_message(chat, message_id)
 
 
 def _privacy(services: Services, client: Client | None) -> dict[str, object]:

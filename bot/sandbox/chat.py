@@ -24,6 +24,7 @@ from bot.sandbox.flood import FloodLimits
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.telegram_html import HtmlError, parse_html
+from storage import repo
 
 STAFF_CHAT_ID = -1001000000001
 STAFF_USER_ID = 9001
@@ -294,7 +295,9 @@ async def run_sandbox(
     else:
         chat.color = False
     try:
-        async with RunningBot(sandbox_settings, poll_timeout=1.0):
+        async with RunningBot(sandbox_settings, poll_timeout=1.0) as bot:
+            # The emulated staff chat starts empty each run: old posts must not match new ones.
+            await bot.services.db.run(repo.forget_staff_posts)
             await chat.run(lines or await _stdin_reader())
     finally:
         await emulator.stop()

@@ -127,6 +127,7 @@ class Chat:
     started: bool = False  # a private chat the user opened, so the bot may write to it
     blocked: bool = False
     deactivated: bool = False
+    bot_removed: bool = False  # a group that removed the bot
     pulse: asyncio.Event = field(default_factory=asyncio.Event)  # set when the bot acts here
 
     def as_json(self) -> dict[str, Any]:
@@ -547,7 +548,7 @@ class BotApiEmulator:
         parsed = _parse(str(params["text"]), params.get("parse_mode"), params.get("entities"))
         _check_text(parsed, MAX_TEXT, caption=False)
         markup = _check_markup(params.get("reply_markup"))
-        self._flood(chat, new_message=True)
+        self._flood(chat)
         return self._store_bot_message(chat, text=parsed, html=str(params["text"]), markup=markup)
 
     def _media(self, params: dict[str, Any], kind: str) -> tuple[Chat, Any, Parsed | None, Any]:
@@ -558,7 +559,7 @@ class BotApiEmulator:
             raise bad_request(f"there is no {kind} in the request")
         caption = _caption(params)
         markup = _check_markup(params.get("reply_markup"))
-        self._flood(chat, new_message=True)
+        self._flood(chat)
         return chat, media, caption, markup
 
     async def _m_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -638,7 +639,6 @@ class BotApiEmulator:
             and markup == message.reply_markup
         ):
             raise _not_modified()
-        self._flood(chat, new_message=False)
         message.text, message.entities, message.html = (
             parsed.text,
             parsed.entities,
@@ -656,7 +656,6 @@ class BotApiEmulator:
         new_caption = caption.text if caption else None
         if new_caption == message.caption and markup == message.reply_markup:
             raise _not_modified()
-        self._flood(chat, new_message=False)
         message.caption, message.reply_markup = new_caption, markup
         return self._edited(chat, message)
 
@@ -665,7 +664,6 @@ class BotApiEmulator:
         markup = _check_markup(params.get("reply_markup"))
         if markup == message.reply_markup:
             raise _not_modified()
-        self._flood(chat, new_message=False)
         message.reply_markup = markup
         return self._edited(chat, message)
 
@@ -726,6 +724,8 @@ class BotApiEmulator:
 
     def _writable_chat(self, params: dict[str, Any]) -> Chat:
         chat = self._known_chat(params)
+        if chat.type != "private" and chat.bot_removed:
+            raise ApiError(403, "Forbidden: bot was kicked from the group chat")
         if chat.type == "private":
             if chat.deactivated:
                 raise ApiError(403, "Forbidden: user is deactivated")
@@ -735,8 +735,8 @@ class BotApiEmulator:
                 raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         return chat
 
-    def _flood(self, chat: Chat, *, new_message: bool) -> None:
-        wait = self.flood.check(chat.id, new_message=new_message)
+    def _flood(self, chat: Chat) -> None:
+        wait = self.flood.check(chat.id)
         if wait:
             raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
 

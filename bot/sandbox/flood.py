@@ -32,28 +32,23 @@ class FloodControl:
         self._overall = TokenBucket(limits.overall_rate, limits.overall_burst)
         self._chats: dict[int, TokenBucket] = {}
 
-    def check(self, chat_id: int | None, *, new_message: bool) -> int:
-        """0 if allowed (and counted), else the whole seconds to wait. New messages count
-        against the chat's limit too; edits only against the overall one."""
+    def check(self, chat_id: int) -> int:
+        """0 if a new message to this chat may go now (and is counted), else the whole seconds
+        to wait. Edits of messages already sent are not counted."""
         if not self.limits.enabled:
             return 0
         now = time.monotonic()
-        waits = [self._overall.wait_time(now)]
-        chat = None
-        if new_message and chat_id is not None:
-            chat = self._chats.get(chat_id)
-            if chat is None:
-                rate, burst = (
-                    (self.limits.group_rate, self.limits.group_burst)
-                    if chat_id < 0
-                    else (self.limits.chat_rate, self.limits.chat_burst)
-                )
-                chat = self._chats[chat_id] = TokenBucket(rate, burst, now)
-            waits.append(chat.wait_time(now))
-        wait = max(waits)
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            rate, burst = (
+                (self.limits.group_rate, self.limits.group_burst)
+                if chat_id < 0
+                else (self.limits.chat_rate, self.limits.chat_burst)
+            )
+            chat = self._chats[chat_id] = TokenBucket(rate, burst, now)
+        wait = max(self._overall.wait_time(now), chat.wait_time(now))
         if wait > 0:
             return max(1, math.ceil(wait))
         self._overall.take(now)
-        if chat is not None:
-            chat.take(now)
+        chat.take(now)
         return 0

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 12:53:53.322381
+Create Date: 2026-11-25 11:28:22.821520
 """
 
 from collections.abc import Sequence
@@ -58,6 +58,21 @@ def upgrade() -> None:
         batch_op.create_index("ix_event_kind_at", ["kind", "at"], unique=False)
 
     op.create_table(
+        "handoff",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("staff_message_id", sa.BigInteger(), nullable=True),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["client_id"], ["client.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("handoff", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_handoff_client_id"), ["client_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_handoff_staff_message_id"), ["staff_message_id"], unique=False
+        )
+
+    op.create_table(
         "screening",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("client_id", sa.Integer(), nullable=False),
@@ -91,32 +106,8 @@ def upgrade() -> None:
     with op.batch_alter_table("answer", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_answer_screening_id"), ["screening_id"], unique=False)
 
-    op.create_table(
-        "handoff",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("client_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-        sa.Column("screening_id", sa.Integer(), nullable=True),
-        sa.Column("staff_message_id", sa.BigInteger(), nullable=True),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["client_id"], ["client.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["screening_id"], ["screening.id"], ondelete="SET NULL"),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    with op.batch_alter_table("handoff", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_handoff_client_id"), ["client_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_handoff_staff_message_id"), ["staff_message_id"], unique=False
-        )
-
 
 def downgrade() -> None:
-    with op.batch_alter_table("handoff", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_handoff_staff_message_id"))
-        batch_op.drop_index(batch_op.f("ix_handoff_client_id"))
-
-    op.drop_table("handoff")
     with op.batch_alter_table("answer", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_answer_screening_id"))
 
@@ -126,6 +117,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_screening_client_status")
 
     op.drop_table("screening")
+    with op.batch_alter_table("handoff", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_handoff_staff_message_id"))
+        batch_op.drop_index(batch_op.f("ix_handoff_client_id"))
+
+    op.drop_table("handoff")
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.drop_index("ix_event_kind_at")
         batch_op.drop_index(batch_op.f("ix_event_client_id"))
