@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest
 
-from dialogs.engine import Keyboard, Reply
+from dialogs.replies import Keyboard, Reply
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ the bot with one line naming it (see `load_settings`), never a traceback.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+_DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 # BotFather tokens look like "123456789:AA...": digits, a colon, then 30+ url-safe characters.
 _TOKEN_RE = re.compile(r"^\d{5,12}:[A-Za-z0-9_-]{30,}$")
 _URL_RE = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+(/\S*)?$")
@@ -44,6 +46,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     retention_days: int = Field(default=730, ge=1, le=36500)
     send_rate: float = Field(default=30.0, gt=0, le=1000)
+    reminder_interval: timedelta = timedelta(hours=1)
 
     @field_validator("bot_token", "staff_chat_id", mode="before")
     @classmethod
@@ -108,6 +111,24 @@ class Settings(BaseSettings):
         if not _URL_RE.match(value):
             raise ValueError("must be a public http(s) URL such as https://example.com/book")
         return value
+
+    @field_validator("reminder_interval", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        """Durations as people write them: 1h, 45m, 30s, 1h30m. (Hand-written: pydantic reads
+        only seconds or ISO 8601 such as PT1H, which nobody types.)"""
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return timedelta(hours=1)
+        match = _DURATION_RE.match(value.strip().lower())
+        if match is None or not any(match.groups()):
+            raise ValueError("must be a duration such as 1h, 45m or 30s")
+        hours, minutes, seconds = (int(part or 0) for part in match.groups())
+        duration = timedelta(hours=hours, minutes=minutes, seconds=seconds)
+        if not timedelta(seconds=5) <= duration <= timedelta(hours=24):
+            raise ValueError("must be between 5s and 24h")
+        return duration
 
     @field_validator("log_level")
     @classmethod

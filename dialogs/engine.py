@@ -27,7 +27,10 @@ from dialogs.events import (
 )
 from dialogs.questionnaire import Answers, Questionnaire, short_label_columns
 from dialogs.render import labels, render
+from dialogs.replies import Button, Keyboard, Reply
 from dialogs.scoring import Result, score
+
+REMINDERS_OPEN = "rs:open"  # the reminder dialog's entry (dialogs.reminders.Open)
 
 
 class Stage(StrEnum):
@@ -36,27 +39,6 @@ class Stage(StrEnum):
     CONSENT_TIPS = "consent_tips"
     SCREENING = "screening"
     IDLE = "idle"
-
-
-@dataclass(frozen=True)
-class Button:
-    """An inline button: callback data or a URL, never both."""
-
-    text: str
-    data: str | None = None
-    url: str | None = None
-
-
-Keyboard = tuple[tuple[Button, ...], ...]
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One message. `replace` asks to edit the message whose button was pressed instead."""
-
-    text: str
-    buttons: Keyboard = ()
-    replace: bool = False
 
 
 @dataclass(frozen=True)
@@ -352,6 +334,7 @@ def _result_reply(state: State, key: str, result: Result, ctx: Context) -> Reply
         tier_c=[q.tier_c[r] for r in result.tier_c],
     )
     buttons = _booking_buttons(ctx, result.services, ref=key) + _human_button()
+    buttons += ((Button(labels.remind_me, REMINDERS_OPEN),),)
     return Reply(text, buttons, replace=True)
 
 

@@ -6,7 +6,7 @@ unlinked from the client (`client_id` set to NULL) and carrying no health data.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
@@ -97,6 +97,54 @@ class Handoff(SQLModel, table=True):
     staff_chat_id: int | None = Field(default=None, sa_type=BigInteger)
     staff_message_id: int | None = Field(default=None, sa_type=BigInteger, index=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReminderPlan(SQLModel, table=True):
+    """A client's movement-break reminders: their working hours and where the schedule is.
+
+    `next_due_at` (indexed) is when the next prompt falls due; the scheduler's tick reads the
+    due rows, so no job per client exists anywhere. Times of day are minutes after midnight
+    in the client's own time zone; days are a string of seven 0/1 flags, Monday first.
+    """
+
+    __table_args__ = (Index("ix_reminderplan_due", "status", "next_due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("client.id", ondelete="CASCADE"), nullable=False, unique=True
+        )
+    )
+    status: str = Field(default="setup", max_length=8)  # setup|active|paused|asking|off
+    step: str | None = Field(default=None, max_length=8)  # the setup question being asked
+    days: str = Field(default="1111100", max_length=7)
+    start_minute: int = 9 * 60
+    end_minute: int = 17 * 60
+    interval_seconds: int = 3600
+    timezone: str = Field(default="Europe/London", max_length=64)
+    offset_seconds: int = 0
+    next_due_at: datetime | None = None
+    summary_due_at: datetime | None = Field(default=None, index=True)
+    paused_until: datetime | None = None
+    prompt_seq: int = 0
+    last_prompt: str | None = Field(default=None, max_length=32)
+    last_prompt_on: date | None = None
+    last_interaction_on: date | None = None
+    unanswered_days: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BreakDay(SQLModel, table=True):
+    """Movement breaks a client marked done on one local day (for streaks and summaries)."""
+
+    __table_args__ = (UniqueConstraint("client_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("client.id", ondelete="CASCADE"), nullable=False)
+    )
+    day: date
+    done: int = 0
 
 
 class Event(SQLModel, table=True):

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from dialogs.engine import Context, Reply, Stage, State, Step, step
+from dialogs.engine import Context, Stage, State, Step, step
 from dialogs.events import (
     AnswerGiven,
     Back,
@@ -22,6 +22,7 @@ from dialogs.events import (
 )
 from dialogs.questionnaire import load_questionnaire
 from dialogs.render import labels
+from dialogs.replies import Reply
 from dialogs.telegram_html import check_message_html
 
 Q = load_questionnaire()

@@ -12,8 +12,8 @@ from telegram.error import TelegramError
 from bot.handlers.common import chat_id, telegram_user
 from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
-from dialogs.engine import Button
 from dialogs.render import labels, render
+from dialogs.replies import Button
 from storage import repo
 from storage.models import Client
 

@@ -1,0 +1,608 @@
+"""Movement-break reminders, without Telegram or a database.
+
+- `step(plan, event, ctx)`: the settings dialog (days, hours, interval, time zone), the plan
+  panel (change, pause, resume, turn off), the buttons under each prompt (done, snooze, skip,
+  pause for today, settings) and the answer to the check-in for ignored prompts.
+- `due(plan, ctx)`: what happens when a prompt falls due: a prompt, a check-in, or nothing
+  (a prompt missed while the bot was down is not sent late).
+- `summary(plan, ctx)`: the end-of-week summary.
+The schedule itself is `dialogs.schedule`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from dialogs.engine import REMINDERS_OPEN
+from dialogs.render import TEMPLATES, labels, render
+from dialogs.replies import Button, Keyboard, Reply
+from dialogs.schedule import (
+    MONDAY_TO_FRIDAY,
+    Window,
+    end_of_today,
+    inside,
+    local,
+    next_slot,
+    stable_offset,
+    streak,
+    week_of,
+    week_summary_time,
+)
+
+COMMON_ZONES = (
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+)
+START_CHOICES = tuple(hour * 60 for hour in (7, 8, 9, 10))
+END_CHOICES = tuple(hour * 60 for hour in (15, 16, 17, 18, 19))
+INTERVAL_CHOICES = tuple(minutes * 60 for minutes in (30, 45, 60, 90, 120))
+SNOOZE = timedelta(minutes=15)
+CHECK_IN_AFTER = 3  # working days in a row of prompts without a single tap
+MISSED_GRACE = timedelta(minutes=5)  # later than this, a due prompt is skipped, not sent late
+LONGEST_INTERVAL = 4 * 3600
+
+
+@cache
+def prompt_names() -> tuple[str, ...]:
+    """The movement prompts, one template each in templates/prompts/, in rotation order."""
+    return tuple(sorted(p.stem for p in (TEMPLATES / "prompts").glob("*.j2")))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A client's reminders. `status` is none (never set up), setup, active, paused, asking
+    (the check-in awaits an answer) or off; `step` is the setup question being asked."""
+
+    status: str = "none"
+    step: str | None = None
+    days: frozenset[int] = MONDAY_TO_FRIDAY
+    start: int = 9 * 60  # minutes after local midnight
+    end: int = 17 * 60
+    interval: int = 3600  # seconds
+    zone: str = "Europe/London"
+    offset: int = 0  # seconds into each interval, stable per client
+    next_due: datetime | None = None
+    summary_due: datetime | None = None
+    paused_until: datetime | None = None
+    seq: int = 0  # the number of the latest prompt; its buttons carry it
+    last_prompt: str | None = None
+    last_prompt_on: date | None = None
+    last_interaction_on: date | None = None
+    unanswered_days: int = 0
+
+    @property
+    def window(self) -> Window:
+        return Window(
+            days=self.days,
+            start=_clock(self.start),
+            end=_clock(self.end),
+            interval=timedelta(seconds=self.interval),
+            zone=ZoneInfo(self.zone),
+            offset=timedelta(seconds=self.offset),
+        )
+
+
+@dataclass(frozen=True)
+class Context:
+    now: datetime
+    key: int  # the client's id: their stable offset
+    default_interval: int  # seconds (REMINDER_INTERVAL)
+    clinic_zone: str
+    name: str = ""
+    breaks: Mapping[date, int] = field(default_factory=dict)  # breaks done per local day
+
+
+@dataclass(frozen=True)
+class Step:
+    plan: Plan
+    replies: tuple[Reply, ...] = ()
+    stale: bool = False
+    notice: str | None = None
+    break_done: date | None = None  # count one break on this local day
+    events: tuple[tuple[str, dict[str, object]], ...] = ()
+
+
+# --- events and their callback data ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Open:
+    """/reminders, or "Remind me to move" under a result."""
+
+
+@dataclass(frozen=True)
+class Choose:
+    """A setup button: `what` is day (toggle), days (done), start, end, interval or zone."""
+
+    what: str
+    value: int = 0
+
+
+@dataclass(frozen=True)
+class TypeZone:
+    """ "I'll type it" at the time-zone question."""
+
+
+@dataclass(frozen=True)
+class ZoneTyped:
+    text: str
+
+
+@dataclass(frozen=True)
+class Manage:
+    """A plan panel button: change, pause, resume or off."""
+
+    action: str
+
+
+@dataclass(frozen=True)
+class PromptAction:
+    """A button under prompt number `seq`: done, snooze, skip, today or settings."""
+
+    seq: int
+    action: str
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """The answer to "keep the reminders?": keep, fewer or stop."""
+
+    choice: str
+
+
+Event = Open | Choose | TypeZone | ZoneTyped | Manage | PromptAction | CheckIn
+_CHOOSE = {"d": "day", "dn": "days", "s": "start", "e": "end", "i": "interval", "z": "zone"}
+_MANAGE = ("change", "on", "pause", "resume", "off")
+_PROMPT = ("done", "snooze", "skip", "today", "settings")
+_CHECK_IN = ("keep", "fewer", "stop")
+
+
+def encode(event: Event) -> str:
+    match event:
+        case Open():
+            return REMINDERS_OPEN
+        case Choose(what, value):
+            code = next(k for k, v in _CHOOSE.items() if v == what)
+            return f"rs:{code}" if what == "days" else f"rs:{code}:{value}"
+        case TypeZone():
+            return "rs:zt"
+        case Manage(action):
+            return f"rs:m:{action}"
+        case PromptAction(seq, action):
+            return f"mv:{seq}:{action}"
+        case CheckIn(choice):
+            return f"rs:k:{choice}"
+    raise ValueError(f"{event!r} is not sent by a button")
+
+
+def decode(data: str | None) -> Event | None:
+    """The reminder event a button stands for, or None for data this version never made."""
+    parts = (data or "").split(":")
+    match parts:
+        case _ if data == REMINDERS_OPEN:
+            return Open()
+        case ["rs", "zt"]:
+            return TypeZone()
+        case ["rs", "dn"]:
+            return Choose("days")
+        case ["rs", code, value] if code in _CHOOSE and value.isdigit():
+            return Choose(_CHOOSE[code], int(value))
+        case ["rs", "m", action] if action in _MANAGE:
+            return Manage(action)
+        case ["rs", "k", choice] if choice in _CHECK_IN:
+            return CheckIn(choice)
+        case ["mv", seq, action] if seq.isdigit() and action in _PROMPT:
+            return PromptAction(int(seq), action)
+    return None
+
+
+# --- the dialog -------------------------------------------------------------------------------
+
+
+def step(plan: Plan, event: Event, ctx: Context) -> Step:
+    match event:
+        case Open():
+            if plan.status in ("none", "off"):
+                return _begin_setup(plan, ctx, replace_pressed=False)
+            if plan.status == "setup":
+                return Step(plan, (_setup_reply(plan, ctx, replace=False),))
+            return Step(plan, (_panel(plan, ctx, replace=False),))
+        case Choose(what, value):
+            return _on_choose(plan, what, value, ctx)
+        case TypeZone():
+            if plan.status != "setup" or plan.step != "zone":
+                return _stale(plan)
+            return Step(plan, (Reply(render("reminders/zone_type"), replace=True),))
+        case ZoneTyped(text):
+            return _on_zone_typed(plan, text, ctx)
+        case Manage(action):
+            return _on_manage(plan, action, ctx)
+        case PromptAction(seq, action):
+            return _on_prompt_action(plan, seq, action, ctx)
+        case CheckIn(choice):
+            return _on_check_in(plan, choice, ctx)
+    raise TypeError(f"unknown event {event!r}")
+
+
+def wants_zone(plan: Plan) -> bool:
+    """Whether typed text now is the answer to the time-zone question."""
+    return plan.status == "setup" and plan.step == "zone"
+
+
+def _begin_setup(plan: Plan, ctx: Context, *, replace_pressed: bool) -> Step:
+    """Ask the settings, pre-filled with the last ones (or the defaults the first time)."""
+    fresh = plan.status == "none"
+    draft = replace(
+        plan,
+        status="setup",
+        step="days",
+        interval=ctx.default_interval if fresh else plan.interval,
+        zone=ctx.clinic_zone if fresh else plan.zone,
+    )
+    return Step(draft, (_setup_reply(draft, ctx, replace=replace_pressed),))
+
+
+def _on_choose(plan: Plan, what: str, value: int, ctx: Context) -> Step:
+    if plan.status != "setup":
+        return _stale(plan)
+    match plan.step, what:
+        case "days", "day" if 0 <= value <= 6:
+            days = plan.days ^ {value}
+            toggled = replace(plan, days=frozenset(days))
+            return Step(toggled, (_setup_reply(toggled, ctx, replace=True),))
+        case "days", "days":
+            if not plan.days:
+                return Step(plan, notice=labels.pick_a_day)
+            return _ask(replace(plan, step="start"), ctx)
+        case "start", "start" if value in START_CHOICES:
+            return _ask(replace(plan, start=value, step="end"), ctx)
+        case "end", "end" if value in END_CHOICES and value > plan.start:
+            return _ask(replace(plan, end=value, step="interval"), ctx)
+        case "interval", "interval" if value in interval_choices(ctx):
+            return _ask(replace(plan, interval=value, step="zone"), ctx)
+        case "zone", "zone" if 0 <= value < len(zone_choices(ctx)):
+            return _finish(plan, zone_choices(ctx)[value], ctx, replace_pressed=True)
+    return _stale(plan)
+
+
+def _on_zone_typed(plan: Plan, text: str, ctx: Context) -> Step:
+    zone = find_zone(text)
+    if zone is None:
+        reply = Reply(render("reminders/zone_unknown", text=text[:64]), _zone_buttons(ctx))
+        return Step(plan, (reply,))
+    return _finish(plan, zone, ctx, replace_pressed=False)
+
+
+def _finish(plan: Plan, zone: str, ctx: Context, *, replace_pressed: bool) -> Step:
+    offset = int(stable_offset(ctx.key, timedelta(seconds=plan.interval)).total_seconds())
+    active = replace(
+        plan,
+        status="active",
+        step=None,
+        zone=zone,
+        offset=offset,
+        paused_until=None,
+        summary_due=None,
+        unanswered_days=0,
+    )
+    active = _reschedule(active, ctx.now)
+    panel = _panel(active, ctx, replace=replace_pressed, just_set=True)
+    return Step(active, (panel,), events=(("reminders_on", {"interval": plan.interval}),))
+
+
+def _on_manage(plan: Plan, action: str, ctx: Context) -> Step:
+    match action, plan.status:
+        case (("change" | "on"), ("active" | "paused" | "asking" | "off")):
+            return _begin_setup(plan, ctx, replace_pressed=True)
+        case "pause", "active":
+            paused = replace(plan, status="paused")
+            return Step(
+                paused, (_panel(paused, ctx, replace=True),), events=(("reminders_paused", {}),)
+            )
+        case "resume", ("paused" | "asking"):
+            resumed = _reschedule(
+                replace(
+                    plan, status="active", unanswered_days=0, paused_until=None, summary_due=None
+                ),
+                ctx.now,
+            )
+            return Step(resumed, (_panel(resumed, ctx, replace=True),))
+        case "off", ("active" | "paused" | "asking" | "setup"):
+            off = replace(plan, status="off", step=None)
+            return Step(off, (_panel(off, ctx, replace=True),), events=(("reminders_off", {}),))
+    return _stale(plan)
+
+
+def _on_prompt_action(plan: Plan, seq: int, action: str, ctx: Context) -> Step:
+    if seq != plan.seq or plan.status not in ("active", "paused"):
+        return Step(plan, stale=True, notice=labels.prompt_passed)
+    today = local(ctx.now, plan.window).date()
+    touched = replace(plan, last_interaction_on=today, unanswered_days=0)
+    match action:
+        case "done":
+            count = ctx.breaks.get(today, 0) + 1
+            days = {day for day, done in ctx.breaks.items() if done} | {today}
+            text = render(
+                "reminders/done",
+                name=ctx.name,
+                today=count,
+                streak=streak(plan.window, today, days),
+            )
+            events = (("break_done", {}),)
+            return Step(touched, (Reply(text, replace=True),), break_done=today, events=events)
+        case "snooze":
+            later = ctx.now + SNOOZE
+            if touched.status != "active" or not inside(plan.window, later):
+                return Step(touched, notice=labels.snooze_not_now)
+            snoozed = replace(touched, next_due=later)
+            text = render("reminders/snoozed", at=_when(later, ctx, plan))
+            return Step(snoozed, (Reply(text, replace=True),))
+        case "skip":
+            text = render("reminders/skipped", next=_when(plan.next_due, ctx, plan))
+            return Step(touched, (Reply(text, replace=True),))
+        case "today":
+            until = end_of_today(plan.window, ctx.now)
+            paused = _reschedule(replace(touched, paused_until=until), ctx.now)
+            text = render("reminders/paused_today", next=_when(paused.next_due, ctx, plan))
+            return Step(paused, (Reply(text, replace=True),))
+        case _:
+            return Step(touched, (_panel(touched, ctx, replace=False),))
+
+
+def _on_check_in(plan: Plan, choice: str, ctx: Context) -> Step:
+    if plan.status != "asking":
+        return _stale(plan)
+    match choice:
+        case "keep":
+            kept = _reschedule(replace(plan, status="active", unanswered_days=0), ctx.now)
+        case "fewer":
+            longer = min(plan.interval * 2, LONGEST_INTERVAL)
+            offset = int(stable_offset(ctx.key, timedelta(seconds=longer)).total_seconds())
+            kept = _reschedule(
+                replace(plan, status="active", unanswered_days=0, interval=longer, offset=offset),
+                ctx.now,
+            )
+        case _:
+            off = replace(plan, status="off")
+            return Step(off, (_panel(off, ctx, replace=True),), events=(("reminders_off", {}),))
+    return Step(kept, (_panel(kept, ctx, replace=True),))
+
+
+# --- the scheduler's side ----------------------------------------------------------------------
+
+
+def due(plan: Plan, ctx: Context) -> Step:
+    """The prompt that fell due at `plan.next_due` (the scheduler calls this at `ctx.now`)."""
+    assert plan.status == "active" and plan.next_due is not None
+    window = plan.window
+    if ctx.now - plan.next_due > MISSED_GRACE or not inside(window, ctx.now):
+        # Missed while the bot was down: skip it rather than send it late or out of hours.
+        return Step(_reschedule(plan, ctx.now))
+    today = local(ctx.now, window).date()
+    unanswered = plan.unanswered_days
+    if plan.last_prompt_on is not None and plan.last_prompt_on != today:
+        answered = (
+            plan.last_interaction_on is not None and plan.last_interaction_on >= plan.last_prompt_on
+        )
+        unanswered = 0 if answered else unanswered + 1
+    if unanswered >= CHECK_IN_AFTER:
+        asking = replace(plan, status="asking", unanswered_days=unanswered, last_prompt_on=today)
+        buttons = tuple(
+            (Button(getattr(labels, f"check_in_{c}"), encode(CheckIn(c))),) for c in _CHECK_IN
+        )
+        reply = Reply(render("reminders/check_in", name=ctx.name, days=unanswered), buttons)
+        return Step(asking, (reply,), events=(("reminders_check_in", {}),))
+
+    names = prompt_names()
+    kind = (
+        names[(names.index(plan.last_prompt) + 1) % len(names)]
+        if plan.last_prompt in names
+        else names[ctx.key % len(names)]
+    )
+    seq = plan.seq + 1
+    prompted = replace(
+        plan,
+        seq=seq,
+        last_prompt=kind,
+        last_prompt_on=today,
+        unanswered_days=unanswered,
+    )
+    prompted = _reschedule(prompted, ctx.now, last_sent=ctx.now, due_at=plan.next_due)
+    return Step(prompted, (Reply(render(f"prompts/{kind}", name=ctx.name), _prompt_buttons(seq)),))
+
+
+def summary(plan: Plan, ctx: Context) -> Step:
+    """The end-of-week summary (nothing to say in a week without a break done)."""
+    assert plan.summary_due is not None
+    window = plan.window
+    monday, sunday = week_of(window, plan.summary_due)
+    moved = sum(done for day, done in ctx.breaks.items() if monday <= day <= sunday)
+    following = replace(plan, summary_due=week_summary_time(window, ctx.now))
+    if not moved:
+        return Step(following)
+    today = local(ctx.now, window).date()
+    days = {day for day, done in ctx.breaks.items() if done}
+    text = render("reminders/week", name=ctx.name, moved=moved, streak=streak(window, today, days))
+    return Step(following, (Reply(text),))
+
+
+def _reschedule(
+    plan: Plan, now: datetime, *, last_sent: datetime | None = None, due_at: datetime | None = None
+) -> Plan:
+    """The next prompt time: the next grid slot after the one just due (or after now), but a
+    full interval after the last prompt sent, never inside a "pause for today", and the
+    week's summary time."""
+    window = plan.window
+    after = due_at or now
+    if plan.paused_until is not None and plan.paused_until > after:
+        after = plan.paused_until
+    not_before = last_sent + window.interval if last_sent else None
+    slot = next_slot(window, after, not_before=not_before)
+    if slot is not None and not_before is not None and slot < not_before:
+        slot = not_before
+    if slot is not None and not_before is not None and not inside(window, slot):
+        slot = next_slot(window, slot)
+    summary_due = plan.summary_due or week_summary_time(window, now)
+    return replace(plan, next_due=slot, summary_due=summary_due)
+
+
+# --- replies ------------------------------------------------------------------------------------
+
+
+def _ask(plan: Plan, ctx: Context) -> Step:
+    return Step(plan, (_setup_reply(plan, ctx, replace=True),))
+
+
+def _setup_reply(plan: Plan, ctx: Context, *, replace: bool) -> Reply:
+    match plan.step:
+        case "days":
+            day_buttons = tuple(
+                Button(
+                    ("✅ " if day in plan.days else "") + getattr(labels, f"day_{day}"),
+                    encode(Choose("day", day)),
+                )
+                for day in range(7)
+            )
+            buttons: Keyboard = (
+                day_buttons[:4],
+                day_buttons[4:],
+                (Button(labels.next_step, encode(Choose("days"))),),
+            )
+            return Reply(render("reminders/ask_days"), buttons, replace=replace)
+        case "start":
+            return Reply(
+                render("reminders/ask_start"),
+                _time_buttons("start", START_CHOICES, plan.start),
+                replace=replace,
+            )
+        case "end":
+            ends = tuple(m for m in END_CHOICES if m > plan.start)
+            return Reply(
+                render("reminders/ask_end"), _time_buttons("end", ends, plan.end), replace=replace
+            )
+        case "interval":
+            choices = interval_choices(ctx)
+            row = tuple(
+                Button(
+                    ("✅ " if s == plan.interval else "")
+                    + render("reminders/interval_label", seconds=s),
+                    encode(Choose("interval", s)),
+                )
+                for s in choices
+            )
+            return Reply(render("reminders/ask_interval"), (row[:3], row[3:]), replace=replace)
+        case _:
+            return Reply(
+                render("reminders/ask_zone", clinic=ctx.clinic_zone),
+                _zone_buttons(ctx),
+                replace=replace,
+            )
+
+
+def _time_buttons(what: str, minutes: tuple[int, ...], current: int) -> Keyboard:
+    row = tuple(
+        Button(
+            ("✅ " if m == current else "") + _clock(m).strftime("%H:%M"), encode(Choose(what, m))
+        )
+        for m in minutes
+    )
+    return (row,)
+
+
+def _zone_buttons(ctx: Context) -> Keyboard:
+    zones = zone_choices(ctx)
+    rows = [(Button(zone, encode(Choose("zone", i))),) for i, zone in enumerate(zones)]
+    rows.append((Button(labels.type_zone, encode(TypeZone())),))
+    return tuple(rows)
+
+
+def _panel(plan: Plan, ctx: Context, *, replace: bool, just_set: bool = False) -> Reply:
+    """The plan as it stands, with what can be done to it."""
+    actions = {
+        "active": ("change", "pause", "off"),
+        "paused": ("resume", "change", "off"),
+        "asking": ("resume", "change", "off"),
+        "off": ("on",),
+    }.get(plan.status, ())
+    buttons = tuple((Button(getattr(labels, f"plan_{a}"), encode(Manage(a))),) for a in actions)
+    text = render(
+        "reminders/plan",
+        plan=plan,
+        just_set=just_set,
+        days=sorted(plan.days),
+        start=_clock(plan.start).strftime("%H:%M"),
+        end=_clock(plan.end).strftime("%H:%M"),
+        next=_when(plan.next_due, ctx, plan),
+    )
+    return Reply(text, buttons, replace=replace)
+
+
+def _prompt_buttons(seq: int) -> Keyboard:
+    def button(action: str) -> Button:
+        return Button(getattr(labels, f"prompt_{action}"), encode(PromptAction(seq, action)))
+
+    return (
+        (button("done"), button("snooze")),
+        (button("skip"), button("today")),
+        (button("settings"),),
+    )
+
+
+def _when(moment: datetime | None, ctx: Context, plan: Plan) -> dict[str, object] | None:
+    """A time as the client reads it: their local time, and whether it is today or tomorrow."""
+    if moment is None:
+        return None
+    there = local(moment, plan.window)
+    today = local(ctx.now, plan.window).date()
+    return {
+        "time": there.strftime("%H:%M"),
+        "day": there.strftime("%a %d %b"),
+        "relative": {today: "today", today + timedelta(days=1): "tomorrow"}.get(there.date(), ""),
+    }
+
+
+def _stale(plan: Plan) -> Step:
+    return Step(plan, stale=True, notice=labels.stale)
+
+
+def _clock(minutes: int) -> time:
+    return time(minutes // 60, minutes % 60)
+
+
+def interval_choices(ctx: Context) -> tuple[int, ...]:
+    """The usual intervals, plus the clinic's default if it is not one of them."""
+    return tuple(sorted({*INTERVAL_CHOICES, ctx.default_interval}))
+
+
+def zone_choices(ctx: Context) -> tuple[str, ...]:
+    """The clinic's zone first, then the common ones."""
+    return (ctx.clinic_zone, *(z for z in COMMON_ZONES if z != ctx.clinic_zone))
+
+
+def find_zone(text: str) -> str | None:
+    """An IANA zone name as typed ("europe/paris" is fine), or None if there is no such zone."""
+    wanted = text.strip().replace(" ", "_")
+    if not wanted or len(wanted) > 64:
+        return None
+    exact = {zone.lower(): zone for zone in _zones()}.get(wanted.lower())
+    if exact:
+        return exact
+    try:
+        ZoneInfo(wanted)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return wanted
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())

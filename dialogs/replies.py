@@ -1,0 +1,26 @@
+"""What the dialogs say: messages with inline buttons, independent of Telegram's classes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: callback data or a URL, never both."""
+
+    text: str
+    data: str | None = None
+    url: str | None = None
+
+
+Keyboard = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message. `replace` asks to edit the message whose button was pressed instead."""
+
+    text: str
+    buttons: Keyboard = ()
+    replace: bool = False

@@ -1,0 +1,307 @@
+"""The reminder dialog and the due-prompt rules, by plain function calls."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dialogs.reminders import (
+    CHECK_IN_AFTER,
+    CheckIn,
+    Choose,
+    Context,
+    Manage,
+    Open,
+    Plan,
+    PromptAction,
+    Step,
+    TypeZone,
+    ZoneTyped,
+    decode,
+    due,
+    encode,
+    find_zone,
+    prompt_names,
+    step,
+    summary,
+    zone_choices,
+)
+from dialogs.render import labels
+from dialogs.telegram_html import check_message_html
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def ctx(now: datetime, **changes: object) -> Context:
+    values: dict[str, object] = {
+        "now": now,
+        "key": 7,
+        "default_interval": 3600,
+        "clinic_zone": "Europe/London",
+        "name": "Alice",
+    }
+    values.update(changes)
+    return Context(**values)  # type: ignore[arg-type]
+
+
+def london(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=LONDON).astimezone(UTC)  # type: ignore[misc]
+
+
+WEDNESDAY_10 = london(2026, 11, 25, 10, 0)
+
+
+def valid(result: Step) -> Step:
+    for reply in result.replies:
+        check_message_html(reply.text)
+        for row in reply.buttons:
+            assert len(row) <= 8
+            for button in row:
+                assert button.data is not None and len(button.data.encode()) <= 64
+                assert decode(button.data) is not None, button.data
+    return result
+
+
+def run(plan: Plan, *events: object, now: datetime = WEDNESDAY_10) -> Step:
+    result = Step(plan)
+    for event in events:
+        result = valid(step(result.plan, event, ctx(now)))  # type: ignore[arg-type]
+    return result
+
+
+def set_up(now: datetime = WEDNESDAY_10) -> Step:
+    """Defaults all the way: Monday to Friday, 09:00 to 17:00, hourly, the clinic's zone."""
+    return run(
+        Plan(),
+        Open(),
+        Choose("days"),
+        Choose("start", 9 * 60),
+        Choose("end", 17 * 60),
+        Choose("interval", 3600),
+        Choose("zone", 0),
+        now=now,
+    )
+
+
+def labels_of(result: Step) -> list[str]:
+    return [b.text for row in result.replies[-1].buttons for b in row]
+
+
+def test_setup_asks_days_hours_interval_and_zone_with_defaults() -> None:
+    first = run(Plan(), Open())
+    assert first.plan.status == "setup" and first.plan.step == "days"
+    assert [t for t in labels_of(first) if t.startswith("✅")] == [
+        "✅ Mon",
+        "✅ Tue",
+        "✅ Wed",
+        "✅ Thu",
+        "✅ Fri",
+    ]
+    toggled = run(first.plan, Choose("day", 5), Choose("day", 0))
+    assert toggled.plan.days == frozenset({1, 2, 3, 4, 5})
+    done = set_up()
+    plan = done.plan
+    assert (plan.status, plan.step, plan.interval, plan.zone) == (
+        "active",
+        None,
+        3600,
+        "Europe/London",
+    )
+    assert 0 <= plan.offset < 3600
+    assert plan.next_due is not None and plan.next_due > WEDNESDAY_10
+    assert plan.next_due - WEDNESDAY_10 <= timedelta(hours=1)
+    text = done.replies[-1].text
+    assert "Monday to Friday, 09:00 to 17:00 (Europe/London)" in text and "every hour" in text
+    assert "next one today at" in text
+    assert done.events == (("reminders_on", {"interval": 3600}),)
+
+
+def test_interval_default_comes_from_the_setting_even_when_unusual() -> None:
+    first = valid(step(Plan(), Open(), ctx(WEDNESDAY_10, default_interval=30)))
+    assert first.plan.interval == 30
+    at_interval = valid(
+        step(
+            replace(first.plan, step="interval"),
+            Choose("interval", 30),
+            ctx(WEDNESDAY_10, default_interval=30),
+        )
+    )
+    assert at_interval.plan.interval == 30 and at_interval.plan.step == "zone"
+
+
+def test_time_zones_typed_are_validated() -> None:
+    at_zone = run(
+        Plan(),
+        Open(),
+        Choose("days"),
+        Choose("start", 480),
+        Choose("end", 960),
+        Choose("interval", 2700),
+    )
+    assert at_zone.plan.step == "zone"
+    assert zone_choices(ctx(WEDNESDAY_10))[0] == "Europe/London"
+    asked = run(at_zone.plan, TypeZone())
+    assert "Type the name" in asked.replies[0].text
+    wrong = run(at_zone.plan, ZoneTyped("Mars/Olympus <b>"))
+    assert wrong.plan == at_zone.plan
+    assert "I don't know a time zone called “Mars/Olympus &lt;b&gt;”" in wrong.replies[0].text
+    right = run(at_zone.plan, ZoneTyped(" america/chicago "))
+    assert right.plan.zone == "America/Chicago" and right.plan.status == "active"
+    assert right.plan.interval == 2700 and right.plan.start == 480
+    assert find_zone("Europe/Paris") == "Europe/Paris" and find_zone("x" * 100) is None
+
+
+def test_stale_setup_buttons_change_nothing() -> None:
+    at_start = run(Plan(), Open(), Choose("days"))
+    for event in (
+        Choose("days"),
+        Choose("day", 3),
+        Choose("end", 17 * 60),
+        Choose("start", 123),
+        Choose("zone", 0),
+    ):
+        stale = step(at_start.plan, event, ctx(WEDNESDAY_10))
+        assert stale.stale and stale.plan == at_start.plan
+    nothing = run(
+        Plan(),
+        Open(),
+        Choose("day", 0),
+        Choose("day", 1),
+        Choose("day", 2),
+        Choose("day", 3),
+        Choose("day", 4),
+    )
+    assert nothing.plan.days == frozenset()
+    refused = step(nothing.plan, Choose("days"), ctx(WEDNESDAY_10))
+    assert refused.plan.step == "days" and refused.notice == labels.pick_a_day
+
+
+def test_panel_pause_resume_off_and_on_again() -> None:
+    plan = set_up().plan
+    paused = run(plan, Manage("pause"))
+    assert paused.plan.status == "paused" and "paused" in paused.replies[0].text
+    assert labels_of(paused) == [labels.plan_resume, labels.plan_change, labels.plan_off]
+    resumed = run(paused.plan, Manage("resume"))
+    assert resumed.plan.status == "active" and resumed.plan.next_due is not None
+    off = run(resumed.plan, Manage("off"))
+    assert off.plan.status == "off" and labels_of(off) == [labels.plan_on]
+    again = run(off.plan, Manage("on"))
+    assert again.plan.status == "setup" and again.plan.interval == plan.interval
+    assert step(off.plan, Manage("pause"), ctx(WEDNESDAY_10)).stale
+
+
+def test_a_due_prompt_rotates_and_schedules_the_next() -> None:
+    plan = set_up().plan
+    first = valid(due(plan, ctx(plan.next_due)))
+    assert first.plan.seq == 1 and first.plan.last_prompt in prompt_names()
+    assert labels_of(first) == [
+        labels.prompt_done,
+        labels.prompt_snooze,
+        labels.prompt_skip,
+        labels.prompt_today,
+        labels.prompt_settings,
+    ]
+    assert "Alice" in first.replies[0].text
+    assert first.plan.next_due - plan.next_due == timedelta(hours=1)
+    kinds = []
+    current = first.plan
+    for _ in range(len(prompt_names()) * 2):
+        current = due(current, ctx(current.next_due)).plan
+        kinds.append(current.last_prompt)
+    assert all(a != b for a, b in itertools.pairwise(kinds))
+    assert set(kinds) == set(prompt_names())
+
+
+def test_late_prompts_keep_a_full_interval_and_missed_ones_are_skipped() -> None:
+    plan = set_up().plan
+    late = due(plan, ctx(plan.next_due + timedelta(seconds=40)))
+    assert late.replies and late.plan.next_due >= plan.next_due + timedelta(hours=1, seconds=40)
+    missed = due(plan, ctx(plan.next_due + timedelta(minutes=30)))
+    assert missed.replies == () and missed.plan.seq == plan.seq
+    assert missed.plan.next_due > plan.next_due + timedelta(minutes=30)
+
+
+def test_prompt_buttons() -> None:
+    plan = set_up().plan
+    sent = due(plan, ctx(plan.next_due)).plan
+    now = sent.next_due - timedelta(minutes=50)
+    done = step(
+        sent, PromptAction(sent.seq, "done"), ctx(now, breaks={now.astimezone(LONDON).date(): 2})
+    )
+    assert done.break_done == now.astimezone(LONDON).date()
+    assert "That's 3 breaks today" in done.replies[0].text
+    assert done.plan.last_interaction_on == done.break_done
+    snoozed = step(sent, PromptAction(sent.seq, "snooze"), ctx(now))
+    assert snoozed.plan.next_due == now + timedelta(minutes=15)
+    skipped = step(sent, PromptAction(sent.seq, "skip"), ctx(now))
+    assert skipped.plan.next_due == sent.next_due and "Skipped" in skipped.replies[0].text
+    today = step(sent, PromptAction(sent.seq, "today"), ctx(now))
+    assert today.plan.next_due.astimezone(LONDON).date() > now.astimezone(LONDON).date()
+    assert "tomorrow at" in today.replies[0].text
+    settings = step(sent, PromptAction(sent.seq, "settings"), ctx(now))
+    assert "Your movement-break reminders" in settings.replies[0].text
+    old = step(sent, PromptAction(sent.seq - 1, "done"), ctx(now))
+    assert old.stale and old.break_done is None and old.notice == labels.prompt_passed
+
+
+def test_snooze_never_runs_past_the_window() -> None:
+    plan = set_up().plan
+    sent = due(plan, ctx(plan.next_due)).plan
+    evening = london(2026, 11, 25, 16, 50)
+    refused = step(sent, PromptAction(sent.seq, "snooze"), ctx(evening))
+    assert refused.plan.next_due == sent.next_due and refused.notice == labels.snooze_not_now
+
+
+def test_ignored_for_days_a_check_in_instead_of_more_prompts() -> None:
+    plan = set_up(london(2026, 11, 23, 8, 0)).plan  # Monday morning
+    for _ in range(40):  # a week of prompts, none tapped
+        result = due(plan, ctx(plan.next_due))
+        plan = result.plan
+        if plan.status == "asking":
+            break
+    assert plan.status == "asking" and plan.unanswered_days == CHECK_IN_AFTER
+    assert "haven't tapped" in result.replies[0].text
+    assert labels_of(result) == [labels.check_in_keep, labels.check_in_fewer, labels.check_in_stop]
+    fewer = run(plan, CheckIn("fewer"), now=plan.next_due)
+    assert fewer.plan.status == "active" and fewer.plan.interval == 7200
+    stop = run(plan, CheckIn("stop"), now=plan.next_due)
+    assert stop.plan.status == "off"
+
+
+def test_weekly_summary_counts_the_week() -> None:
+    plan = set_up().plan
+    assert plan.summary_due == london(2026, 11, 27, 17, 0)
+    breaks = {
+        date(2026, 11, 23): 3,
+        date(2026, 11, 24): 2,
+        date(2026, 11, 27): 4,
+        date(2026, 11, 20): 9,
+    }
+    week = valid(summary(plan, ctx(plan.summary_due, breaks=breaks)))
+    assert "you moved 9 times this week" in week.replies[0].text
+    assert week.plan.summary_due == london(2026, 12, 4, 17, 0)
+    quiet = summary(plan, ctx(plan.summary_due))
+    assert quiet.replies == () and quiet.plan.summary_due == london(2026, 12, 4, 17, 0)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        Open(),
+        Choose("day", 3),
+        Choose("days"),
+        Choose("start", 540),
+        Choose("zone", 2),
+        TypeZone(),
+        Manage("pause"),
+        Manage("on"),
+        PromptAction(12, "snooze"),
+        CheckIn("fewer"),
+    ],
+)
+def test_callback_data_round_trip(event: object) -> None:
+    assert decode(encode(event)) == event  # type: ignore[arg-type]
