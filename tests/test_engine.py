@@ -147,7 +147,7 @@ def test_whole_screening_to_a_result_with_booking_links() -> None:
         assert query["ref"] == ["KEY1"] and query["utm_source"] == ["telegram"]
         assert not {"severity", "stairs", "answers", "pain"} & set(query)
     assert "lang=en" in links[0]
-    assert buttons(final)[-1] == labels.talk_to_therapist
+    assert buttons(final)[-2:] == [labels.talk_to_therapist, labels.remind_me]
     assert [e[0] for e in result.events] == ["screening_finished", "booking_shown"]
 
 
