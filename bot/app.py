@@ -18,7 +18,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import conversation, human, misc, privacy
+from bot.handlers import conversation, human, misc, privacy, reminders
 from bot.http import AiohttpRequest
 from bot.jobs import schedule_jobs
 from bot.outbound import Governor
@@ -94,6 +94,7 @@ def _add_handlers(app: Application, services: Services) -> None:
         "mydata": privacy.on_mydata,
         "delete": privacy.on_delete,
         "stop_tips": privacy.on_stop_tips,
+        "reminders": reminders.on_reminders,
         "start_tips": privacy.on_start_tips,
     }
     for name, callback in commands.items():
@@ -102,6 +103,7 @@ def _add_handlers(app: Application, services: Services) -> None:
     app.add_handler(CallbackQueryHandler(human.on_human_button, pattern=r"^h:(ask|[yn]:\d+)$"))
     app.add_handler(CallbackQueryHandler(privacy.on_privacy_button, pattern=r"^p:[ht]:[01]$"))
     app.add_handler(CallbackQueryHandler(privacy.on_delete_button, pattern=r"^d:(n|y:\d+)$"))
+    app.add_handler(CallbackQueryHandler(reminders.on_reminder_button, pattern=r"^(rs|mv):"))
     app.add_handler(CallbackQueryHandler(conversation.on_button))  # the rest, stale or not
     if services.settings.staff_chat_id is not None:
         staff_chat = filters.Chat(services.settings.staff_chat_id)

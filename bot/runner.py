@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from types import TracebackType
 
 from telegram.ext import Application
@@ -18,10 +19,12 @@ from telegram.ext import Application
 from bot.app import ALLOWED_UPDATES, build_application, new_http
 from bot.http import AiohttpRequest
 from bot.outbound import Governor
+from bot.scheduler import ReminderScheduler
 from bot.services import Services, load_content, services_of
 from bot.settings import Settings
 from dialogs.questionnaire import Questionnaire
 from storage.db import Database, upgrade
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +39,11 @@ class RunningBot:
         questionnaire: Questionnaire | None = None,
         governor: Governor | None = None,
         poll_timeout: float = 10.0,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
+        self.clock = clock
+        self.scheduler: ReminderScheduler | None = None
         self.questionnaire = questionnaire
         self.governor = governor or Governor(settings.send_rate)
         self.poll_timeout = poll_timeout
@@ -54,7 +60,7 @@ class RunningBot:
         await asyncio.to_thread(upgrade, self.settings.database_url)
         self.db = Database(self.settings.database_url)
         questionnaire = self.questionnaire or load_content(self.settings)
-        services = Services(self.settings, self.db, questionnaire)
+        services = Services(self.settings, self.db, questionnaire, clock=self.clock)
         self._http = new_http()
         self.app = build_application(services, self.governor, self._http)
         try:
@@ -67,12 +73,17 @@ class RunningBot:
                 timeout=timedelta(seconds=self.poll_timeout),
             )
             await self.app.start()
+            self.scheduler = ReminderScheduler(self.app, services)
+            self.scheduler.start()
         except BaseException:
             await self.stop()
             raise
         log.info("bot @%s is running", self.app.bot.username)
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+            self.scheduler = None
         app, self.app = self.app, None
         if app is not None:
             if app.updater is not None and app.updater.running:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -10,6 +12,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.settings import Settings
 from dialogs.questionnaire import Questionnaire, check_services, load_questionnaire
 from storage.db import Database
+from storage.models import utcnow
 
 
 @dataclass
@@ -17,6 +20,7 @@ class Services:
     settings: Settings
     db: Database
     questionnaire: Questionnaire
+    clock: Callable[[], datetime] = utcnow  # when reminders fall due; tests may set the time
 
     def is_staff(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.staff_ids

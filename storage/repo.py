@@ -4,13 +4,22 @@ transaction per update, run in the database thread (see `Database.run`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, insert, update
 from sqlmodel import Session, col, select
 
-from storage.models import Answer, Client, Event, Handoff, Screening, utcnow
+from storage.models import (
+    Answer,
+    BreakDay,
+    Client,
+    Event,
+    Handoff,
+    ReminderPlan,
+    Screening,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -326,6 +335,68 @@ def forget_staff_posts(session: Session) -> None:
     session.execute(update(Handoff).values(staff_chat_id=None, staff_message_id=None))
 
 
+# --- movement-break reminders ------------------------------------------------------------------
+
+
+def reminder_plan(session: Session, client_id: int) -> ReminderPlan | None:
+    return session.exec(select(ReminderPlan).where(ReminderPlan.client_id == client_id)).first()
+
+
+def recent_breaks(session: Session, client_id: int, since: date) -> dict[date, int]:
+    """Breaks done per local day since `since` (for streaks and the week's summary)."""
+    rows = session.exec(
+        select(BreakDay.day, BreakDay.done).where(
+            BreakDay.client_id == client_id, col(BreakDay.day) >= since
+        )
+    ).all()
+    return {day: done for day, done in rows}
+
+
+def count_break(session: Session, client_id: int, day: date) -> None:
+    row = session.exec(
+        select(BreakDay).where(BreakDay.client_id == client_id, BreakDay.day == day)
+    ).first()
+    if row is None:
+        session.add(BreakDay(client_id=client_id, day=day, done=1))
+    else:
+        row.done += 1
+
+
+_DUE_PROMPTS = (
+    select(ReminderPlan, Client)
+    .join(Client, col(Client.id) == col(ReminderPlan.client_id))
+    .where(
+        col(ReminderPlan.status) == "active",
+        col(ReminderPlan.next_due_at) <= bindparam("now"),
+        col(Client.blocked).is_(False),
+    )
+    .order_by(col(ReminderPlan.next_due_at))
+    .limit(bindparam("limit"))
+)
+_DUE_SUMMARIES = (
+    select(ReminderPlan, Client)
+    .join(Client, col(Client.id) == col(ReminderPlan.client_id))
+    .where(
+        col(ReminderPlan.status).in_(("active", "paused", "asking")),
+        col(ReminderPlan.summary_due_at) <= bindparam("now"),
+        col(Client.blocked).is_(False),
+    )
+    .order_by(col(ReminderPlan.summary_due_at))
+    .limit(bindparam("limit"))
+)
+
+
+def due_prompts(session: Session, now: datetime, limit: int) -> list[tuple[ReminderPlan, Client]]:
+    """Active plans of reachable clients whose next prompt is due, the most overdue first."""
+    rows = session.exec(_DUE_PROMPTS, params={"now": now, "limit": limit}).all()
+    return [(plan, client) for plan, client in rows]
+
+
+def due_summaries(session: Session, now: datetime, limit: int) -> list[tuple[ReminderPlan, Client]]:
+    rows = session.exec(_DUE_SUMMARIES, params={"now": now, "limit": limit}).all()
+    return [(plan, client) for plan, client in rows]
+
+
 # --- the client's own data ---------------------------------------------------------------------
 
 
@@ -354,8 +425,14 @@ def export_client(session: Session, client: Client) -> dict[str, Any]:
     events = (
         session.exec(select(Event).where(Event.client_id == client.id).order_by(col(Event.id)))
     ).all()
+    plan = reminder_plan(session, client.id)  # type: ignore[arg-type]
+    breaks = session.exec(
+        select(BreakDay).where(BreakDay.client_id == client.id).order_by(col(BreakDay.day))
+    ).all()
     return {
         "client": client.model_dump(exclude={"id"}, mode="json"),
+        "reminders": plan.model_dump(exclude={"id", "client_id"}, mode="json") if plan else None,
+        "breaks_done": [b.model_dump(include={"day", "done"}, mode="json") for b in breaks],
         "screenings": exported,
         "handoffs": [h.model_dump(include={"kind", "created_at"}, mode="json") for h in handoffs],
         "events": [e.model_dump(include={"kind", "at", "data"}, mode="json") for e in events],

@@ -13,6 +13,7 @@ from telegram import Update
 from bot.conversation import run_event
 from bot.handlers.common import backlog, chat_id, clean_source, telegram_user
 from bot.handlers.human import relay_to_staff
+from bot.handlers.reminders import answer_zone
 from bot.replies import deliver
 from bot.services import BotContext
 from dialogs.events import Cancel, Event, Start, Unexpected, decode
@@ -30,8 +31,9 @@ async def on_cancel(update: Update, context: BotContext) -> None:
 
 async def on_unexpected(update: Update, context: BotContext) -> None:
     """Free text, media, unknown commands, edits: a reminder and the same question again,
-    unless a person at the clinic is talking with this client (then it is passed on)."""
-    if await relay_to_staff(update, context):
+    unless it answers the reminders' time-zone question, or a person at the clinic is talking
+    with this client (then it is passed on)."""
+    if await answer_zone(update, context) or await relay_to_staff(update, context):
         return
     if backlog(context, update) > 1:
         return  # more from this chat is queued (a flood of stickers): remind after the last

@@ -1,0 +1,57 @@
+"""Movement-break reminders: /reminders, the settings and prompt buttons, a typed time zone."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Update
+
+from bot.handlers.common import chat_id, telegram_user
+from bot.reminders import run_reminder_event
+from bot.replies import deliver
+from bot.services import BotContext
+from dialogs import reminders as dialog
+from dialogs.render import labels, render
+
+
+async def on_reminders(update: Update, context: BotContext) -> None:
+    step = await run_reminder_event(context.services, telegram_user(update).id, dialog.Open())
+    if step is None:
+        await update.effective_message.reply_text(render("handoff_needs_start"))  # type: ignore[union-attr]
+        return
+    await deliver(context.bot, chat_id(update), step.replies)
+
+
+async def on_reminder_button(update: Update, context: BotContext) -> None:
+    """rs:* (settings, panel, check-in) and mv:* (the buttons under a prompt)."""
+    query = update.callback_query
+    assert query is not None
+    event = dialog.decode(query.data)
+    step = None
+    if event is not None:
+        step = await run_reminder_event(context.services, telegram_user(update).id, event)
+    if step is None or step.stale:
+        await query.answer(step.notice if step and step.notice else labels.stale)
+        return
+    pressed = query.message if query.message and query.message.is_accessible else None
+    await asyncio.gather(
+        query.answer(step.notice),
+        deliver(context.bot, chat_id(update), step.replies, pressed=pressed),  # type: ignore[arg-type]
+    )
+
+
+async def answer_zone(update: Update, context: BotContext) -> bool:
+    """Typed text while the time-zone question is open is its answer. True if it was."""
+    message = update.message
+    if message is None or not message.text or message.text.startswith("/"):
+        return False
+    step = await run_reminder_event(
+        context.services,
+        telegram_user(update).id,
+        dialog.ZoneTyped(message.text),
+        only_if=dialog.wants_zone,
+    )
+    if step is None:
+        return False
+    await deliver(context.bot, chat_id(update), step.replies)
+    return True

@@ -1,0 +1,274 @@
+"""Movement-break reminders end to end: the real bot, its scheduler and the emulator.
+
+The default interval is set to seconds (REMINDER_INTERVAL=2s) so prompts come quickly; the
+client's time zone is chosen so that "now" is inside (or outside) their working hours; for
+daylight saving and the weekly summary, the bot's clock is set to a given moment.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.runner import RunningBot
+from bot.sandbox.emulator import BotApiEmulator, Message
+from bot.sandbox.users import SimUser
+from bot.settings import Settings
+from dialogs.render import labels
+from storage.models import BreakDay, Client, ReminderPlan, utcnow
+from tests.flows import answer_all, rows, start_and_consent
+
+INTERVAL = 2  # seconds
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"reminder_interval": timedelta(seconds=INTERVAL)})
+
+
+def zone_at(hour_from: int, hour_to: int) -> str:
+    """A fixed-offset zone (Etc/GMT±N) whose local time now is within [hour_from, hour_to)."""
+    now = utcnow()
+    for shift in range(-12, 15):
+        name = f"Etc/GMT{-shift:+d}" if shift else "Etc/GMT"
+        if hour_from <= now.astimezone(ZoneInfo(name)).hour < hour_to:
+            return name
+    raise AssertionError("no zone found")
+
+
+def clock_at(moment: datetime) -> Callable[[], datetime]:
+    """A clock that reads `moment` now and runs on in real time."""
+    offset = moment - utcnow()
+    return lambda: utcnow() + offset
+
+
+async def opt_in(
+    user: SimUser, zone: str, *, every_day: bool = True, interval: str = f"{INTERVAL} s"
+) -> Message:
+    """The whole settings dialog: days, 09:00 to 17:00, the interval, a typed time zone."""
+    await user.send("/reminders")
+    await user.expect("Which days")
+    if every_day:
+        await user.tap("Sat")
+        assert any(b["text"] == "✅ Sat" for b in (await user.next_action()).message.flat_buttons)
+        await user.tap("Sun")
+        await user.next_action()
+    await user.tap(labels.next_step)
+    await user.expect("start")
+    await user.tap("09:00")
+    await user.expect("end")
+    await user.tap("17:00")
+    await user.expect("How often")
+    await user.tap(interval)
+    await user.expect("time zone")
+    await user.tap(labels.type_zone)
+    await user.expect("Type the name")
+    await user.send(zone)
+    return await user.expect("All set!")
+
+
+async def next_prompt(user: SimUser, timeout: float = 8.0) -> Message:
+    action = await user.emulator.wait_for(
+        user.chat.id,
+        user._mark,
+        lambda a: (
+            a.kind == "send"
+            and any(b["text"] == labels.prompt_done for b in a.message.flat_buttons)
+        ),
+        timeout,
+    )
+    user._mark = action.seq
+    return action.message
+
+
+def prompt_times(user: SimUser) -> list[float]:
+    return [
+        a.at
+        for a in user.chat.actions
+        if a.kind == "send" and any(b["text"] == labels.prompt_done for b in a.message.flat_buttons)
+    ]
+
+
+async def test_opt_in_from_the_result_and_prompts_inside_the_window(
+    bot: RunningBot, alice: SimUser
+) -> None:
+    await start_and_consent(alice)
+    await answer_all(alice)
+    await alice.tap(labels.remind_me)
+    await alice.expect("Which days")
+    await alice.send("/cancel")  # not a reminders command: the question stays
+    panel = await opt_in(alice, zone_at(10, 15))
+    assert "09:00 to 17:00" in panel.text and "every 2 seconds" in panel.text
+    first = await next_prompt(alice)
+    second = await next_prompt(alice)
+    assert "Alice" in first.text and first.text != second.text, "prompts rotate"
+    times = prompt_times(alice)
+    assert all(b - a >= INTERVAL - 0.05 for a, b in itertools.pairwise(times))
+    (plan,) = await rows(bot, ReminderPlan)
+    assert plan.status == "active" and plan.prompt_seq >= 2
+
+
+async def test_no_prompts_outside_the_working_hours(bot: RunningBot, alice: SimUser) -> None:
+    await start_and_consent(alice)
+    panel = await opt_in(alice, zone_at(19, 24) if utcnow().hour != 0 else zone_at(0, 7))
+    assert "next one tomorrow at 09:00" in panel.text
+    await alice.expect_silence(3 * INTERVAL)
+
+
+async def test_weekdays_only_means_no_prompts_at_the_weekend(
+    settings: Settings, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    saturday_noon = datetime(2026, 11, 28, 12, 0, tzinfo=ZoneInfo("Europe/London"))
+    async with RunningBot(settings, poll_timeout=1.0, clock=clock_at(saturday_noon)):
+        await start_and_consent(alice)
+        panel = await opt_in(alice, "Europe/London", every_day=False)
+        assert "Monday to Friday" in panel.text and "on Mon 30 Nov at 09:00" in panel.text
+        await alice.expect_silence(3 * INTERVAL)
+    assert emulator.errors == []
+
+
+async def test_each_button_under_a_prompt(bot: RunningBot, alice: SimUser) -> None:
+    await start_and_consent(alice)
+    await opt_in(alice, zone_at(10, 15))
+    prompt = await next_prompt(alice)
+    await alice.tap(labels.prompt_done, message=prompt)
+    done = await alice.expect("That's 1 break today")
+    assert not done.flat_buttons
+    prompt = await next_prompt(alice)
+    await alice.tap(labels.prompt_skip, message=prompt)
+    await alice.expect("Skipped. The next one comes today at")
+    prompt = await next_prompt(alice)
+    await alice.tap(labels.prompt_settings, message=prompt)
+    await alice.expect("Your movement-break reminders")
+    prompt = await next_prompt(alice)
+    old = next(
+        m
+        for m in alice.bot_messages()
+        if m is not prompt and any(b["text"] == labels.prompt_done for b in m.flat_buttons)
+    )
+    passed = await alice.tap(labels.prompt_done, message=old)
+    await alice.tap(labels.prompt_snooze, message=prompt)
+    await alice.expect("OK, I'll remind you again at")
+    assert passed.answer == {"text": labels.prompt_passed}
+    await alice.expect_silence(2.5 * INTERVAL)  # snoozed for 15 minutes
+    (day,) = await rows(bot, BreakDay)
+    assert day.done == 1
+
+
+async def test_pause_for_today_then_the_panel(bot: RunningBot, alice: SimUser) -> None:
+    await start_and_consent(alice)
+    await opt_in(alice, zone_at(10, 15))
+    prompt = await next_prompt(alice)
+    await alice.tap(labels.prompt_today, message=prompt)
+    await alice.expect("Paused for today. The next one comes tomorrow at 09:00")
+    await alice.expect_silence(2.5 * INTERVAL)
+    await alice.send("/reminders")
+    await alice.expect("next one tomorrow at 09:00")
+    await alice.tap(labels.plan_pause)
+    await alice.expect("paused: none until you resume them")
+    await alice.tap(labels.plan_resume)
+    await alice.expect("next one")
+    await next_prompt(alice)  # resuming clears "pause for today"
+    await alice.send("/reminders")
+    await alice.expect("Your movement-break reminders")
+    await alice.tap(labels.plan_off)
+    await alice.expect("They are off")
+    await alice.expect_silence(2.5 * INTERVAL)
+
+
+async def test_a_wrong_time_zone_gets_a_clear_answer(bot: RunningBot, alice: SimUser) -> None:
+    await start_and_consent(alice)
+    await alice.send("/reminders")
+    await alice.expect("Which days")
+    for label in (labels.next_step, "09:00", "17:00", f"{INTERVAL} s"):
+        await alice.tap(label)
+        await alice.next_action()
+    await alice.send("Middle Earth/Shire")
+    wrong = await alice.expect("I don't know a time zone called “Middle Earth/Shire”")
+    assert any(b["text"] == "Europe/London" for b in wrong.flat_buttons)
+    await alice.tap("Europe/Paris")
+    await alice.expect("(Europe/Paris)")
+
+
+async def test_blocking_stops_prompts_at_once(bot: RunningBot, alice: SimUser) -> None:
+    await start_and_consent(alice)
+    await opt_in(alice, zone_at(10, 15))
+    await next_prompt(alice)
+    await alice.block()
+    await alice.emulator.changed(0.3)
+    sent_before = len(prompt_times(alice))
+    await alice.expect_silence(3 * INTERVAL)
+    assert len(prompt_times(alice)) == sent_before
+    assert [c.blocked for c in await rows(bot, Client)] == [True]
+    await alice.send("/start")  # back again: prompts resume
+    await next_prompt(alice)
+
+
+async def test_a_restart_sends_nothing_twice_and_no_burst(
+    settings: Settings, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    async with RunningBot(settings, poll_timeout=1.0):
+        await start_and_consent(alice)
+        await opt_in(alice, zone_at(10, 15))
+        await next_prompt(alice)
+        await next_prompt(alice)
+    stopped = alice.emulator.seq_now
+    down = 5 * INTERVAL  # five prompts fall due while the bot is down
+    await alice.emulator.changed(down)
+    async with RunningBot(settings, poll_timeout=1.0) as bot:
+        await next_prompt(alice)
+        await alice.settle(quiet=INTERVAL * 0.8)
+        (plan,) = await rows(bot, ReminderPlan)
+    after = [a for a in alice.chat.actions if a.seq > stopped and a.message.flat_buttons]
+    first_two = [a.at for a in after[:2]]
+    assert len(first_two) < 2 or first_two[1] - first_two[0] >= INTERVAL - 0.05, "no burst"
+    times = prompt_times(alice)
+    assert all(b - a >= INTERVAL - 0.05 for a, b in itertools.pairwise(times))
+    assert plan.prompt_seq == len(times), "every prompt sent once, none twice"
+    assert [e for e in emulator.errors if e.code != 429] == []
+
+
+async def test_working_hours_follow_daylight_saving(
+    settings: Settings, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    friday_evening = datetime(2026, 3, 27, 17, 30, tzinfo=ZoneInfo("Europe/London"))  # GMT
+    async with RunningBot(settings, poll_timeout=1.0, clock=clock_at(friday_evening)) as bot:
+        await start_and_consent(alice)
+        panel = await opt_in(alice, "Europe/London", every_day=False, interval="1 h")
+        (plan,) = await rows(bot, ReminderPlan)
+        minutes = plan.offset_seconds // 60
+        assert f"on Mon 30 Mar at 09:{minutes:02d}" in panel.text  # BST by then
+        eight_utc = datetime(2026, 3, 30, 8, 0, tzinfo=UTC)
+        assert plan.next_due_at == eight_utc + timedelta(seconds=plan.offset_seconds)
+    assert emulator.errors == []
+
+
+async def test_the_week_ends_with_a_summary(
+    settings: Settings, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    friday = datetime(2026, 11, 27, 16, 59, 48, tzinfo=ZoneInfo("Europe/London"))
+    async with RunningBot(settings, poll_timeout=1.0, clock=clock_at(friday)):
+        await start_and_consent(alice)
+        await opt_in(alice, "Europe/London", every_day=False)
+        prompt = await next_prompt(alice)
+        await alice.tap(labels.prompt_done, message=prompt)
+        await alice.expect("That's 1 break today")
+        week = await alice.expect("Your week", timeout=15)
+        assert "you moved 1 time this week" in week.text
+    assert emulator.errors == []
+
+
+async def test_delete_removes_the_plan(bot: RunningBot, alice: SimUser) -> None:
+    await start_and_consent(alice)
+    await opt_in(alice, zone_at(10, 15))
+    await next_prompt(alice)
+    await alice.send("/delete")
+    await alice.expect("Delete everything?")
+    await alice.tap(labels.delete_yes)
+    await alice.expect("has been deleted")
+    assert await rows(bot, ReminderPlan) == []
+    await alice.expect_silence(2.5 * INTERVAL)
