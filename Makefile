@@ -24,8 +24,9 @@ test: $(STAMP)  ## lint, then every test (SQLite, and PostgreSQL when it answers
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP)  ## the benchmarks (several minutes; they print their figures)
 	$(BIN)/python -m bench.screening
+	$(BIN)/python -m bench.reminders
 
 clean:
 	rm -rf $(VENV) var/*.db build *.egg-info

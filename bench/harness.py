@@ -8,7 +8,7 @@ import statistics
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 class BotProcess:
     process: asyncio.subprocess.Process
     ps: psutil.Process
+    log: str = ""  # what the bot logged, once it has stopped
 
     def cpu_seconds(self) -> float:
         times = self.ps.cpu_times()
@@ -64,9 +65,14 @@ def fresh_database(postgres_url: str | None, folder: str) -> Iterator[str]:
 
 @asynccontextmanager
 async def bot_process(
-    emu: BotApiEmulator, module: list[str], postgres_url: str | None = None, **env: str
+    emu: BotApiEmulator,
+    module: list[str],
+    postgres_url: str | None = None,
+    before_start: Callable[[str], None] | None = None,
+    **env: str,
 ) -> AsyncIterator[BotProcess]:
-    """Start a bot (`python -m ...`) against the emulator and wait until it answers."""
+    """Start a bot (`python -m ...`) against the emulator and wait until it answers.
+    `before_start(database_url)` may fill the database first."""
     with (
         tempfile.TemporaryDirectory() as folder,
         fresh_database(postgres_url, folder) as database_url,
@@ -79,6 +85,8 @@ async def bot_process(
             "LOG_LEVEL": "WARNING",
             **env,
         }
+        if before_start is not None:
+            before_start(database_url)
         log = Path(folder) / "bot.log"
         with log.open("wb") as stderr:
             process = await asyncio.create_subprocess_exec(
@@ -91,7 +99,8 @@ async def bot_process(
                 await probe.next_action(timeout=60)
             except TimeoutError:
                 raise SystemExit(f"the bot did not start: {log.read_text()[-2000:]}") from None
-            yield BotProcess(process, psutil.Process(process.pid))
+            running = BotProcess(process, psutil.Process(process.pid))
+            yield running
         finally:
             if process.returncode is None:
                 process.terminate()
@@ -99,6 +108,8 @@ async def bot_process(
                     await asyncio.wait_for(process.wait(), 20)
                 except TimeoutError:
                     process.kill()
+            if "running" in locals():
+                running.log = log.read_text(errors="replace")
 
 
 def percentile(values: list[float], p: float) -> float:

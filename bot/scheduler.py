@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import timedelta
 
 from telegram.error import Forbidden, TelegramError
@@ -38,6 +39,9 @@ class ReminderScheduler:
         self._workers: list[asyncio.Task[None]] = []
         self._job: Job | None = None
         self.sent = 0
+        self.ticks = 0
+        self.tick_cpu = 0.0  # process CPU seconds spent in ticks (claiming, not sending)
+        self.tick_cpu_max = 0.0
 
     def start(self) -> None:
         assert self.application.job_queue is not None
@@ -65,15 +69,26 @@ class ReminderScheduler:
         if left:
             await self.services.db.run(lambda s: unclaim(s, left))
             log.info("put back %d reminders not sent before stopping", len(left))
+        log.info(
+            "reminder scheduler stopped: %d sent, %d ticks, %.2f ms CPU per tick, %.2f ms at most",
+            self.sent,
+            self.ticks,
+            1000 * self.tick_cpu / max(1, self.ticks),
+            1000 * self.tick_cpu_max,
+        )
 
     async def _tick(self, _context: object) -> None:
+        started = time.process_time()
         room = self.capacity - self.queue.qsize()
-        if room <= 0:
-            return
-        now = self.services.clock()
-        items = await self.services.db.run(lambda s: claim_due(self.services, s, now, room))
-        for item in items:
-            self.queue.put_nowait(item)
+        if room > 0:
+            now = self.services.clock()
+            items = await self.services.db.run(lambda s: claim_due(self.services, s, now, room))
+            for item in items:
+                self.queue.put_nowait(item)
+        spent = time.process_time() - started
+        self.ticks += 1
+        self.tick_cpu += spent
+        self.tick_cpu_max = max(self.tick_cpu_max, spent)
 
     async def _worker(self) -> None:
         bot = self.application.bot

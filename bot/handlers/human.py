@@ -168,7 +168,7 @@ async def _ask(services: Services, update: Update) -> dict[str, object]:
 
     asked = await services.db.run(ask)
     if asked is None:
-        return {"text": render("handoff_needs_start")}
+        return {"text": render("needs_start")}
     handoff, screening = asked
     buttons = (
         (Button(labels.handoff_send, f"h:y:{handoff.id}"),),

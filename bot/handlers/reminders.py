@@ -17,7 +17,7 @@ from dialogs.render import labels, render
 async def on_reminders(update: Update, context: BotContext) -> None:
     step = await run_reminder_event(context.services, telegram_user(update).id, dialog.Open())
     if step is None:
-        await update.effective_message.reply_text(render("handoff_needs_start"))  # type: ignore[union-attr]
+        await update.effective_message.reply_text(render("needs_start"))  # type: ignore[union-attr]
         return
     await deliver(context.bot, chat_id(update), step.replies)
 
