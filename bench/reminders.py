@@ -28,7 +28,7 @@ from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, insert
+from sqlalchemy import create_engine, insert, text
 
 from bench.harness import bot_process, emulator, percentile, run
 from bench.screening import Tally, screening_client
@@ -120,6 +120,10 @@ def seed(database_url: str, clients: int, start: datetime) -> dict[int, datetime
         for chunk in range(0, clients, 5000):
             connection.execute(insert(Client), client_rows[chunk : chunk + 5000])
             connection.execute(insert(ReminderPlan), plan_rows[chunk : chunk + 5000])
+        if engine.dialect.name == "postgresql":  # explicit ids leave the sequence behind
+            connection.execute(
+                text("SELECT setval(pg_get_serial_sequence('client', 'id'), max(id)) FROM client")
+            )
     engine.dispose()
     return due
 

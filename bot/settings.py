@@ -126,8 +126,8 @@ class Settings(BaseSettings):
             raise ValueError("must be a duration such as 1h, 45m or 30s")
         hours, minutes, seconds = (int(part or 0) for part in match.groups())
         duration = timedelta(hours=hours, minutes=minutes, seconds=seconds)
-        if not timedelta(seconds=5) <= duration <= timedelta(hours=24):
-            raise ValueError("must be between 5s and 24h")
+        if not timedelta(seconds=1) <= duration <= timedelta(hours=24):
+            raise ValueError("must be between 1s and 24h")
         return duration
 
     @field_validator("log_level")

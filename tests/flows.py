@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from sqlmodel import select
 
 from bot.runner import RunningBot
 from bot.sandbox.emulator import Message
 from bot.sandbox.users import SimUser
+from bot.settings import Settings
 from dialogs.questionnaire import load_questionnaire
 from dialogs.render import labels
 
@@ -26,6 +29,15 @@ TYPICAL = {
     "spread": "no",
     "onset": "20_44",
 }
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    """This process's environment without any of the bot's settings, plus `values`: for
+    starting `bmx-bot` as a separate process that reads only what a test gives it."""
+    names = {name.upper() for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k.upper() not in names}
+    env.update(values)
+    return env
 
 
 async def start_and_consent(user: SimUser, *, health: bool = True, tips: bool = True) -> Message:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -13,16 +12,9 @@ import pytest
 
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
-from bot.settings import Settings
+from tests.flows import clean_env
 
-SETTING_NAMES = {name.upper() for name in Settings.model_fields}
 GOOD_TOKEN = "7654321:well-formed-but-unknown-token-0000"
-
-
-def clean_env(**values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
-    env.update(values)
-    return env
 
 
 def bmx(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -79,6 +71,8 @@ def test_help_on_each_command(tmp_path: Path, args: list[str]) -> None:
         ({"BOOKING_URL_TNT": "javascript:alert(1)"}, "BOOKING_URL_TNT"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"BOT_API_URL": "ftp://x"}, "BOT_API_URL"),
+        ({"REMINDER_INTERVAL": "every hour"}, "REMINDER_INTERVAL"),
+        ({"REMINDER_INTERVAL": "3d"}, "REMINDER_INTERVAL"),
     ],
 )
 def test_a_wrong_setting_stops_with_one_line_naming_it(

@@ -7,9 +7,12 @@ daylight saving and the weekly summary, the bot's clock is set to a given moment
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +23,7 @@ from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import BreakDay, Client, ReminderPlan, utcnow
-from tests.flows import answer_all, rows, start_and_consent
+from tests.flows import answer_all, clean_env, rows, start_and_consent
 
 INTERVAL = 2  # seconds
 
@@ -272,3 +275,66 @@ async def test_delete_removes_the_plan(bot: RunningBot, alice: SimUser) -> None:
     await alice.expect("has been deleted")
     assert await rows(bot, ReminderPlan) == []
     await alice.expect_silence(2.5 * INTERVAL)
+
+
+async def test_a_403_on_a_prompt_stops_them(bot: RunningBot, alice: SimUser) -> None:
+    await start_and_consent(alice)
+    await opt_in(alice, zone_at(10, 15))
+    await next_prompt(alice)
+    alice.chat.blocked = True  # blocked, but the update telling the bot was lost
+    await alice.emulator.changed(3 * INTERVAL)
+    refused = [e for e in alice.emulator.errors if e.code == 403]
+    assert len(refused) == 1, "one refused prompt, then no more tries"
+    assert [c.blocked for c in await rows(bot, Client)] == [True]
+    alice.emulator.errors.clear()
+
+
+async def test_a_crash_sends_nothing_twice_and_no_burst(
+    settings: Settings, alice: SimUser, emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    env = clean_env(
+        BOT_TOKEN=emulator.token,
+        BOT_API_URL=emulator.base_url,
+        DATABASE_URL=settings.database_url,
+        REMINDER_INTERVAL=f"{INTERVAL}s",
+        LOG_LEVEL="WARNING",
+    )
+
+    async def start() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+
+    first = await start()
+    try:
+        await start_and_consent(alice)
+        await opt_in(alice, zone_at(10, 15))
+        await next_prompt(alice)
+        await next_prompt(alice)
+    finally:
+        first.kill()  # SIGKILL: no chance to put anything back
+        await first.wait()
+    await emulator.changed(4 * INTERVAL)
+    second = await start()
+    try:
+        await next_prompt(alice, timeout=20)
+        await next_prompt(alice)
+    finally:
+        second.terminate()
+        await second.wait()
+    times = prompt_times(alice)
+    assert all(b - a >= INTERVAL - 0.05 for a, b in itertools.pairwise(times)), "no burst"
+    numbers = [
+        int(b["callback_data"].split(":")[1])
+        for a in alice.chat.actions
+        if a.kind == "send"
+        for b in a.message.flat_buttons[:1]
+        if b.get("callback_data", "").startswith("mv:")
+    ]
+    assert numbers == sorted(set(numbers)), "no prompt sent twice"
