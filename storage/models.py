@@ -164,3 +164,55 @@ class Event(SQLModel, table=True):
     kind: str = Field(max_length=32)
     at: datetime = Field(default_factory=utcnow)
     data: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class Broadcast(SQLModel, table=True):
+    """A tip from staff to opted-in clients, from its draft to its last delivery.
+
+    `status`: compose (waiting for the staff member's text), when (waiting for a typed date
+    and time), draft (previewed), scheduled, sending, done or cancelled. `template` is the
+    staff member's message as Telegram HTML with Jinja2 placeholders, rendered per client.
+    `segment` narrows the audience (see `storage.audience`).
+    """
+
+    __table_args__ = (Index("ix_broadcast_status_at", "status", "scheduled_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(sa_type=BigInteger)  # the staff member's Telegram id (and chat)
+    status: str = Field(default="compose", max_length=12)
+    template: str | None = None
+    photo: str | None = Field(default=None, max_length=256)  # a Telegram file id
+    tip_id: str | None = Field(default=None, max_length=64)  # when picked from the library
+    segment: str = Field(default="all", max_length=80)
+    scheduled_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    status_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Delivery(SQLModel, table=True):
+    """One recipient of a broadcast. Marked `sending` (committed) before the request leaves
+    and `sent` with Telegram's message id after: a crash in between leaves `sending`, which
+    the next start reports as `unconfirmed` instead of sending again."""
+
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "client_id"),
+        Index("ix_delivery_broadcast_status", "broadcast_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("broadcast.id", ondelete="CASCADE"), nullable=False)
+    )
+    client_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("client.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    chat_id: int = Field(sa_type=BigInteger)
+    # pending | sending | sent | blocked | failed | unconfirmed | skipped (opted out meanwhile)
+    status: str = Field(default="pending", max_length=12)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    reason: str | None = Field(default=None, max_length=200)
+    updated_at: datetime = Field(default_factory=utcnow)
