@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -18,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import conversation, human, misc, privacy, reminders
+from bot.handlers import broadcast, conversation, human, misc, privacy, reminders, stats
 from bot.http import AiohttpRequest
 from bot.jobs import schedule_jobs
 from bot.outbound import Governor
@@ -99,11 +101,24 @@ def _add_handlers(app: Application, services: Services) -> None:
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=new_message))
+    # Staff commands exist only for STAFF_IDS: for anyone else they fall through to the
+    # catch-all below and get the same answer as any unknown command.
+    staff = filters.User(user_id=services.settings.staff_ids)
+    staff_commands: dict[str, Callable[[Update, BotContext], Awaitable[None]]] = {
+        "broadcast": broadcast.on_broadcast,
+        "broadcasts": broadcast.on_broadcasts,
+        "tips": broadcast.on_tips,
+        "stats": stats.on_stats,
+    }
+    for name, callback in staff_commands.items():
+        app.add_handler(CommandHandler(name, callback, filters=new_message & staff))
     app.add_handler(CallbackQueryHandler(misc.reject_forged_presses), group=-1)
     app.add_handler(CallbackQueryHandler(human.on_human_button, pattern=r"^h:(ask|[yn]:\d+)$"))
     app.add_handler(CallbackQueryHandler(privacy.on_privacy_button, pattern=r"^p:[ht]:[01]$"))
     app.add_handler(CallbackQueryHandler(privacy.on_delete_button, pattern=r"^d:(n|y:\d+)$"))
     app.add_handler(CallbackQueryHandler(reminders.on_reminder_button, pattern=r"^(rs|mv):"))
+    app.add_handler(CallbackQueryHandler(broadcast.on_button, pattern=r"^bc:"))
+    app.add_handler(CallbackQueryHandler(broadcast.on_unsubscribe, pattern=r"^t:off$"))
     app.add_handler(CallbackQueryHandler(conversation.on_button))  # the rest, stale or not
     if services.settings.staff_chat_id is not None:
         staff_chat = filters.Chat(services.settings.staff_chat_id)
@@ -123,13 +138,21 @@ def _add_handlers(app: Application, services: Services) -> None:
     app.add_error_handler(misc.on_error)
 
 
-def command_menu() -> list[BotCommand]:
-    """The command menu, with descriptions from `templates/commands.j2`."""
+def command_menu(*, staff: bool = False) -> list[BotCommand]:
+    """The command menu, with descriptions from `templates/commands.j2` (staff see theirs too)."""
     module = environment().get_template("commands.j2").module
-    return [BotCommand(name, description) for name, description in module.commands]
+    listed = module.commands + (module.staff_commands if staff else [])
+    return [BotCommand(name, description) for name, description in listed]
 
 
 async def _post_init(application: Application) -> None:
     await application.bot.set_my_commands(command_menu())
+    for staff_id in services_of(application).settings.staff_ids:
+        try:
+            await application.bot.set_my_commands(
+                command_menu(staff=True), scope=BotCommandScopeChat(staff_id)
+            )
+        except BadRequest as exc:  # a staff member who has not opened the bot yet
+            log.warning("no staff command menu for %s yet: %s", staff_id, exc.message)
     if services_of(application).settings.staff_chat_id is None:
         log.warning("STAFF_CHAT_ID is not set: /human will point clients to the website instead")

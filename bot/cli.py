@@ -22,6 +22,7 @@ from bot.logs import _TOKEN_RE, setup_logging
 from bot.services import load_content
 from bot.settings import ConfigError, Settings, load_settings
 from dialogs.questionnaire import Questionnaire, QuestionnaireError
+from dialogs.tips import TipLibraryError, load_tips
 
 T = TypeVar("T")
 EXIT_CONFIG = 2
@@ -172,12 +173,18 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     questionnaire = _load_questionnaire(settings, path)
     print(
         f"settings OK; questionnaire version {questionnaire.version}: "
-        f"{len(questionnaire.questions)} questions ({questionnaire.gate_count} red-flag gate)"
+        f"{len(questionnaire.questions)} questions ({questionnaire.gate_count} red-flag gate); "
+        f"{len(load_tips())} ready tips"
     )
     return 0
 
 
 def _load_questionnaire(settings: Settings, path: Path | None = None) -> Questionnaire:
+    """The questionnaire, and a check of the tips library: the clinic's two content files."""
+    try:
+        load_tips()
+    except TipLibraryError as exc:
+        raise Fatal(f"Tips library error: {exc}", EXIT_CONFIG) from None
     try:
         return load_content(settings, path)
     except QuestionnaireError as exc:

@@ -17,6 +17,7 @@ from types import TracebackType
 from telegram.ext import Application
 
 from bot.app import ALLOWED_UPDATES, build_application, new_http
+from bot.broadcaster import Broadcaster
 from bot.http import AiohttpRequest
 from bot.outbound import Governor
 from bot.scheduler import ReminderScheduler
@@ -44,6 +45,7 @@ class RunningBot:
         self.settings = settings
         self.clock = clock
         self.scheduler: ReminderScheduler | None = None
+        self.broadcaster: Broadcaster | None = None
         self.questionnaire = questionnaire
         self.governor = governor or Governor(settings.send_rate)
         self.poll_timeout = poll_timeout
@@ -75,12 +77,18 @@ class RunningBot:
             await self.app.start()
             self.scheduler = ReminderScheduler(self.app, services)
             self.scheduler.start()
+            self.broadcaster = Broadcaster(self.app, services)
+            self.app.bot_data["broadcaster"] = self.broadcaster
+            await self.broadcaster.start()
         except BaseException:
             await self.stop()
             raise
         log.info("bot @%s is running", self.app.bot.username)
 
     async def stop(self) -> None:
+        if self.broadcaster is not None:
+            await self.broadcaster.stop()
+            self.broadcaster = None
         if self.scheduler is not None:
             await self.scheduler.stop()
             self.scheduler = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.settings import Settings
 from dialogs.questionnaire import Questionnaire, check_services, load_questionnaire
+from dialogs.tips import LibraryTip, load_tips
 from storage.db import Database
 from storage.models import utcnow
 
@@ -21,6 +22,7 @@ class Services:
     db: Database
     questionnaire: Questionnaire
     clock: Callable[[], datetime] = utcnow  # when reminders fall due; tests may set the time
+    tips: tuple[LibraryTip, ...] = field(default_factory=load_tips)  # the ready tips for /tips
 
     def is_staff(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.staff_ids

@@ -13,10 +13,10 @@ import html
 import re
 import traceback
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
@@ -46,13 +46,18 @@ class Tip:
     caption: bool = False
 
     def render(self, first_name: str) -> str:
-        return _environment().from_string(self.template).render(first_name=first_name).strip()
+        return _compiled(self.template).render(first_name=first_name).strip()
 
 
 def from_telegram_html(text_html: str) -> str:
     """A message's HTML (PTB's `text_html`) as a template: Telegram's HTML escapes quotes and
     `<>&` everywhere, but inside `{{ }}` and `{% %}` they belong to the template language."""
     return _JINJA_RE.sub(lambda m: html.unescape(m.group(0)), text_html)
+
+
+def to_telegram_html(template: str) -> str:
+    """The template shown back to staff (to copy and edit): valid Telegram HTML again."""
+    return _JINJA_RE.sub(lambda m: html.escape(m.group(0), quote=False), template)
 
 
 def check_tip(template: str, *, caption: bool = False) -> Tip:
@@ -93,6 +98,11 @@ class _TipEnvironment(ImmutableSandboxedEnvironment):
         if max(abs(v) for v in (left, right) if isinstance(v, int)) > MAX_TEXT:
             raise SecurityError("that repetition would make the tip too long")
         return left * right
+
+
+@lru_cache(maxsize=16)  # a broadcast renders one template for thousands of clients
+def _compiled(template: str) -> Template:
+    return _environment().from_string(template)
 
 
 @cache

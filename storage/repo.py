@@ -14,6 +14,7 @@ from storage.models import (
     Answer,
     BreakDay,
     Client,
+    Delivery,
     Event,
     Handoff,
     ReminderPlan,
@@ -429,8 +430,15 @@ def export_client(session: Session, client: Client) -> dict[str, Any]:
     breaks = session.exec(
         select(BreakDay).where(BreakDay.client_id == client.id).order_by(col(BreakDay.day))
     ).all()
+    tips = session.exec(
+        select(Delivery).where(Delivery.client_id == client.id).order_by(col(Delivery.id))
+    ).all()
     return {
         "client": client.model_dump(exclude={"id"}, mode="json"),
+        "tips_received": [
+            d.model_dump(include={"broadcast_id", "status", "updated_at"}, mode="json")
+            for d in tips
+        ],
         "reminders": plan.model_dump(exclude={"id", "client_id"}, mode="json") if plan else None,
         "breaks_done": [b.model_dump(include={"day", "done"}, mode="json") for b in breaks],
         "screenings": exported,

@@ -7,11 +7,13 @@ import os
 from sqlmodel import select
 
 from bot.runner import RunningBot
-from bot.sandbox.emulator import Message
+from bot.sandbox.emulator import BotApiEmulator, Message
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.questionnaire import load_questionnaire
 from dialogs.render import labels
+from storage.db import Database, upgrade
+from storage.models import Client, utcnow
 
 Q = load_questionnaire()
 LABELS = {q.id: {o.id: o.label for o in q.options} for q in Q.questions}
@@ -76,3 +78,31 @@ async def rows(bot: RunningBot, model: type, *order_by: object) -> list:  # type
 async def execute(bot: RunningBot, statement: object) -> None:
     """Run a raw statement (an UPDATE, a DROP...) in the bot's database."""
     await bot.services.db.run(lambda s: s.execute(statement))  # type: ignore[arg-type]
+
+
+def seed_clients(
+    database_url: str, emulator: BotApiEmulator, count: int, *, first_id: int = 900_000
+) -> list[SimUser]:
+    """`count` clients who said yes to tips, stored as the bot would have them, each with an
+    open chat in the emulator: many recipients without chatting through each /start."""
+    upgrade(database_url)
+    db = Database(database_url)
+    try:
+        with db.session() as session:
+            session.add_all(
+                Client(
+                    telegram_id=first_id + i,
+                    chat_id=first_id + i,
+                    first_name=f"Client {i}",
+                    stage="idle",
+                    tips_consent=True,
+                    tips_consent_at=utcnow(),
+                )
+                for i in range(count)
+            )
+    finally:
+        db.engine.dispose()
+    users = [SimUser(emulator, first_id + i, f"Client {i}") for i in range(count)]
+    for user in users:
+        user.chat.started = True
+    return users

@@ -11,6 +11,7 @@ import asyncio
 from telegram import Update
 
 from bot.conversation import run_event
+from bot.handlers.broadcast import cancel_draft, take_staff_message
 from bot.handlers.common import backlog, chat_id, clean_source, telegram_user
 from bot.handlers.human import relay_to_staff
 from bot.handlers.reminders import answer_zone
@@ -26,14 +27,21 @@ async def on_start(update: Update, context: BotContext) -> None:
 
 
 async def on_cancel(update: Update, context: BotContext) -> None:
+    if await cancel_draft(update, context):  # a staff member stopping a tip in the making
+        return
     await _run(update, context, Cancel())
 
 
 async def on_unexpected(update: Update, context: BotContext) -> None:
     """Free text, media, unknown commands, edits: a reminder and the same question again,
-    unless it answers the reminders' time-zone question, or a person at the clinic is talking
-    with this client (then it is passed on)."""
-    if await answer_zone(update, context) or await relay_to_staff(update, context):
+    unless it answers the reminders' time-zone question, is a staff member's tip (or its
+    time) being awaited, or a person at the clinic is talking with this client (then it is
+    passed on)."""
+    if (
+        await answer_zone(update, context)
+        or await take_staff_message(update, context)
+        or await relay_to_staff(update, context)
+    ):
         return
     if backlog(context, update) > 1:
         return  # more from this chat is queued (a flood of stickers): remind after the last

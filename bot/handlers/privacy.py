@@ -29,7 +29,7 @@ async def on_privacy_button(update: Update, context: BotContext) -> None:
     assert query is not None
     topic = "health" if (query.data or "")[2:3] == "h" else "tips"
     agree = (query.data or "").endswith(":1")
-    client, changed = await _switch(context, update, topic, agree)
+    client, changed = await switch_consent(context, update, topic, agree)
     if client is None or not changed:
         await query.answer(labels.stale)  # deleted since, or already so (an old button)
         return
@@ -52,7 +52,7 @@ async def on_start_tips(update: Update, context: BotContext) -> None:
 
 
 async def _set_tips(update: Update, context: BotContext, agree: bool) -> None:
-    client, _ = await _switch(context, update, "tips", agree)
+    client, _ = await switch_consent(context, update, "tips", agree)
     text = render("tips_switched", known=client is not None, agree=agree)
     await update.effective_message.reply_text(text)  # type: ignore[union-attr]
 
@@ -124,7 +124,7 @@ async def _client(context: BotContext, update: Update) -> Client | None:
     return await context.services.db.run(lambda s: repo.active_client(s, user_id))
 
 
-async def _switch(
+async def switch_consent(
     context: BotContext, update: Update, topic: str, agree: bool
 ) -> tuple[Client | None, bool]:
     """Set one consent ("health" or "tips"). Returns the client and whether it changed."""

@@ -70,10 +70,16 @@ class SimUser:
         self.acted_at = time.monotonic()
 
     async def send(
-        self, text: str, *, chat: Chat | None = None, reply_to: Message | None = None
+        self,
+        text: str,
+        *,
+        chat: Chat | None = None,
+        reply_to: Message | None = None,
+        entities: list[dict[str, Any]] | None = None,
     ) -> Message:
-        """Type a message (a command if it starts with '/') and send it."""
-        entities = []
+        """Type a message (a command if it starts with '/') and send it; `entities` is the
+        formatting the app would attach (bold, links...), offsets in UTF-16 units."""
+        entities = list(entities or [])
         if text.startswith("/"):
             length = len(text.split()[0]) if text.split() else 1
             entities = [{"type": "bot_command", "offset": 0, "length": length}]
@@ -83,11 +89,18 @@ class SimUser:
             extra["reply_to_message"] = self.emulator.message_json(reply_to)
         return self._post(target, text=text, entities=entities, **extra)
 
-    async def send_media(self, kind: str, caption: str | None = None) -> Message:
+    async def send_media(
+        self,
+        kind: str,
+        caption: str | None = None,
+        caption_entities: list[dict[str, Any]] | None = None,
+    ) -> Message:
         """Send a sticker, photo, voice note, location, contact or document."""
         content = dict(_MEDIA[kind])
         if caption is not None:
             content["caption"] = caption
+        if caption_entities:
+            content["caption_entities"] = caption_entities
         return self._post(self.chat, **content)
 
     async def edit(self, message: Message, text: str) -> None:

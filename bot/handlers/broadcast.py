@@ -1,0 +1,432 @@
+"""Staff broadcasts: /broadcast, /tips, /broadcasts, the preview panel and its buttons; and the
+clients' side of tips (the unsubscribe button).
+
+The commands are registered for STAFF_IDS only; every button press is checked again here
+(a client replaying a staff button's data gets "out of date" and nothing else). A staff
+member has at most one tip in the making, a Broadcast row: `compose` waits for the text,
+`when` for a typed date and time, `draft` has been previewed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+from telegram import CallbackQuery, Message, Update
+from telegram.error import TelegramError
+
+from bot.broadcaster import audience_label, clinic_zone, send_tip, service_names
+from bot.handlers.common import chat_id, telegram_user
+from bot.handlers.privacy import switch_consent
+from bot.replies import edit_pressed, markup
+from bot.services import BotContext, Services
+from dialogs import broadcasts as dialog
+from dialogs.render import environment, labels, render
+from dialogs.replies import Button, Reply
+from dialogs.staff_text import TipError, check_tip, from_telegram_html, to_telegram_html
+from dialogs.telegram_html import HtmlError, parse_html
+from dialogs.tips import find_tip
+from storage import broadcasts as repo
+from storage.models import Broadcast
+
+SHOWN_IN_LIST = 10
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+async def on_broadcast(update: Update, context: BotContext) -> None:
+    """/broadcast: ask for the tip."""
+    staff_id = telegram_user(update).id
+    await context.services.db.run(lambda s: repo.new_draft(s, staff_id))
+    await _message(update).reply_text(render("staff/ask_tip"))
+
+
+async def on_tips(update: Update, context: BotContext) -> None:
+    """/tips: the library of ready tips, one button each."""
+    buttons = tuple(
+        (Button(tip.title, dialog.data("tip", 0, tip.id)),) for tip in context.services.tips
+    )
+    await _message(update).reply_text(render("staff/tips"), reply_markup=markup(buttons))
+
+
+async def on_broadcasts(update: Update, context: BotContext) -> None:
+    """/broadcasts: recent and planned broadcasts with their figures."""
+    await _message(update).reply_text(**await _listing(context.services))
+
+
+async def take_staff_message(update: Update, context: BotContext) -> bool:
+    """A staff member's message while their tip (or its time) is awaited. False: not that."""
+    message = update.message
+    user = update.effective_user
+    if message is None or user is None or not context.services.is_staff(user.id):
+        return False
+    draft = await context.services.db.run(
+        lambda s: repo.open_draft(s, user.id, ("compose", "when"))
+    )
+    if draft is None:
+        return False
+    if draft.status == "compose":
+        await _take_tip(message, context, draft)
+    else:
+        await _take_when(message, context, draft)
+    return True
+
+
+async def cancel_draft(update: Update, context: BotContext) -> bool:
+    """/cancel from a staff member with a tip in the making: drop it. False: none."""
+    user = update.effective_user
+    if user is None or not context.services.is_staff(user.id):
+        return False
+
+    def drop(session: Session) -> int | None:
+        draft = repo.open_draft(session, user.id, repo.OPEN_DRAFT)
+        if draft is None:
+            return None
+        session.delete(draft)
+        return draft.id
+
+    number = await context.services.db.run(drop)
+    if number is None:
+        return False
+    await _message(update).reply_text(render("staff/dropped", number=number))
+    return True
+
+
+# --- composing ---------------------------------------------------------------------------------
+
+
+async def _take_tip(message: Message, context: BotContext, draft: Broadcast) -> None:
+    if message.photo:
+        source, photo = message.caption_html or "", message.photo[-1].file_id
+    elif message.text:
+        source, photo = message.text_html, None
+    else:
+        await message.reply_text(render("staff/tip_unsupported"))
+        return
+    template = from_telegram_html(source)
+    if template.strip() or photo is None:  # a photo may go without a caption
+        try:
+            check_tip(template, caption=photo is not None)
+        except TipError as exc:
+            await message.reply_text(render("staff/tip_problem", line=exc.line, reason=exc.reason))
+            return
+    bid: int = draft.id  # type: ignore[assignment]
+
+    def save(session: Session) -> Broadcast | None:
+        row = session.get(Broadcast, bid)
+        if row is None or row.status != "compose":
+            return None
+        row.template, row.photo, row.status = template, photo, "draft"
+        return row
+
+    saved = await context.services.db.run(save)
+    if saved is not None:
+        await _preview(context, message.chat_id, saved, message.from_user.first_name)  # type: ignore[union-attr]
+
+
+async def _preview(
+    context: BotContext, staff_chat: int, broadcast: Broadcast, first_name: str
+) -> None:
+    """The tip exactly as a client gets it (with the staff member's name), then the panel."""
+    await context.bot.send_message(staff_chat, render("staff/preview_intro", number=broadcast.id))
+    await send_tip(context.bot, staff_chat, broadcast, first_name)
+    reply = await _panel(context.services, broadcast, replace=False)
+    await context.bot.send_message(staff_chat, reply.text, reply_markup=markup(reply.buttons))
+
+
+async def _panel(services: Services, broadcast: Broadcast, *, replace: bool) -> Reply:
+    counts = await services.db.run(repo.segment_counts)
+    segment = broadcast.segment if broadcast.segment in counts else "all"
+    return dialog.panel(
+        broadcast.id,  # type: ignore[arg-type]
+        segment,
+        counts[segment],
+        service_names(services),
+        replace=replace,
+    )
+
+
+async def _take_when(message: Message, context: BotContext, draft: Broadcast) -> None:
+    services = context.services
+    zone = clinic_zone(services)
+    now = services.clock()
+    example = _example_time(now, zone)
+    moment = dialog.parse_when(message.text or "", now, zone)
+    problem = dialog.when_problem(moment, now)
+    if problem is not None:
+        await message.reply_text(render(problem, zone=zone.key, example=example))
+        return
+    bid: int = draft.id  # type: ignore[assignment]
+    planned = await services.db.run(
+        lambda s: repo.move(s, bid, ("when",), status="scheduled", scheduled_at=moment)
+    )
+    if planned:
+        await message.reply_text(
+            render(
+                "staff/scheduled",
+                number=bid,
+                at=_local(moment, services),  # type: ignore[arg-type]
+                zone=zone.key,
+                audience=audience_label(services, draft.segment),
+            )
+        )
+
+
+# --- buttons -----------------------------------------------------------------------------------
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """Every `bc:` press. Staff only, and only while the broadcast is in a fitting state."""
+    query = update.callback_query
+    assert query is not None
+    press = dialog.decode(query.data)
+    if press is None or not context.services.is_staff(query.from_user.id):
+        await query.answer(labels.stale)
+        return
+    handler = _ACTIONS.get(press.action)
+    done = await handler(query, context, press) if handler else False
+    if not done:
+        await query.answer(labels.stale)
+
+
+async def _pick_tip(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+    tip = find_tip(context.services.tips, press.argument)
+    if tip is None:
+        return False
+    staff_id = query.from_user.id
+    draft = await context.services.db.run(
+        lambda s: repo.new_draft(s, staff_id, status="draft", template=tip.text, tip_id=tip.id)
+    )
+    await query.answer()
+    await _preview(context, query.from_user.id, draft, query.from_user.first_name)
+    return True
+
+
+async def _show_audiences(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+    draft = await _draft(context, press.broadcast_id, ("draft",))
+    if draft is None:
+        return False
+    counts = await context.services.db.run(repo.segment_counts)
+    reply = dialog.audience_choice(press.broadcast_id, counts, service_names(context.services))
+    await query.answer()
+    await edit_pressed(query, reply.text, markup(reply.buttons))
+    return True
+
+
+async def _choose_audience(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+    counts = await context.services.db.run(repo.segment_counts)
+    segment = dialog.segment_for_key(list(counts), press.argument)
+    if segment is None:
+        return False
+    if not await context.services.db.run(
+        lambda s: repo.move(s, press.broadcast_id, ("draft",), segment=segment)
+    ):
+        return False
+    return await _back_to_panel(query, context, press)
+
+
+async def _back_to_panel(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+    draft = await _draft(context, press.broadcast_id, ("draft",))
+    if draft is None:
+        return False
+    reply = await _panel(context.services, draft, replace=True)
+    await query.answer()
+    await edit_pressed(query, reply.text, markup(reply.buttons))
+    return True
+
+
+async def _send_now(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+    """Create the deliveries now; the panel becomes the status message the broadcaster
+    keeps up to date (it picks the broadcast up within a second)."""
+    services = context.services
+    bid = press.broadcast_id
+    panel_id = query.message.message_id if query.message else None
+
+    def start(session: Session) -> bool:
+        draft = session.get(Broadcast, bid)
+        if draft is None or draft.status != "draft":
+            return False
+        repo.start(session, draft, services.clock())
+        draft.status_message_id = panel_id
+        return True
+
+    if not await services.db.run(start):
+        return False
+    await query.answer(labels.bc_started)
+    return True
+
+
+async def _ask_when(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+    services = context.services
+    bid = press.broadcast_id
+    if not await services.db.run(lambda s: repo.move(s, bid, ("draft",), status="when")):
+        return False
+    zone = clinic_zone(services)
+    text = render(
+        "staff/ask_when",
+        number=press.broadcast_id,
+        zone=zone.key,
+        example=_example_time(services.clock(), zone),
+    )
+    await query.answer()
+    await edit_pressed(query, text)
+    return True
+
+
+async def _edit(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+    """Back to composing; the current text is sent so it can be copied and changed."""
+    bid = press.broadcast_id
+    draft = await _draft(context, bid, ("draft",))
+    if draft is None or not await context.services.db.run(
+        lambda s: repo.move(s, bid, ("draft",), status="compose")
+    ):
+        return False
+    await query.answer()
+    await edit_pressed(query, render("staff/ask_edit", number=bid))
+    if draft.template and draft.template.strip():
+        # As the staff member wrote it: Telegram shows the formatting and the placeholders.
+        await context.bot.send_message(query.from_user.id, to_telegram_html(draft.template))
+    return True
+
+
+async def _drop(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+    bid = press.broadcast_id
+
+    def drop(session: Session) -> bool:
+        draft = session.get(Broadcast, bid)
+        if draft is None or draft.status not in repo.OPEN_DRAFT:
+            return False
+        session.delete(draft)
+        return True
+
+    if not await context.services.db.run(drop):
+        return False
+    await query.answer()
+    await edit_pressed(query, render("staff/dropped", number=bid))
+    return True
+
+
+async def _stop(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+    """Stop a broadcast that is sending, or cancel a planned one (from /broadcasts)."""
+    bid = press.broadcast_id
+    now = context.services.clock()
+    stopped = await context.services.db.run(
+        lambda s: repo.move(s, bid, ("sending", "scheduled"), status="cancelled", finished_at=now)
+    )
+    if not stopped:
+        return False
+    broadcaster = context.application.bot_data.get("broadcaster")
+    if broadcaster is not None:
+        broadcaster.cancel(bid)
+    await query.answer(labels.bc_stopping)
+    if press.action == "x":  # pressed in the /broadcasts list: show it again, updated
+        with contextlib.suppress(TelegramError):
+            listing = await _listing(context.services)
+            await edit_pressed(query, listing["text"], listing["reply_markup"])
+    return True
+
+
+_ACTIONS = {
+    "tip": _pick_tip,
+    "aud": _show_audiences,
+    "seg": _choose_audience,
+    "back": _back_to_panel,
+    "send": _send_now,
+    "when": _ask_when,
+    "edit": _edit,
+    "drop": _drop,
+    "stop": _stop,
+    "x": _stop,
+}
+
+
+# --- the clients' side -------------------------------------------------------------------------
+
+
+async def on_unsubscribe(update: Update, context: BotContext) -> None:
+    """The "Unsubscribe from tips" button under every tip."""
+    query = update.callback_query
+    assert query is not None
+    client, changed = await switch_consent(context, update, "tips", False)
+    if client is None or not changed:
+        await query.answer(labels.tips_already_off if client else labels.stale)
+        return
+    await query.answer(labels.tips_unsubscribed)
+    with contextlib.suppress(TelegramError):  # the tip stays; its button goes
+        await query.edit_message_reply_markup(None)
+    await context.bot.send_message(
+        chat_id(update), render("tips_switched", known=True, agree=False)
+    )
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+async def _draft(context: BotContext, bid: int, statuses: tuple[str, ...]) -> Broadcast | None:
+    row = await context.services.db.run(lambda s: s.get(Broadcast, bid))
+    return row if row is not None and row.status in statuses else None
+
+
+async def _listing(services: Services) -> dict[str, object]:
+    def load(session: Session) -> tuple[list[Broadcast], dict[int, dict[str, int]]]:
+        items = repo.recent(session, SHOWN_IN_LIST)
+        return items, repo.figures(session, [b.id for b in items])  # type: ignore[misc]
+
+    items, figures = await services.db.run(load)
+    states = _states()
+    shown = []
+    buttons = []
+    for b in items:
+        counts = figures[b.id]  # type: ignore[index]
+        total = sum(counts.values())
+        when = b.scheduled_at if b.status == "scheduled" else b.started_at
+        shown.append(
+            {
+                "number": b.id,
+                "state": getattr(states, b.status, b.status),
+                "when": _local(when, services) if when else None,
+                "audience": audience_label(services, b.segment),
+                "total": total if b.started_at else None,
+                **counts,
+                "preview": _preview_line(b),
+            }
+        )
+        if b.status in ("scheduled", "sending"):
+            label = labels.bc_cancel_planned.format(number=b.id)
+            buttons.append((Button(label, dialog.data("x", b.id)),))  # type: ignore[arg-type]
+    return {
+        "text": render("staff/list", items=shown),
+        "reply_markup": markup(tuple(buttons)),
+    }
+
+
+def _preview_line(broadcast: Broadcast) -> str:
+    """The tip's first words as plain text, for the list."""
+    source = broadcast.template or ""
+    try:
+        plain = parse_html(source).text
+    except HtmlError:
+        plain = source
+    plain = " ".join(plain.split())
+    return plain[:80] + ("…" if len(plain) > 80 else "")
+
+
+def _states() -> object:
+    return environment().get_template("staff/states.j2").module
+
+
+def _local(moment: datetime, services: Services) -> str:
+    return moment.astimezone(clinic_zone(services)).strftime("%a %d %b %Y, %H:%M")
+
+
+def _example_time(now: datetime, zone: ZoneInfo) -> str:
+    tomorrow = now.astimezone(zone) + timedelta(days=1)
+    return tomorrow.strftime("%d.%m.%Y") + " 09:30"
+
+
+def _message(update: Update) -> Message:
+    assert update.effective_message is not None
+    return update.effective_message

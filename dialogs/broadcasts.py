@@ -1,0 +1,163 @@
+"""What the staff side of broadcasts says and offers: pure, no Telegram, no database.
+
+Buttons carry `bc:<action>:<broadcast id>[:<argument>]`; the handler checks the sender is
+staff and the broadcast is still in a state the action fits, so an old or replayed press
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from dialogs.render import labels, render
+from dialogs.replies import Button, Keyboard, Reply
+
+UNSUBSCRIBE = "t:off"
+MAX_AHEAD = timedelta(days=366)
+_WHEN_FORMATS = ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%d/%m/%Y %H:%M", "%d.%m.%y %H:%M")
+_TIME_RE = re.compile(r"^(?:(today|tomorrow)\s+)?(\d{1,2})[:.](\d{2})$")
+
+
+@dataclass(frozen=True)
+class Press:
+    """A decoded staff button: what to do, to which broadcast, with what argument."""
+
+    action: str
+    broadcast_id: int
+    argument: str = ""
+
+
+def data(action: str, broadcast_id: int, argument: str = "") -> str:
+    return f"bc:{action}:{broadcast_id}" + (f":{argument}" if argument else "")
+
+
+def decode(raw: str | None) -> Press | None:
+    parts = (raw or "").split(":", 3)
+    if len(parts) < 3 or parts[0] != "bc" or not parts[2].isdigit():
+        return None
+    return Press(parts[1], int(parts[2]), parts[3] if len(parts) > 3 else "")
+
+
+def source_key(source: str) -> str:
+    """A short stand-in for a deep-link source (up to 64 characters, too long for a button's
+    64 bytes of data alongside the rest)."""
+    return hashlib.sha1(source.encode()).hexdigest()[:10]
+
+
+def segment_for_key(segments: list[str], key: str) -> str | None:
+    """The segment a button's argument names, among those that exist now."""
+    for segment in segments:
+        if _segment_key(segment) == key:
+            return segment
+    return None
+
+
+def _segment_key(segment: str) -> str:
+    kind, _, value = segment.partition(":")
+    return f"so.{source_key(value)}" if kind == "source" else segment
+
+
+def segment_label(segment: str, service_names: dict[str, str]) -> str:
+    kind, _, value = segment.partition(":")
+    if kind == "service":
+        return labels.seg_service.format(service=service_names.get(value, value))
+    if kind == "source":
+        return labels.seg_source.format(source=value)
+    return str(getattr(labels, f"seg_{kind}"))
+
+
+# --- the panel under a preview -----------------------------------------------------------------
+
+
+def panel(
+    broadcast_id: int, segment: str, count: int, services: dict[str, str], *, replace: bool
+) -> Reply:
+    """The audience and what staff can do next: Send now, Schedule, Edit, Cancel."""
+    text = render(
+        "staff/panel",
+        number=broadcast_id,
+        audience=segment_label(segment, services),
+        count=count,
+    )
+    buttons: Keyboard = (
+        (Button(labels.bc_audience, data("aud", broadcast_id)),),
+        (
+            Button(labels.bc_send_now, data("send", broadcast_id)),
+            Button(labels.bc_schedule, data("when", broadcast_id)),
+        ),
+        (
+            Button(labels.bc_edit, data("edit", broadcast_id)),
+            Button(labels.bc_cancel, data("drop", broadcast_id)),
+        ),
+    )
+    return Reply(text, buttons, replace=replace)
+
+
+def audience_choice(broadcast_id: int, counts: dict[str, int], services: dict[str, str]) -> Reply:
+    """Each segment with how many clients it reaches (Telegram allows 100 buttons)."""
+    rows = tuple(
+        (
+            Button(
+                labels.seg_count.format(label=segment_label(s, services), count=n),
+                data("seg", broadcast_id, _segment_key(s)),
+            ),
+        )
+        for s, n in list(counts.items())[:24]
+    )
+    back = ((Button(labels.back, data("back", broadcast_id)),),)
+    return Reply(render("staff/audience", number=broadcast_id), rows + back, replace=True)
+
+
+def tip_buttons() -> Keyboard:
+    """What every tip carries."""
+    return ((Button(labels.tips_unsubscribe, UNSUBSCRIBE),),)
+
+
+def stop_button(broadcast_id: int) -> Keyboard:
+    return ((Button(labels.bc_stop, data("stop", broadcast_id)),),)
+
+
+# --- scheduling --------------------------------------------------------------------------------
+
+
+def parse_when(text: str, now: datetime, zone: ZoneInfo) -> datetime | None:
+    """A typed date and time in the clinic's zone, as aware UTC; None if it cannot be read.
+    "HH:MM" alone means the next such time; "tomorrow HH:MM" the day after today."""
+    value = " ".join(text.strip().lower().split())
+    local_now = now.astimezone(zone)
+    match = _TIME_RE.match(value)
+    if match:
+        word, hour, minute = match.group(1), int(match.group(2)), int(match.group(3))
+        if hour > 23 or minute > 59:
+            return None
+        day = local_now.date() + timedelta(days=1 if word == "tomorrow" else 0)
+        moment = datetime.combine(day, time(hour, minute), zone)
+        if word is None and moment <= local_now:
+            moment += timedelta(days=1)
+        return _utc(moment)
+    for fmt in _WHEN_FORMATS:
+        try:
+            return _utc(datetime.strptime(value, fmt).replace(tzinfo=zone))
+        except ValueError:
+            continue
+    return None
+
+
+def _utc(local: datetime) -> datetime:
+    """Through UTC and back: a time in a daylight-saving gap moves to a real one."""
+    return local.astimezone(UTC)
+
+
+def when_problem(moment: datetime | None, now: datetime) -> str | None:
+    """Why a typed time cannot be used (a template name), or None if it can."""
+    if moment is None:
+        return "staff/when_unreadable"
+    if moment <= now:
+        return "staff/when_past"
+    if moment - now > MAX_AHEAD:
+        return "staff/when_too_far"
+    return None

@@ -1,0 +1,381 @@
+"""Staff broadcasts end to end: the real bot, its broadcaster and the emulator.
+
+Staff compose in Telegram, see a preview and a panel, pick an audience and send or schedule;
+clients who said yes to tips get exactly one copy with an unsubscribe button.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from bot.runner import RunningBot
+from bot.sandbox.emulator import BotApiEmulator, Message
+from bot.sandbox.flood import FloodLimits
+from bot.sandbox.users import SimUser
+from bot.settings import Settings
+from dialogs.render import labels
+from storage.models import Broadcast, Client, Delivery
+from tests.flows import (
+    TYPICAL,
+    answer_all,
+    clean_env,
+    execute,
+    rows,
+    seed_clients,
+    start_and_consent,
+)
+
+TIP = "Hi {{ first_name }}! Squeeze your glutes for 5 seconds, 10 times."
+
+
+def tips_of(user: SimUser) -> list[Message]:
+    """The tips this client got: bot messages carrying the unsubscribe button."""
+    return [
+        m
+        for m in user.bot_messages()
+        if any(b.get("text") == labels.tips_unsubscribe for b in m.flat_buttons)
+    ]
+
+
+async def compose(staff: SimUser, text: str = TIP, **kwargs: object) -> Message:
+    """/broadcast and the tip; returns the panel under the preview."""
+    await staff.send("/broadcast")
+    await staff.expect("Send me the tip")
+    await staff.send(text, **kwargs)  # type: ignore[arg-type]
+    return await staff.expect("Audience:")
+
+
+async def wait_done(staff: SimUser, number: int, timeout: float = 30.0) -> Message:
+    return await staff.expect(f"Report for tip #{number}", timeout=timeout)
+
+
+async def test_staff_compose_preview_and_send(
+    bot: RunningBot, staff: SimUser, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    bob = SimUser(emulator, 5002, "Bob <&>")
+    carol = SimUser(emulator, 5003, "Carol")
+    await start_and_consent(alice, tips=True)
+    await start_and_consent(bob, tips=True)
+    await start_and_consent(carol, tips=False)
+    text = "Hi {{ first_name }}! Try this today: squeeze your glutes. More at example.com"
+    bold = {"type": "bold", "offset": 0, "length": 2}
+    at = text.index("example.com")
+    link = {"type": "text_link", "offset": at, "length": 11, "url": "https://example.com/"}
+    panel = await compose(staff, text, entities=[bold, link])
+    assert "2 clients" in panel.text
+    preview = next(m for m in staff.bot_messages() if "Sam!" in m.shown_text)
+    assert "<b>Hi</b> Sam!" in (preview.html or "")
+    assert '<a href="https://example.com/">example.com</a>' in (preview.html or "")
+    assert [b["text"] for b in preview.flat_buttons] == [labels.tips_unsubscribe]
+    await staff.tap(labels.bc_send_now)
+    number = (await rows(bot, Broadcast))[0].id
+    report = await wait_done(staff, number)
+    assert "sent to 2 of 2" in report.shown_text
+    status = staff.chat.messages[panel.message_id]
+    assert "is done" in status.shown_text and not status.flat_buttons
+    [tip] = tips_of(alice)
+    assert tip.shown_text.startswith("Hi Alice!")
+    assert '<a href="https://example.com/">example.com</a>' in (tip.html or "")
+    assert tips_of(bob)[0].shown_text.startswith("Hi Bob <&>!")
+    assert tips_of(carol) == []
+    deliveries = await rows(bot, Delivery)
+    assert sorted(d.status for d in deliveries) == ["sent", "sent"]
+    assert all(d.message_id for d in deliveries)
+
+
+async def test_a_client_cannot_use_staff_commands_or_buttons(
+    bot: RunningBot, staff: SimUser, alice: SimUser
+) -> None:
+    await start_and_consent(alice)
+    alice_before = len(alice.bot_messages())
+    await alice.send("/broadcast")
+    reply = (await alice.next_action()).message
+    assert "tip" not in reply.shown_text.lower() or "Send me the tip" not in reply.shown_text
+    await alice.send("/tips")
+    await alice.send("/broadcasts")
+    await alice.settle(quiet=1.5)
+    said = " ".join(m.shown_text for m in alice.bot_messages()[alice_before:])
+    assert "Send me the tip" not in said and "Ready tips" not in said and "broadcasts" not in said
+    panel = await compose(staff)
+    # Alice replays the staff panel's buttons (a modified app can send any data).
+    for button in panel.flat_buttons:
+        query = await alice.tap_data(alice.last_message, button["callback_data"])
+        await alice.emulator.changed(0.3)
+        assert query.answer is not None and query.answer.get("text") == labels.stale
+    assert [b.status for b in await rows(bot, Broadcast)] == ["draft"]
+    assert tips_of(alice) == []
+
+
+async def test_template_errors_reach_the_staff_member_and_nothing_is_sent(
+    bot: RunningBot, staff: SimUser, alice: SimUser
+) -> None:
+    await start_and_consent(alice)
+    await staff.send("/broadcast")
+    await staff.expect("Send me the tip")
+    await staff.send("Hello!\nHi {{ frist_name }}, stand up.")
+    problem = await staff.expect("Nothing was sent")
+    assert "Line 2" in problem.shown_text and "frist_name" in problem.shown_text
+    await staff.send("Hi {{ first_name ")
+    problem = await staff.expect("Nothing was sent")
+    assert "Line 1" in problem.shown_text
+    await staff.send("{{ first_name.__class__.__mro__ }}")
+    await staff.expect("Nothing was sent")
+    await staff.send_media("sticker")
+    await staff.expect("text message, or a photo")
+    panel = await compose(staff, "Fixed: hello {{ first_name }}")
+    assert "1 client" in panel.text
+    assert tips_of(alice) == []
+
+
+async def test_photo_tip_and_unsubscribe(bot: RunningBot, staff: SimUser, alice: SimUser) -> None:
+    await start_and_consent(alice)
+    await staff.send("/broadcast")
+    await staff.expect("Send me the tip")
+    await staff.send_media(
+        "photo",
+        caption="Bridges, {{ first_name }}!",
+        caption_entities=[{"type": "italic", "offset": 0, "length": 7}],
+    )
+    await staff.expect("Audience:")
+    await staff.tap(labels.bc_send_now)
+    await wait_done(staff, 1)
+    [tip] = tips_of(alice)
+    assert tip.photo is not None and tip.caption == "Bridges, Alice!"
+    await alice.tap(labels.tips_unsubscribe, message=tip)
+    await alice.expect("Tips are off")
+    assert not alice.chat.messages[tip.message_id].flat_buttons
+    assert [c.tips_consent for c in await rows(bot, Client)] == [False]
+    # Opted out: never in an audience again.
+    panel = await compose(staff)
+    assert "0 clients" in panel.text
+    await alice.send("/start_tips")
+    await alice.expect("Tips are on")
+    await staff.tap(labels.bc_audience)
+    choice = await staff.expect("who should get it")
+    assert any("(1)" in b["text"] for b in choice.flat_buttons)
+
+
+async def test_segments_count_and_target(
+    bot: RunningBot, staff: SimUser, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    bob = SimUser(emulator, 5002, "Bob")
+    carol = SimUser(emulator, 5003, "Carol")
+    await start_and_consent(alice)  # screened, typical: Pain Eliminator
+    await answer_all(alice, TYPICAL)
+    await bob.send("/start spring_flyer")
+    await bob.expect("Before the self-check")
+    await bob.tap(labels.agree)
+    await bob.expect("Tips from the clinic")
+    await bob.tap(labels.tips_yes)
+    await bob.expect("Question 1 of")
+    await start_and_consent(carol)
+    panel = await compose(staff)
+    assert "3 clients" in panel.text
+    await staff.tap(labels.bc_audience)
+    choice = await staff.expect("who should get it")
+    counts = {b["text"]: b["callback_data"] for b in choice.flat_buttons}
+    assert f"{labels.seg_all} (3)" in counts
+    assert labels.seg_source.format(source="spring_flyer") + " (1)" in counts
+    assert f"{labels.seg_no_booking} (1)" in counts
+    await staff.tap(labels.seg_source.format(source="spring_flyer") + " (1)")
+    panel = await staff.expect("Audience:")
+    assert "spring_flyer" in panel.shown_text and "1 client" in panel.shown_text
+    await staff.tap(labels.bc_send_now)
+    await wait_done(staff, 1)
+    assert [len(tips_of(u)) for u in (alice, bob, carol)] == [0, 1, 0]
+
+
+async def test_a_403_marks_the_client_blocked_and_a_400_is_not_retried(
+    bot: RunningBot, staff: SimUser, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    bob = SimUser(emulator, 5002, "Bob")
+    carol = SimUser(emulator, 5003, "Carol")
+    for user in (alice, bob, carol):
+        await start_and_consent(user)
+    bob.chat.blocked = True  # blocked, and the update telling the bot was lost
+    await carol.delete_account()
+    await compose(staff)
+    await staff.tap(labels.bc_send_now)
+    report = await wait_done(staff, 1)
+    assert "sent to 1 of 3" in report.shown_text
+    by_chat = {d.chat_id: d for d in await rows(bot, Delivery)}
+    assert by_chat[bob.id].status == "blocked"
+    assert by_chat[carol.id].status == "blocked"  # deactivated: Telegram says 403 too
+    blocked = {c.telegram_id: c.blocked for c in await rows(bot, Client)}
+    assert blocked[bob.id] and blocked[carol.id] and not blocked[alice.id]
+    refused = [e for e in emulator.errors if e.code == 403]
+    assert len(refused) == 2, "each refused once, never retried"
+    emulator.errors.clear()
+
+
+async def test_scheduled_broadcast_survives_a_restart(
+    settings: Settings, staff: SimUser, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    async with RunningBot(settings, poll_timeout=1.0) as first:
+        await start_and_consent(alice)
+        await compose(staff)
+        await staff.tap(labels.bc_schedule)
+        await staff.expect("When should tip #1 go out")
+        await staff.send("yesterday at noon")
+        await staff.expect("couldn't read that")
+        await staff.send("01.01.2020 10:00")
+        await staff.expect("already passed")
+        await staff.send("23:59")
+        await staff.expect("is scheduled")
+        await staff.send("/broadcasts")
+        listing = await staff.expect("Recent broadcasts")
+        assert "#1" in listing.shown_text and "scheduled" in listing.shown_text
+        # Make it due in a moment (as if the time had come while the bot was down).
+        await execute(
+            first,
+            update(Broadcast).values(scheduled_at=first.services.clock() + timedelta(seconds=2)),
+        )
+    assert tips_of(alice) == []
+    async with RunningBot(settings, poll_timeout=1.0):
+        await wait_done(staff, 1)
+    assert len(tips_of(alice)) == 1
+
+
+async def test_cancel_a_scheduled_broadcast(
+    bot: RunningBot, staff: SimUser, alice: SimUser
+) -> None:
+    await start_and_consent(alice)
+    await compose(staff)
+    await staff.tap(labels.bc_schedule)
+    await staff.expect("When should")
+    await staff.send("23:59")
+    await staff.expect("is scheduled")
+    await staff.send("/broadcasts")
+    await staff.expect("Recent broadcasts")
+    await staff.tap(labels.bc_cancel_planned.format(number=1))
+    listing = await staff.expect("cancelled")
+    assert not listing.flat_buttons
+    assert [b.status for b in await rows(bot, Broadcast)] == ["cancelled"]
+
+
+async def test_tips_library_edit_and_cancel(
+    bot: RunningBot, staff: SimUser, alice: SimUser
+) -> None:
+    await start_and_consent(alice)
+    await staff.send("/tips")
+    library = await staff.expect("Ready tips")
+    assert len(library.flat_buttons) >= 5
+    await staff.tap(library.flat_buttons[0]["text"])
+    await staff.expect("Audience:")
+    await staff.tap(labels.bc_edit)
+    await staff.expect("Edit tip #1")
+    source = await staff.expect("{{ first_name }}")
+    assert source.shown_text
+    await staff.send("My own version, {{ first_name }}.")
+    await staff.expect("Audience:")
+    await staff.tap(labels.bc_cancel)
+    await staff.expect("cancelled. Nothing was sent")
+    assert await rows(bot, Broadcast) == []
+    await staff.send("/broadcast")
+    await staff.expect("Send me the tip")
+    await staff.send("/cancel")
+    await staff.expect("cancelled. Nothing was sent")
+    assert tips_of(alice) == []
+
+
+async def test_stop_a_broadcast_while_it_runs(
+    settings: Settings, staff: SimUser, emulator: BotApiEmulator
+) -> None:
+    users = seed_clients(settings.database_url, emulator, 60)
+    slow = settings.model_copy(update={"send_rate": 5.0})
+    async with RunningBot(slow, poll_timeout=1.0) as running:
+        panel = await compose(staff)
+        assert "60 clients" in panel.text
+        await staff.tap(labels.bc_send_now)
+        await staff.expect("Sending tip #1")
+        await staff.tap(labels.bc_stop, message=staff.chat.messages[panel.message_id])
+        report = await wait_done(staff, 1)
+        assert "before it was stopped" in report.shown_text
+        got = sum(len(tips_of(u)) for u in users)
+        await emulator.changed(1.5)
+        assert sum(len(tips_of(u)) for u in users) == got < 20
+        statuses = [d.status for d in await rows(running, Delivery)]
+        assert statuses.count("sent") == got and statuses.count("pending") == 60 - got
+
+
+async def test_killed_half_way_every_client_gets_exactly_one_copy(
+    settings: Settings, staff: SimUser, emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    """SIGKILL in the middle of a broadcast to 400 clients, then a fresh start: it carries on
+    where it stopped, nobody gets a second copy, and sends that were in flight at the kill
+    are reported as unconfirmed (sent or not, they are never repeated)."""
+    users = seed_clients(settings.database_url, emulator, 400)
+    env = clean_env(
+        BOT_TOKEN=emulator.token,
+        BOT_API_URL=emulator.base_url,
+        DATABASE_URL=settings.database_url,
+        STAFF_IDS=str(staff.id),
+        LOG_LEVEL="WARNING",
+    )
+
+    async def start() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env
+        )
+
+    def delivered() -> int:
+        return sum(len(tips_of(u)) for u in users)
+
+    first = await start()
+    try:
+        panel = await compose(staff)
+        assert "400 clients" in panel.text
+        await staff.tap(labels.bc_send_now)
+        while delivered() < 150:
+            await emulator.changed(0.05)
+    finally:
+        first.kill()  # SIGKILL: no chance to record anything
+        await first.wait()
+    at_kill = delivered()
+    assert at_kill < 400
+    second = await start()
+    try:
+        report = await wait_done(staff, 1, timeout=60)
+    finally:
+        second.terminate()
+        await second.wait()
+    copies = [len(tips_of(u)) for u in users]
+    assert max(copies) == 1, "nobody got the tip twice"
+    async with RunningBot(settings, poll_timeout=1.0) as running:
+        deliveries = {d.chat_id: d for d in await rows(running, Delivery)}
+    unconfirmed = {chat for chat, d in deliveries.items() if d.status == "unconfirmed"}
+    assert len(unconfirmed) <= 8, "only what was in flight at the kill"
+    for user, count in zip(users, copies, strict=True):
+        delivery = deliveries[user.id]
+        if user.id not in unconfirmed:
+            assert delivery.status == "sent" and count == 1, (user.id, delivery.status, count)
+            assert delivery.message_id == tips_of(user)[0].message_id
+    assert f"sent to {400 - len(unconfirmed)} of 400" in report.shown_text
+    status = staff.chat.messages[panel.message_id]  # the same status message, carried on
+    assert "is done" in status.shown_text
+    if unconfirmed:
+        assert f"unconfirmed {len(unconfirmed)}" in status.shown_text
+
+
+@pytest.mark.parametrize("flood_limits", [FloodLimits(overall_rate=8, overall_burst=4)])
+async def test_429s_are_waited_out_and_nobody_is_missed_or_doubled(
+    settings: Settings, staff: SimUser, emulator: BotApiEmulator
+) -> None:
+    """Telegram's limit lower than SEND_RATE says: the bot meets 429s, waits as told, and
+    still delivers exactly one copy to everyone."""
+    users = seed_clients(settings.database_url, emulator, 40)
+    async with RunningBot(settings, poll_timeout=1.0) as running:
+        await compose(staff)
+        await staff.tap(labels.bc_send_now)
+        report = await wait_done(staff, 1, timeout=60)
+        assert running.governor.retries > 0, "Telegram did say 429"
+    assert "sent to 40 of 40" in report.shown_text
+    assert [len(tips_of(u)) for u in users] == [1] * 40
+    assert {e.code for e in emulator.errors} == {429}
+    emulator.errors.clear()

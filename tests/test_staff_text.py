@@ -1,0 +1,105 @@
+"""Staff-written tips: the sandboxed template checks, and the panel's pure helpers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dialogs import broadcasts as dialog
+from dialogs.staff_text import TipError, check_tip, from_telegram_html, to_telegram_html
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def test_a_tip_renders_each_name_escaped() -> None:
+    tip = check_tip("<b>Hi {{ first_name }}</b>, stand up &amp; stretch.")
+    assert tip.render("Zoë <b>&") == "<b>Hi Zoë &lt;b&gt;&amp;</b>, stand up &amp; stretch."
+
+
+@pytest.mark.parametrize(
+    ("template", "line", "reason"),
+    [
+        ("Hello\nHi {{ frist_name }}", 2, "unknown placeholder {{ frist_name }}"),
+        ("Hi {{ first_name ", 1, "unexpected end of template"),
+        ("a\nb\n{% if %}", 3, "Expected an expression"),
+        ("{{ first_name|shout }}", 1, "No filter named 'shout'"),
+        ("{{ first_name.__class__ }}", 1, "unsafe"),
+        ("{{ 'x' * 100000000 }}", 1, "too long"),
+        ("{{ 9 ** 9 }}", 1, "powers"),
+        ("{{ 1 / 0 }}", 1, "division by zero"),
+    ],
+)
+def test_template_faults_name_their_line(template: str, line: int, reason: str) -> None:
+    with pytest.raises(TipError) as caught:
+        check_tip(template)
+    assert caught.value.line == line
+    assert reason.lower() in caught.value.reason.lower()
+
+
+def test_too_long_for_the_longest_name() -> None:
+    """Checked with a 64-character name, the longest Telegram allows."""
+    body = "x" * (4096 - 60)
+    check_tip(body + " Hi!")
+    with pytest.raises(TipError, match="too long"):
+        check_tip(body + " {{ first_name }}")
+    with pytest.raises(TipError, match="too long"):
+        check_tip("y" * 1000 + "{{ first_name }}", caption=True)
+
+
+def test_telegram_html_becomes_a_template() -> None:
+    """PTB's text_html escapes quotes and <>& everywhere; inside {{ }} they are code."""
+    html = "&lt;3 {{ first_name or &quot;friend&quot; }} &amp; {% if 1 &gt; 0 %}yes{% endif %}"
+    template = from_telegram_html(html)
+    assert template == '&lt;3 {{ first_name or "friend" }} &amp; {% if 1 > 0 %}yes{% endif %}'
+    assert check_tip(template).render("") == "&lt;3 friend &amp; yes"
+
+
+def test_button_data_round_trips_and_fits() -> None:
+    raw = dialog.data("seg", 123456, "so." + dialog.source_key("x" * 64))
+    assert len(raw.encode()) <= 64
+    assert dialog.decode(raw) == dialog.Press("seg", 123456, "so." + dialog.source_key("x" * 64))
+    assert dialog.decode("bc:send:abc") is None
+    assert dialog.decode("rs:open") is None
+    segments = ["all", "source:spring_flyer", "service:tnt"]
+    assert dialog.segment_for_key(segments, "so." + dialog.source_key("spring_flyer")) == (
+        "source:spring_flyer"
+    )
+    assert dialog.segment_for_key(segments, "service:tnt") == "service:tnt"
+    assert dialog.segment_for_key(segments, "so.deadbeef00") is None
+
+
+NOW = datetime(2027, 3, 27, 12, 0, tzinfo=UTC)  # Saturday; clocks go forward on Sunday
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("2027-03-29 09:30", datetime(2027, 3, 29, 8, 30, tzinfo=UTC)),  # BST: UTC+1
+        ("27.03.2027 18:00", datetime(2027, 3, 27, 18, 0, tzinfo=UTC)),  # GMT
+        ("28/03/2027 01:30", datetime(2027, 3, 28, 1, 30, tzinfo=UTC)),  # in the gap
+        ("13:15", datetime(2027, 3, 27, 13, 15, tzinfo=UTC)),  # later today
+        ("11:00", datetime(2027, 3, 28, 10, 0, tzinfo=UTC)),  # passed: tomorrow, in BST
+        ("tomorrow 9.00", datetime(2027, 3, 28, 8, 0, tzinfo=UTC)),
+        ("  Today   14:00 ", datetime(2027, 3, 27, 14, 0, tzinfo=UTC)),
+        ("25:00", None),
+        ("next week", None),
+    ],
+)
+def test_typed_times_in_the_clinic_zone(typed: str, expected: datetime | None) -> None:
+    assert dialog.parse_when(typed, NOW, LONDON) == expected
+
+
+def test_when_problems() -> None:
+    assert dialog.when_problem(None, NOW) == "staff/when_unreadable"
+    assert dialog.when_problem(datetime(2027, 3, 27, 11, 0, tzinfo=UTC), NOW) == "staff/when_past"
+    assert dialog.when_problem(datetime(2028, 6, 1, tzinfo=UTC), NOW) == "staff/when_too_far"
+    assert dialog.when_problem(datetime(2027, 4, 1, tzinfo=UTC), NOW) is None
+
+
+def test_a_template_shown_back_is_telegram_html_again() -> None:
+    template = '<b>Hi</b> {% if first_name > "" %}{{ first_name }}{% endif %} &amp; more'
+    shown = to_telegram_html(template)
+    assert shown == '<b>Hi</b> {% if first_name &gt; "" %}{{ first_name }}{% endif %} &amp; more'
+    assert from_telegram_html(shown) == template
