@@ -59,10 +59,11 @@ def _with_reminders(session: Session) -> set[int]:
 
 
 def _last_recommendations(session: Session) -> dict[int, tuple[str, ...]]:
-    """The services each client's latest completed screening recommended."""
+    """The services each screened client's latest finished screening recommended: none if
+    it ended at a red flag (no sales after a red flag, care-safety.md)."""
     rows = session.exec(
         select(Screening.client_id, Screening.result)
-        .where(Screening.status == "completed")
+        .where(col(Screening.status).in_(("completed", "red_flag")))
         .order_by(col(Screening.client_id), col(Screening.finished_at))
     ).all()
     return {cid: tuple((result or {}).get("services", ())) for cid, result in rows}
@@ -91,7 +92,7 @@ def segment_members(session: Session) -> dict[str, list[Recipient]]:
             r for r in everyone if service in recommended.get(r.client_id, ())
         ]
     segments["no_booking"] = [
-        r for r in everyone if r.client_id in recommended and r.client_id not in booked
+        r for r in everyone if recommended.get(r.client_id) and r.client_id not in booked
     ]
     for source, _ in Counter(r.source for r in everyone if r.source).most_common():
         segments[f"source:{source}"] = [r for r in everyone if r.source == source]

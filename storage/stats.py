@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func
 from sqlmodel import Session, col, select
 
+from storage.broadcasts import STATUSES as DELIVERY_STATUSES
 from storage.models import Broadcast, Delivery, Event
 
 WINDOWS = (7, 30)  # days
@@ -33,7 +34,6 @@ KINDS = (
     "break_done",
 )
 TIERS = ("A", "B")
-DELIVERY_STATUSES = ("pending", "sending", "sent", "blocked", "failed", "unconfirmed", "skipped")
 
 Counts = tuple[int, ...]  # one count per window, in the order of `Stats.days`
 

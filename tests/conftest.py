@@ -16,6 +16,7 @@ from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.flood import FloodLimits
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
+from storage.db import Database, upgrade
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -62,6 +63,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # 
     finally:
         with psycopg.connect(_libpq(POSTGRES_URL), autocommit=True) as connection:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """The fresh database at the newest schema, for tests of queries without the bot."""
+    upgrade(database_url)
+    database = Database(database_url)
+    yield database
+    database.engine.dispose()
 
 
 def make_settings(**values: object) -> Settings:

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import pytest
 
 from dialogs.questionnaire import load_questionnaire
 from dialogs.render import render
 from dialogs.telegram_html import check_message_html
-from storage.db import Database, upgrade
+from storage.db import Database
 from storage.models import Broadcast, Client, Delivery, Event
 from storage.stats import DELIVERY_STATUSES, collect
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 SERVICES = load_questionnaire().services
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    upgrade(database_url)
-    database = Database(database_url)
-    yield database
-    database.engine.dispose()
 
 
 def add_events(db: Database, *events: tuple[str, float, dict[str, Any] | None]) -> None:
