@@ -16,7 +16,6 @@ import contextlib
 import logging
 import time
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 from telegram import Bot, Message
@@ -28,7 +27,7 @@ from bot.replies import markup
 from bot.services import Services
 from dialogs import broadcasts as dialog
 from dialogs.render import render
-from dialogs.staff_text import Tip
+from dialogs.staff_text import render_tip
 from storage import broadcasts as repo
 from storage.models import Broadcast
 
@@ -43,7 +42,7 @@ async def send_tip(
     bot: Bot, chat_id: int, broadcast: Broadcast, first_name: str, **kwargs: object
 ) -> Message:
     """The tip as a client gets it: rendered for them, with its unsubscribe button."""
-    text = Tip(broadcast.template or "", caption=broadcast.photo is not None).render(first_name)
+    text = render_tip(broadcast.template or "", first_name)
     buttons = markup(dialog.tip_buttons())
     if broadcast.photo:
         return await bot.send_photo(
@@ -59,6 +58,7 @@ class Broadcaster:
         self._job: Job | None = None
         self._runs: dict[int, asyncio.Task[None]] = {}
         self._stopping: set[int] = set()
+        self._closing = False
 
     async def start(self) -> None:
         lost = await self.services.db.run(repo.mark_unconfirmed)
@@ -69,8 +69,11 @@ class Broadcaster:
             self._tick, interval=TICK, first=0.1, name="broadcasts"
         )
 
-    async def stop(self, drain: float = 3.0) -> None:
-        """Stop starting sends; give those in flight a moment to finish and be recorded."""
+    async def stop(self, drain: float = 5.0) -> None:
+        """Stop starting sends; give those in flight a moment to finish and be recorded.
+        A send still waiting after that (say, out a long 429 pause) is cancelled and, as its
+        request may have left, reported unconfirmed."""
+        self._closing = True
         if self._job is not None:
             self._job.schedule_removal()
             self._job = None
@@ -89,19 +92,34 @@ class Broadcaster:
         self._stopping.add(broadcast_id)
 
     async def _tick(self, _context: object) -> None:
+        if self._closing:
+            return
         now = self.services.clock()
-
-        def start_due(session: Session) -> None:
-            for broadcast in repo.due_scheduled(session, now):
-                repo.start(session, broadcast, now)
-
-        await self.services.db.run(start_due)
-        for broadcast in await self.services.db.run(repo.sending):
+        db = self.services.db
+        due, missed = await db.run(lambda s: repo.due_scheduled(s, now))
+        for bid in due:
+            await db.run(lambda s, bid=bid: repo.start(s, bid, "scheduled", now))
+        for broadcast in missed:
+            await self._tell_missed(broadcast)
+        for broadcast in await db.run(repo.sending):
+            if self._closing:
+                return
             bid: int = broadcast.id  # type: ignore[assignment]
             if bid not in self._runs and bid not in self._stopping:
                 task = asyncio.create_task(self._run(broadcast), name=f"broadcast {bid}")
                 self._runs[bid] = task
                 task.add_done_callback(lambda _t, bid=bid: self._runs.pop(bid, None))
+
+    async def _tell_missed(self, broadcast: Broadcast) -> None:
+        zone = self.services.settings.clinic_zone
+        text = render(
+            "staff/missed",
+            number=broadcast.id,
+            at=dialog.local_time(broadcast.scheduled_at, zone),  # type: ignore[arg-type]
+            zone=zone.key,
+        )
+        with contextlib.suppress(TelegramError):
+            await self.application.bot.send_message(broadcast.staff_id, text)
 
     async def _run(self, broadcast: Broadcast) -> None:
         bid: int = broadcast.id  # type: ignore[assignment]
@@ -133,6 +151,10 @@ class Broadcaster:
             for task in (*workers, reporter):
                 task.cancel()
             await asyncio.gather(*workers, reporter, return_exceptions=True)
+            # A send cut off here may have reached the client: never send it again.
+            lost = await self.services.db.run(lambda s: repo.mark_unconfirmed(s, bid))
+            if lost:
+                log.warning("broadcast %s: %d sends cut off, marked unconfirmed", bid, lost)
         if bid in self._stopping and not await self._cancelled(bid):
             return  # the bot is stopping: the next start carries on
         now = self.services.clock()
@@ -269,21 +291,9 @@ class Progress:
             "staff/progress",
             number=bid,
             state=state,
-            audience=audience_label(self.services, self.broadcast.segment),
+            audience=dialog.segment_label(self.broadcast.segment, self.services.service_names),
             figures=figures,
             total=sum(figures.values()),
             seconds_left=round(pending / rate) + 1 if pending else None,
             reasons=reasons,
         )
-
-
-def service_names(services: Services) -> dict[str, str]:
-    return {sid: s.name for sid, s in services.questionnaire.services.items()}
-
-
-def audience_label(services: Services, segment: str) -> str:
-    return dialog.segment_label(segment, service_names(services))
-
-
-def clinic_zone(services: Services) -> ZoneInfo:
-    return ZoneInfo(services.settings.clinic_timezone)

@@ -27,6 +27,10 @@ class Services:
     def is_staff(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.staff_ids
 
+    @property
+    def service_names(self) -> dict[str, str]:
+        return {sid: service.name for sid, service in self.questionnaire.services.items()}
+
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
     """PTB's callback context with typed access to our services."""

@@ -143,6 +143,10 @@ class Settings(BaseSettings):
         return self.bot_token.get_secret_value().strip() if self.bot_token else None
 
     @property
+    def clinic_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic_timezone)
+
+    @property
     def booking_urls(self) -> dict[str, str]:
         """Booking page per service id, as named in the questionnaire's services."""
         return {

@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 
 from dialogs.render import labels, render
 from dialogs.replies import Button, Keyboard, Reply
+from dialogs.telegram_html import HtmlError, parse_html
 
 UNSUBSCRIBE = "t:off"
+MAX_SEGMENTS = 90
 MAX_AHEAD = timedelta(days=366)
 _WHEN_FORMATS = ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%d/%m/%Y %H:%M", "%d.%m.%y %H:%M")
 _TIME_RE = re.compile(r"^(?:(today|tomorrow)\s+)?(\d{1,2})[:.](\d{2})$")
@@ -42,10 +44,10 @@ def decode(raw: str | None) -> Press | None:
     return Press(parts[1], int(parts[2]), parts[3] if len(parts) > 3 else "")
 
 
-def source_key(source: str) -> str:
-    """A short stand-in for a deep-link source (up to 64 characters, too long for a button's
-    64 bytes of data alongside the rest)."""
-    return hashlib.sha1(source.encode()).hexdigest()[:10]
+def segment_key(segment: str) -> str:
+    """A segment's stand-in in button data (a source may take 64 characters, too long for
+    a button's 64 bytes alongside the rest)."""
+    return _segment_key(segment)
 
 
 def segment_for_key(segments: list[str], key: str) -> str | None:
@@ -57,8 +59,8 @@ def segment_for_key(segments: list[str], key: str) -> str | None:
 
 
 def _segment_key(segment: str) -> str:
-    kind, _, value = segment.partition(":")
-    return f"so.{source_key(value)}" if kind == "source" else segment
+    """Short and fixed in length whatever the segment names (a source, a service id)."""
+    return hashlib.sha1(segment.encode()).hexdigest()[:10]
 
 
 def segment_label(segment: str, service_names: dict[str, str]) -> str:
@@ -98,7 +100,9 @@ def panel(
 
 
 def audience_choice(broadcast_id: int, counts: dict[str, int], services: dict[str, str]) -> Reply:
-    """Each segment with how many clients it reaches (Telegram allows 100 buttons)."""
+    """Each segment with how many clients it reaches, the largest sources first (Telegram
+    allows 100 buttons; the rarest sources beyond that are counted, not offered)."""
+    shown = list(counts.items())[:MAX_SEGMENTS]
     rows = tuple(
         (
             Button(
@@ -106,10 +110,11 @@ def audience_choice(broadcast_id: int, counts: dict[str, int], services: dict[st
                 data("seg", broadcast_id, _segment_key(s)),
             ),
         )
-        for s, n in list(counts.items())[:24]
+        for s, n in shown
     )
     back = ((Button(labels.back, data("back", broadcast_id)),),)
-    return Reply(render("staff/audience", number=broadcast_id), rows + back, replace=True)
+    text = render("staff/audience", number=broadcast_id, not_shown=len(counts) - len(shown))
+    return Reply(text, rows + back, replace=True)
 
 
 def tip_buttons() -> Keyboard:
@@ -119,6 +124,26 @@ def tip_buttons() -> Keyboard:
 
 def stop_button(broadcast_id: int) -> Keyboard:
     return ((Button(labels.bc_stop, data("stop", broadcast_id)),),)
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%a %d %b %Y, %H:%M")
+
+
+def example_time(now: datetime, zone: ZoneInfo) -> str:
+    """What to type for tomorrow at 09:30, as an example."""
+    return (now.astimezone(zone) + timedelta(days=1)).strftime("%d.%m.%Y") + " 09:30"
+
+
+def preview_line(template: str | None, limit: int = 80) -> str:
+    """A tip's first words as plain text, for lists."""
+    source = template or ""
+    try:
+        plain = parse_html(source).text
+    except HtmlError:
+        plain = source
+    plain = " ".join(plain.split())
+    return plain[:limit] + ("…" if len(plain) > limit else "")
 
 
 # --- scheduling --------------------------------------------------------------------------------

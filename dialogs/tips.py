@@ -7,6 +7,7 @@ is one line naming the file, the tip and the problem, so it can be fixed before 
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dialogs.staff_text import Tip, TipError, check_tip
+from dialogs.render import render
+from dialogs.staff_text import TipError, check_tip
 
 DEFAULT_PATH = Path(__file__).with_name("tips.yaml")
 TITLE_MAX = 40  # the title is a button: longer ones are cut off on a phone
@@ -36,10 +38,6 @@ class LibraryTip:
     id: str
     title: str
     text: str
-
-    def render(self, first_name: str) -> str:
-        """The message for one client (the text was checked when the library was loaded)."""
-        return Tip(self.text).render(first_name)
 
 
 class _Strict(BaseModel):
@@ -107,8 +105,8 @@ def _load(path: Path) -> tuple[LibraryTip, ...]:
         try:
             check_tip(entry.text)
         except TipError as exc:
-            line = f", line {exc.line}" if exc.line else ""
-            raise TipLibraryError(f"{path}: {where}{line}: {exc.reason}") from None
+            reason = html.unescape(render("staff/tip_reason", error=exc))
+            raise TipLibraryError(f"{path}: {where}: {reason}") from None
         tips.append(LibraryTip(entry.id, title, entry.text))
     return tuple(tips)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, update
@@ -19,7 +19,17 @@ from storage.models import Broadcast, Client, Delivery, Handoff, ReminderPlan, S
 
 OPEN_DRAFT = ("compose", "when", "draft")  # a staff member's broadcast not yet sent or planned
 REMINDERS_ON = ("active", "asking")
-STATUSES = ("pending", "sending", "sent", "blocked", "failed", "unconfirmed", "skipped")
+STATUSES = (
+    "pending",
+    "sending",
+    "sent",
+    "blocked",
+    "failed",
+    "unconfirmed",
+    "skipped",  # the client opted out (or was erased) after the broadcast started
+    "cancelled",  # staff stopped the broadcast before it reached this client
+)
+MISSED_AFTER = timedelta(hours=1)  # a planned tip this late (the bot was down) is not sent
 
 
 @dataclass(frozen=True)
@@ -33,7 +43,6 @@ class Recipient:
 class Claimed:
     """A delivery about to be sent: whom to, and the name the tip greets."""
 
-    delivery_id: int
     chat_id: int
     first_name: str
 
@@ -112,7 +121,8 @@ def segment_counts(session: Session) -> dict[str, int]:
 
 
 def new_draft(session: Session, staff_id: int, **values: Any) -> Broadcast:
-    """A new broadcast for a staff member, replacing their unfinished one (never sent)."""
+    """A new broadcast for a staff member, replacing their unfinished one (never sent): a
+    staff member has at most one tip in the making."""
     session.execute(
         delete(Broadcast).where(
             col(Broadcast.staff_id) == staff_id, col(Broadcast.status).in_(OPEN_DRAFT)
@@ -122,6 +132,27 @@ def new_draft(session: Session, staff_id: int, **values: Any) -> Broadcast:
     session.add(broadcast)
     session.flush()
     return broadcast
+
+
+def save_tip(
+    session: Session, broadcast_id: int, template: str, photo: str | None
+) -> Broadcast | None:
+    """The staff member's checked tip, now previewed. None if the draft has gone meanwhile."""
+    draft = session.get(Broadcast, broadcast_id)
+    if draft is None or draft.status != "compose":
+        return None
+    draft.template, draft.photo, draft.status = template, photo, "draft"
+    return draft
+
+
+def drop_draft(session: Session, staff_id: int, broadcast_id: int | None = None) -> int | None:
+    """Delete a staff member's tip in the making (any, or the one named). Its number, or
+    None if there was none."""
+    draft = open_draft(session, staff_id, OPEN_DRAFT)
+    if draft is None or (broadcast_id is not None and draft.id != broadcast_id):
+        return None
+    session.delete(draft)
+    return draft.id
 
 
 def open_draft(session: Session, staff_id: int, statuses: tuple[str, ...]) -> Broadcast | None:
@@ -156,15 +187,30 @@ def recent(session: Session, limit: int = 10) -> list[Broadcast]:
 # --- delivering --------------------------------------------------------------------------------
 
 
-def start(session: Session, broadcast: Broadcast, now: datetime) -> int:
-    """Create one pending delivery per recipient and mark the broadcast as sending."""
+def start(
+    session: Session,
+    broadcast_id: int,
+    before: str,
+    now: datetime,
+    status_message_id: int | None = None,
+) -> bool:
+    """Move a broadcast from `before` (draft or scheduled) to sending and create one pending
+    delivery per recipient, in one transaction. False if it had moved on meanwhile (a staff
+    member cancelled it as the tick started it): then nothing is created."""
+    values: dict[str, Any] = {"status": "sending", "started_at": now}
+    if status_message_id is not None:  # the panel Send now was pressed on shows the progress
+        values["status_message_id"] = status_message_id
+    if not move(session, broadcast_id, (before,), **values):
+        return False
+    broadcast = session.get(Broadcast, broadcast_id)
+    assert broadcast is not None
     recipients = audience(session, broadcast.segment)
     if recipients:
         session.execute(
             insert(Delivery),
             [
                 {
-                    "broadcast_id": broadcast.id,
+                    "broadcast_id": broadcast_id,
                     "client_id": r.client_id,
                     "chat_id": r.chat_id,
                     "status": "pending",
@@ -173,31 +219,53 @@ def start(session: Session, broadcast: Broadcast, now: datetime) -> int:
                 for r in recipients
             ],
         )
-    broadcast.status = "sending"
-    broadcast.started_at = now
-    return len(recipients)
+    return True
 
 
-def due_scheduled(session: Session, now: datetime) -> list[Broadcast]:
-    return list(
-        session.exec(
-            select(Broadcast).where(
-                Broadcast.status == "scheduled", col(Broadcast.scheduled_at) <= now
-            )
-        ).all()
+def stop(session: Session, broadcast_id: int, now: datetime) -> bool:
+    """Cancel a planned broadcast or stop a sending one; what was not sent is marked so."""
+    if not move(
+        session, broadcast_id, ("sending", "scheduled"), status="cancelled", finished_at=now
+    ):
+        return False
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.broadcast_id) == broadcast_id, col(Delivery.status) == "pending")
+        .values(status="cancelled", updated_at=now)
     )
+    return True
+
+
+def due_scheduled(session: Session, now: datetime) -> tuple[list[int], list[Broadcast]]:
+    """Planned broadcasts whose time has come: (ids to start now, those missed: their time
+    passed over MISSED_AFTER ago while the bot was down; they are marked so, not sent)."""
+    due = session.exec(
+        select(Broadcast).where(Broadcast.status == "scheduled", col(Broadcast.scheduled_at) <= now)
+    ).all()
+    start_now: list[int] = []
+    missed: list[Broadcast] = []
+    for broadcast in due:
+        assert broadcast.id is not None and broadcast.scheduled_at is not None
+        if now - broadcast.scheduled_at <= MISSED_AFTER:
+            start_now.append(broadcast.id)
+        elif move(session, broadcast.id, ("scheduled",), status="missed", finished_at=now):
+            missed.append(broadcast)
+    return start_now, missed
 
 
 def sending(session: Session) -> list[Broadcast]:
     return list(session.exec(select(Broadcast).where(Broadcast.status == "sending")).all())
 
 
-def mark_unconfirmed(session: Session) -> int:
-    """At start-up (one bot process): what was in flight when the bot stopped."""
+def mark_unconfirmed(session: Session, broadcast_id: int | None = None) -> int:
+    """Sends that were in flight when the bot (or one broadcast's run) stopped: they may
+    have arrived, so they are never sent again. At start-up, every broadcast's: long
+    polling allows one bot process, so nobody else is sending."""
+    condition = col(Delivery.status) == "sending"
+    if broadcast_id is not None:
+        condition = condition & (col(Delivery.broadcast_id) == broadcast_id)
     result = session.execute(
-        update(Delivery)
-        .where(col(Delivery.status) == "sending")
-        .values(status="unconfirmed", reason="in flight when the bot stopped", updated_at=utcnow())
+        update(Delivery).where(condition).values(status="unconfirmed", updated_at=utcnow())
     )
     return int(result.rowcount)
 
@@ -218,23 +286,28 @@ def pending_page(session: Session, broadcast_id: int, after: int, limit: int) ->
 
 def claim(session: Session, delivery_id: int) -> Claimed | None:
     """Mark a pending delivery as sending, if its client still wants tips and can get them;
-    otherwise record why not. None: nothing to send."""
-    row = session.exec(
-        select(Delivery, Client)
-        .join(Client, col(Client.id) == col(Delivery.client_id))
-        .where(Delivery.id == delivery_id, Delivery.status == "pending")
+    otherwise record why not. None: nothing to send. The conditional UPDATE makes the claim
+    the one place a delivery can be taken, whoever else might try at the same moment."""
+    client = session.exec(
+        select(Client)
+        .join(Delivery, col(Client.id) == col(Delivery.client_id))
+        .where(Delivery.id == delivery_id)
     ).first()
-    if row is None:
+    status = "sending"
+    if client is None:
         return None
-    delivery, client = row
     if client.blocked:
-        finish(session, delivery_id, "blocked", reason="blocked the bot before this tip")
+        status = "blocked"
+    elif not client.tips_consent:
+        status = "skipped"
+    taken = session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id, col(Delivery.status) == "pending")
+        .values(status=status, updated_at=utcnow())
+    )
+    if not taken.rowcount or status != "sending":
         return None
-    if not client.tips_consent:
-        finish(session, delivery_id, "skipped", reason="unsubscribed before this tip")
-        return None
-    delivery.status, delivery.updated_at = "sending", utcnow()
-    return Claimed(delivery_id, client.chat_id, client.first_name)
+    return Claimed(client.chat_id, client.first_name)
 
 
 def finish(

@@ -42,9 +42,12 @@ def clean_env(**values: str) -> dict[str, str]:
     return env
 
 
-async def start_and_consent(user: SimUser, *, health: bool = True, tips: bool = True) -> Message:
-    """/start, both consents; returns the first question (or the no-consent info)."""
-    await user.send("/start")
+async def start_and_consent(
+    user: SimUser, *, health: bool = True, tips: bool = True, source: str | None = None
+) -> Message:
+    """/start (from a deep link with `source`), both consents; returns the first question
+    (or the no-consent info)."""
+    await user.send(f"/start {source}" if source else "/start")
     await user.expect("Before the self-check")
     await user.tap(labels.agree if health else labels.decline)
     await user.expect("Tips from the clinic")

@@ -178,12 +178,7 @@ async def test_segments_count_and_target(
     carol = SimUser(emulator, 5003, "Carol")
     await start_and_consent(alice)  # screened, typical: Pain Eliminator
     await answer_all(alice, TYPICAL)
-    await bob.send("/start spring_flyer")
-    await bob.expect("Before the self-check")
-    await bob.tap(labels.agree)
-    await bob.expect("Tips from the clinic")
-    await bob.tap(labels.tips_yes)
-    await bob.expect("Question 1 of")
+    await start_and_consent(bob, source="spring_flyer")
     await start_and_consent(carol)
     panel = await compose(staff)
     assert "3 clients" in panel.text
@@ -307,7 +302,7 @@ async def test_stop_a_broadcast_while_it_runs(
         await emulator.changed(1.5)
         assert sum(len(tips_of(u)) for u in users) == got < 20
         statuses = [d.status for d in await rows(running, Delivery)]
-        assert statuses.count("sent") == got and statuses.count("pending") == 60 - got
+        assert statuses.count("sent") == got and statuses.count("cancelled") == 60 - got
 
 
 async def test_killed_half_way_every_client_gets_exactly_one_copy(
@@ -385,3 +380,46 @@ async def test_429s_are_waited_out_and_nobody_is_missed_or_doubled(
     assert [len(tips_of(u)) for u in users] == [1] * 40
     assert {e.code for e in emulator.errors} == {429}
     emulator.errors.clear()
+
+
+async def test_a_planned_tip_missed_while_the_bot_was_down_is_not_sent(
+    bot: RunningBot, staff: SimUser, alice: SimUser
+) -> None:
+    await start_and_consent(alice)
+    await schedule(staff, "23:59")
+    late = bot.services.clock() - timedelta(hours=2)
+    await execute(bot, update(Broadcast).values(scheduled_at=late))
+    await staff.expect("Tip #1 was not sent")
+    await staff.send("/broadcasts")
+    assert "missed" in (await staff.expect("Recent broadcasts")).shown_text
+    assert tips_of(alice) == []
+    assert await rows(bot, Delivery) == []
+
+
+async def test_an_edited_tip_is_not_taken_silently(bot: RunningBot, staff: SimUser) -> None:
+    await staff.send("/broadcast")
+    await staff.expect("Send me the tip")
+    sent = await staff.send("Hi {{ first_name }}, stand up!")
+    await staff.expect("Audience:")
+    await staff.edit(sent, "Hi {{ first_name }}, sit down!")
+    await staff.expect("Edits of a message aren't picked up")
+    assert [b.template for b in await rows(bot, Broadcast)] == ["Hi {{ first_name }}, stand up!"]
+    assert await rows(bot, Client) == [], "a staff member is not made a client by it"
+
+
+async def test_an_emptied_audience_shows_as_it_is(
+    bot: RunningBot, staff: SimUser, alice: SimUser
+) -> None:
+    await start_and_consent(alice, health=False, source="flyer")
+    await compose(staff)
+    await staff.tap(labels.bc_audience)
+    await staff.expect("who should get it")
+    await staff.tap(labels.seg_source.format(source="flyer") + " (1)")
+    await staff.expect("1 client")
+    await alice.send("/stop_tips")
+    await alice.expect("Tips are off")
+    await staff.tap(labels.bc_audience)
+    await staff.expect("who should get it")
+    await staff.tap(labels.back)
+    panel = await staff.expect("Audience:")
+    assert "Came via link: flyer, 0 clients" in panel.shown_text

@@ -9,7 +9,6 @@ from sqlalchemy import insert
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
-from dialogs.render import labels
 from storage.models import Broadcast, Client, Delivery, Event, utcnow
 from tests.flows import answer_all, execute, rows, start_and_consent
 
@@ -21,12 +20,7 @@ def lines(text: str) -> list[str]:
 async def test_stats_show_what_a_client_did(
     bot: RunningBot, alice: SimUser, staff: SimUser
 ) -> None:
-    await alice.send("/start spring_flyer")
-    await alice.expect("Before the self-check")
-    await alice.tap(labels.agree)
-    await alice.expect("Tips from the clinic")
-    await alice.tap(labels.tips_yes)
-    await alice.expect("Question 1 of")
+    await start_and_consent(alice, source="spring_flyer")
     result = await answer_all(alice)
     assert "Your self-check result" in result.shown_text
 

@@ -10,14 +10,12 @@ member has at most one tip in the making, a Broadcast row: `compose` waits for t
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
-from bot.broadcaster import audience_label, clinic_zone, send_tip, service_names
+from bot.broadcaster import send_tip
 from bot.handlers.common import chat_id, telegram_user
 from bot.handlers.privacy import switch_consent
 from bot.replies import edit_pressed, markup
@@ -25,8 +23,13 @@ from bot.services import BotContext, Services
 from dialogs import broadcasts as dialog
 from dialogs.render import environment, labels, render
 from dialogs.replies import Button, Reply
-from dialogs.staff_text import TipError, check_tip, from_telegram_html, to_telegram_html
-from dialogs.telegram_html import HtmlError, parse_html
+from dialogs.staff_text import (
+    TipError,
+    check_tip,
+    from_telegram_html,
+    render_tip,
+    to_telegram_html,
+)
 from dialogs.tips import find_tip
 from storage import broadcasts as repo
 from storage.models import Broadcast
@@ -58,17 +61,19 @@ async def on_broadcasts(update: Update, context: BotContext) -> None:
 
 
 async def take_staff_message(update: Update, context: BotContext) -> bool:
-    """A staff member's message while their tip (or its time) is awaited. False: not that."""
-    message = update.message
+    """A staff member's message while their tip (or its time) is awaited. False: not that.
+    An edit of a message is not taken (the preview would no longer match): they are told."""
+    message = update.effective_message
     user = update.effective_user
     if message is None or user is None or not context.services.is_staff(user.id):
         return False
-    draft = await context.services.db.run(
-        lambda s: repo.open_draft(s, user.id, ("compose", "when"))
-    )
+    awaited = repo.OPEN_DRAFT if update.edited_message else ("compose", "when")
+    draft = await context.services.db.run(lambda s: repo.open_draft(s, user.id, awaited))
     if draft is None:
         return False
-    if draft.status == "compose":
+    if update.edited_message:
+        await message.reply_text(render("staff/edit_not_taken"))
+    elif draft.status == "compose":
         await _take_tip(message, context, draft)
     else:
         await _take_when(message, context, draft)
@@ -81,14 +86,7 @@ async def cancel_draft(update: Update, context: BotContext) -> bool:
     if user is None or not context.services.is_staff(user.id):
         return False
 
-    def drop(session: Session) -> int | None:
-        draft = repo.open_draft(session, user.id, repo.OPEN_DRAFT)
-        if draft is None:
-            return None
-        session.delete(draft)
-        return draft.id
-
-    number = await context.services.db.run(drop)
+    number = await context.services.db.run(lambda s: repo.drop_draft(s, user.id))
     if number is None:
         return False
     await _message(update).reply_text(render("staff/dropped", number=number))
@@ -110,19 +108,12 @@ async def _take_tip(message: Message, context: BotContext, draft: Broadcast) -> 
     if template.strip() or photo is None:  # a photo may go without a caption
         try:
             check_tip(template, caption=photo is not None)
+            render_tip(template, message.from_user.first_name)  # type: ignore[union-attr]
         except TipError as exc:
-            await message.reply_text(render("staff/tip_problem", line=exc.line, reason=exc.reason))
+            await message.reply_text(render("staff/tip_problem", error=exc))
             return
     bid: int = draft.id  # type: ignore[assignment]
-
-    def save(session: Session) -> Broadcast | None:
-        row = session.get(Broadcast, bid)
-        if row is None or row.status != "compose":
-            return None
-        row.template, row.photo, row.status = template, photo, "draft"
-        return row
-
-    saved = await context.services.db.run(save)
+    saved = await context.services.db.run(lambda s: repo.save_tip(s, bid, template, photo))
     if saved is not None:
         await _preview(context, message.chat_id, saved, message.from_user.first_name)  # type: ignore[union-attr]
 
@@ -138,22 +129,22 @@ async def _preview(
 
 
 async def _panel(services: Services, broadcast: Broadcast, *, replace: bool) -> Reply:
+    """The chosen audience as it stands now (a segment may have emptied since)."""
     counts = await services.db.run(repo.segment_counts)
-    segment = broadcast.segment if broadcast.segment in counts else "all"
     return dialog.panel(
         broadcast.id,  # type: ignore[arg-type]
-        segment,
-        counts[segment],
-        service_names(services),
+        broadcast.segment,
+        counts.get(broadcast.segment, 0),
+        services.service_names,
         replace=replace,
     )
 
 
 async def _take_when(message: Message, context: BotContext, draft: Broadcast) -> None:
     services = context.services
-    zone = clinic_zone(services)
+    zone = services.settings.clinic_zone
     now = services.clock()
-    example = _example_time(now, zone)
+    example = dialog.example_time(now, zone)
     moment = dialog.parse_when(message.text or "", now, zone)
     problem = dialog.when_problem(moment, now)
     if problem is not None:
@@ -168,9 +159,9 @@ async def _take_when(message: Message, context: BotContext, draft: Broadcast) ->
             render(
                 "staff/scheduled",
                 number=bid,
-                at=_local(moment, services),  # type: ignore[arg-type]
+                at=dialog.local_time(moment, zone),  # type: ignore[arg-type]
                 zone=zone.key,
-                audience=audience_label(services, draft.segment),
+                audience=dialog.segment_label(draft.segment, services.service_names),
             )
         )
 
@@ -210,7 +201,7 @@ async def _show_audiences(query: CallbackQuery, context: BotContext, press: dial
     if draft is None:
         return False
     counts = await context.services.db.run(repo.segment_counts)
-    reply = dialog.audience_choice(press.broadcast_id, counts, service_names(context.services))
+    reply = dialog.audience_choice(press.broadcast_id, counts, context.services.service_names)
     await query.answer()
     await edit_pressed(query, reply.text, markup(reply.buttons))
     return True
@@ -243,17 +234,9 @@ async def _send_now(query: CallbackQuery, context: BotContext, press: dialog.Pre
     keeps up to date (it picks the broadcast up within a second)."""
     services = context.services
     bid = press.broadcast_id
+    now = services.clock()
     panel_id = query.message.message_id if query.message else None
-
-    def start(session: Session) -> bool:
-        draft = session.get(Broadcast, bid)
-        if draft is None or draft.status != "draft":
-            return False
-        repo.start(session, draft, services.clock())
-        draft.status_message_id = panel_id
-        return True
-
-    if not await services.db.run(start):
+    if not await services.db.run(lambda s: repo.start(s, bid, "draft", now, panel_id)):
         return False
     await query.answer(labels.bc_started)
     return True
@@ -264,12 +247,12 @@ async def _ask_when(query: CallbackQuery, context: BotContext, press: dialog.Pre
     bid = press.broadcast_id
     if not await services.db.run(lambda s: repo.move(s, bid, ("draft",), status="when")):
         return False
-    zone = clinic_zone(services)
+    zone = services.settings.clinic_zone
     text = render(
         "staff/ask_when",
         number=press.broadcast_id,
         zone=zone.key,
-        example=_example_time(services.clock(), zone),
+        example=dialog.example_time(services.clock(), zone),
     )
     await query.answer()
     await edit_pressed(query, text)
@@ -294,15 +277,8 @@ async def _edit(query: CallbackQuery, context: BotContext, press: dialog.Press) 
 
 async def _drop(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
     bid = press.broadcast_id
-
-    def drop(session: Session) -> bool:
-        draft = session.get(Broadcast, bid)
-        if draft is None or draft.status not in repo.OPEN_DRAFT:
-            return False
-        session.delete(draft)
-        return True
-
-    if not await context.services.db.run(drop):
+    staff_id = query.from_user.id
+    if await context.services.db.run(lambda s: repo.drop_draft(s, staff_id, bid)) is None:
         return False
     await query.answer()
     await edit_pressed(query, render("staff/dropped", number=bid))
@@ -313,10 +289,7 @@ async def _stop(query: CallbackQuery, context: BotContext, press: dialog.Press) 
     """Stop a broadcast that is sending, or cancel a planned one (from /broadcasts)."""
     bid = press.broadcast_id
     now = context.services.clock()
-    stopped = await context.services.db.run(
-        lambda s: repo.move(s, bid, ("sending", "scheduled"), status="cancelled", finished_at=now)
-    )
-    if not stopped:
+    if not await context.services.db.run(lambda s: repo.stop(s, bid, now)):
         return False
     broadcaster = context.application.bot_data.get("broadcaster")
     if broadcaster is not None:
@@ -376,22 +349,23 @@ async def _listing(services: Services) -> dict[str, object]:
         return items, repo.figures(session, [b.id for b in items])  # type: ignore[misc]
 
     items, figures = await services.db.run(load)
-    states = _states()
+    states = environment().get_template("staff/states.j2").module
+    zone = services.settings.clinic_zone
     shown = []
     buttons = []
     for b in items:
         counts = figures[b.id]  # type: ignore[index]
         total = sum(counts.values())
-        when = b.scheduled_at if b.status == "scheduled" else b.started_at
+        when = b.scheduled_at if b.status in ("scheduled", "missed") else b.started_at
         shown.append(
             {
                 "number": b.id,
                 "state": getattr(states, b.status, b.status),
-                "when": _local(when, services) if when else None,
-                "audience": audience_label(services, b.segment),
+                "when": dialog.local_time(when, zone) if when else None,
+                "audience": dialog.segment_label(b.segment, services.service_names),
                 "total": total if b.started_at else None,
                 **counts,
-                "preview": _preview_line(b),
+                "preview": dialog.preview_line(b.template),
             }
         )
         if b.status in ("scheduled", "sending"):
@@ -401,30 +375,6 @@ async def _listing(services: Services) -> dict[str, object]:
         "text": render("staff/list", items=shown),
         "reply_markup": markup(tuple(buttons)),
     }
-
-
-def _preview_line(broadcast: Broadcast) -> str:
-    """The tip's first words as plain text, for the list."""
-    source = broadcast.template or ""
-    try:
-        plain = parse_html(source).text
-    except HtmlError:
-        plain = source
-    plain = " ".join(plain.split())
-    return plain[:80] + ("…" if len(plain) > 80 else "")
-
-
-def _states() -> object:
-    return environment().get_template("staff/states.j2").module
-
-
-def _local(moment: datetime, services: Services) -> str:
-    return moment.astimezone(clinic_zone(services)).strftime("%a %d %b %Y, %H:%M")
-
-
-def _example_time(now: datetime, zone: ZoneInfo) -> str:
-    tomorrow = now.astimezone(zone) + timedelta(days=1)
-    return tomorrow.strftime("%d.%m.%Y") + " 09:30"
 
 
 def _message(update: Update) -> Message:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -204,9 +203,7 @@ def _staff_summary(session: Session, client: Client, handoff: Handoff, services:
         signs=[q.signs[s] for s in result.get("signs", []) if s in q.signs],
         services=[q.services[s].name for s in result.get("services", []) if s in q.services],
         tier_c=[q.tier_c[r] for r in result.get("tier_c", []) if r in q.tier_c],
-        finished=finished.astimezone(ZoneInfo(services.settings.clinic_timezone))
-        if finished
-        else None,
+        finished=finished.astimezone(services.settings.clinic_zone) if finished else None,
     )
 
 
