@@ -27,6 +27,7 @@ test: $(STAMP)  ## lint, then every test (SQLite, and PostgreSQL when it answers
 bench: $(STAMP)  ## the benchmarks (several minutes; they print their figures)
 	$(BIN)/python -m bench.screening
 	$(BIN)/python -m bench.reminders
+	$(BIN)/python -m bench.broadcast
 
 clean:
 	rm -rf $(VENV) var/*.db build *.egg-info

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import statistics
@@ -43,6 +44,16 @@ async def emulator(flood: FloodLimits) -> AsyncIterator[BotApiEmulator]:
         yield emu
     finally:
         await emu.stop()
+
+
+def add_postgres_option(parser: argparse.ArgumentParser) -> None:
+    """`--postgres [URL]`: run the bot on a fresh schema in PostgreSQL instead of SQLite."""
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="run the bot on PostgreSQL (a fresh schema in this database) instead of SQLite",
+    )
 
 
 @contextmanager

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, insert, text
 
-from bench.harness import bot_process, emulator, percentile, run
+from bench.harness import add_postgres_option, bot_process, emulator, percentile, run
 from bench.screening import Tally, screening_client
 from bot.sandbox.flood import FloodLimits
 from bot.sandbox.users import SimUser
@@ -140,12 +140,7 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--chatting", type=int, default=20)
-    parser.add_argument(
-        "--postgres",
-        nargs="?",
-        const="postgresql+psycopg://postgres@127.0.0.1:5432/test",
-        help="run the bot on PostgreSQL (a fresh schema in this database) instead of SQLite",
-    )
+    add_postgres_option(parser)
     args = parser.parse_args()
     duration = timedelta(minutes=args.minutes)
 

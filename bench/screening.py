@@ -25,7 +25,15 @@ import random
 import time
 from dataclasses import dataclass, field
 
-from bench.harness import ROOT, bot_process, emulator, median, percentile, run
+from bench.harness import (
+    ROOT,
+    add_postgres_option,
+    bot_process,
+    emulator,
+    median,
+    percentile,
+    run,
+)
 from bot.sandbox.emulator import BotApiEmulator, Message
 from bot.sandbox.flood import FloodLimits
 from bot.sandbox.users import SimUser
@@ -141,12 +149,7 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3, help="throughput runs (median printed)")
     parser.add_argument("--human-runs", type=int, default=1, help="human-pace runs")
-    parser.add_argument(
-        "--postgres",
-        nargs="?",
-        const="postgresql+psycopg://postgres@127.0.0.1:5432/test",
-        help="run the bot on PostgreSQL (a fresh schema in this database) instead of SQLite",
-    )
+    add_postgres_option(parser)
     args = parser.parse_args()
 
     database = "PostgreSQL" if args.postgres else "SQLite"
