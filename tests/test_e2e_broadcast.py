@@ -205,18 +205,23 @@ async def test_a_403_marks_the_client_blocked_and_a_400_is_not_retried(
         await start_and_consent(user)
     bob.chat.blocked = True  # blocked, and the update telling the bot was lost
     await carol.delete_account()
-    await compose(staff)
+    gone = Client(telegram_id=5999, chat_id=5999, tips_consent=True)  # Telegram: 400
+    await bot.services.db.run(lambda s: s.add(gone))
+    panel = await compose(staff)
     await staff.tap(labels.bc_send_now)
     report = await wait_done(staff, 1)
-    assert "sent to 1 of 3" in report.shown_text
+    assert "sent to 1 of 4" in report.shown_text
     by_chat = {d.chat_id: d for d in await rows(bot, Delivery)}
     assert by_chat[bob.id].status == "blocked"
     assert by_chat[carol.id].status == "blocked"  # deactivated: Telegram says 403 too
+    assert (by_chat[5999].status, by_chat[5999].reason) == ("failed", "Chat not found")
     blocked = {c.telegram_id: c.blocked for c in await rows(bot, Client)}
     assert blocked[bob.id] and blocked[carol.id] and not blocked[alice.id]
-    refused = [e for e in emulator.errors if e.code == 403]
-    assert len(refused) == 2, "each refused once, never retried"
+    refused = sorted(e.code for e in emulator.errors)
+    assert refused == [400, 403, 403], "each refused once, never retried"
     emulator.errors.clear()
+    # The final status names what failed, in Telegram's words.
+    assert "Chat not found (1)" in staff.chat.messages[panel.message_id].shown_text
 
 
 async def test_scheduled_broadcast_survives_a_restart(
