@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from dialogs.render import labels, render
+from dialogs.render import environment, labels, render
 from dialogs.replies import Button, Keyboard, Reply
 from dialogs.telegram_html import HtmlError, parse_html
 
@@ -144,6 +144,43 @@ def preview_line(template: str | None, limit: int = 80) -> str:
         plain = source
     plain = " ".join(plain.split())
     return plain[:limit] + ("…" if len(plain) > limit else "")
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A broadcast as /broadcasts shows it."""
+
+    number: int
+    status: str
+    segment: str
+    template: str | None
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    figures: dict[str, int]
+
+
+def listing(items: list[Listed], zone: ZoneInfo, services: dict[str, str]) -> Reply:
+    """Recent broadcasts with their figures; planned and running ones can be cancelled."""
+    states = environment().get_template("staff/states.j2").module
+    shown = []
+    buttons: list[tuple[Button, ...]] = []
+    for b in items:
+        when = b.scheduled_at if b.status in ("scheduled", "missed") else b.started_at
+        shown.append(
+            {
+                "number": b.number,
+                "state": getattr(states, b.status, b.status),
+                "when": local_time(when, zone) if when else None,
+                "audience": segment_label(b.segment, services),
+                "total": sum(b.figures.values()) if b.started_at else None,
+                **b.figures,
+                "preview": preview_line(b.template),
+            }
+        )
+        if b.status in ("scheduled", "sending"):
+            label = labels.bc_cancel_planned.format(number=b.number)
+            buttons.append((Button(label, data("x", b.number)),))
+    return Reply(render("staff/list", items=shown), tuple(buttons), replace=True)
 
 
 # --- scheduling --------------------------------------------------------------------------------

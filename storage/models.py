@@ -182,7 +182,6 @@ class Broadcast(SQLModel, table=True):
     status: str = Field(default="compose", max_length=12)
     template: str | None = None
     photo: str | None = Field(default=None, max_length=256)  # a Telegram file id
-    tip_id: str | None = Field(default=None, max_length=64)  # when picked from the library
     segment: str = Field(default="all", max_length=80)
     scheduled_at: datetime | None = None
     started_at: datetime | None = None

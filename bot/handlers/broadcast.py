@@ -21,7 +21,7 @@ from bot.handlers.privacy import switch_consent
 from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
 from dialogs import broadcasts as dialog
-from dialogs.render import environment, labels, render
+from dialogs.render import labels, render
 from dialogs.replies import Button, Reply
 from dialogs.staff_text import (
     TipError,
@@ -57,7 +57,8 @@ async def on_tips(update: Update, context: BotContext) -> None:
 
 async def on_broadcasts(update: Update, context: BotContext) -> None:
     """/broadcasts: recent and planned broadcasts with their figures."""
-    await _message(update).reply_text(**await _listing(context.services))
+    reply = await _listing(context.services)
+    await _message(update).reply_text(reply.text, reply_markup=markup(reply.buttons))
 
 
 async def take_staff_message(update: Update, context: BotContext) -> bool:
@@ -189,7 +190,7 @@ async def _pick_tip(query: CallbackQuery, context: BotContext, press: dialog.Pre
         return False
     staff_id = query.from_user.id
     draft = await context.services.db.run(
-        lambda s: repo.new_draft(s, staff_id, status="draft", template=tip.text, tip_id=tip.id)
+        lambda s: repo.new_draft(s, staff_id, status="draft", template=tip.text)
     )
     await query.answer()
     await _preview(context, query.from_user.id, draft, query.from_user.first_name)
@@ -298,7 +299,7 @@ async def _stop(query: CallbackQuery, context: BotContext, press: dialog.Press) 
     if press.action == "x":  # pressed in the /broadcasts list: show it again, updated
         with contextlib.suppress(TelegramError):
             listing = await _listing(context.services)
-            await edit_pressed(query, listing["text"], listing["reply_markup"])
+            await edit_pressed(query, listing.text, markup(listing.buttons))
     return True
 
 
@@ -343,38 +344,25 @@ async def _draft(context: BotContext, bid: int, statuses: tuple[str, ...]) -> Br
     return row if row is not None and row.status in statuses else None
 
 
-async def _listing(services: Services) -> dict[str, object]:
-    def load(session: Session) -> tuple[list[Broadcast], dict[int, dict[str, int]]]:
+async def _listing(services: Services) -> Reply:
+    def load(session: Session) -> list[dialog.Listed]:
         items = repo.recent(session, SHOWN_IN_LIST)
-        return items, repo.figures(session, [b.id for b in items])  # type: ignore[misc]
+        figures = repo.figures(session, [b.id for b in items])  # type: ignore[misc]
+        return [
+            dialog.Listed(
+                b.id,  # type: ignore[arg-type]
+                b.status,
+                b.segment,
+                b.template,
+                b.scheduled_at,
+                b.started_at,
+                figures[b.id],  # type: ignore[index]
+            )
+            for b in items
+        ]
 
-    items, figures = await services.db.run(load)
-    states = environment().get_template("staff/states.j2").module
-    zone = services.settings.clinic_zone
-    shown = []
-    buttons = []
-    for b in items:
-        counts = figures[b.id]  # type: ignore[index]
-        total = sum(counts.values())
-        when = b.scheduled_at if b.status in ("scheduled", "missed") else b.started_at
-        shown.append(
-            {
-                "number": b.id,
-                "state": getattr(states, b.status, b.status),
-                "when": dialog.local_time(when, zone) if when else None,
-                "audience": dialog.segment_label(b.segment, services.service_names),
-                "total": total if b.started_at else None,
-                **counts,
-                "preview": dialog.preview_line(b.template),
-            }
-        )
-        if b.status in ("scheduled", "sending"):
-            label = labels.bc_cancel_planned.format(number=b.id)
-            buttons.append((Button(label, dialog.data("x", b.id)),))  # type: ignore[arg-type]
-    return {
-        "text": render("staff/list", items=shown),
-        "reply_markup": markup(tuple(buttons)),
-    }
+    items = await services.db.run(load)
+    return dialog.listing(items, services.settings.clinic_zone, services.service_names)
 
 
 def _message(update: Update) -> Message:

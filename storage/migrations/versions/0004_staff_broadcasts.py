@@ -26,7 +26,6 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
         sa.Column("template", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("photo", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=True),
-        sa.Column("tip_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("segment", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
         sa.Column("scheduled_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("started_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
