@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import random
 import tempfile
 import time
@@ -314,10 +313,6 @@ async def main() -> None:
     parser.add_argument("--chatting", type=int, default=20)
     add_postgres_option(parser)
     args = parser.parse_args()
-    if importlib.util.find_spec("aiolimiter") is None:
-        raise SystemExit(
-            "PTB's AIORateLimiter needs aiolimiter: pip install 'python-telegram-bot[rate-limiter]'"
-        )
     database = "PostgreSQL" if args.postgres else "SQLite"
     print(
         f"broadcast benchmark: {args.recipients} recipients, our bot on {database}, flood limits "

@@ -33,49 +33,41 @@ class Outgoing:
     due_at: datetime | None  # for a prompt: when it fell due
 
 
+# Plan field -> ReminderPlan column, for the fields stored as they are (days and next_due
+# are the two that change form on the way).
+_COLUMNS = {
+    "status": "status",
+    "step": "step",
+    "start": "start_minute",
+    "end": "end_minute",
+    "interval": "interval_seconds",
+    "zone": "timezone",
+    "offset": "offset_seconds",
+    "summary_due": "summary_due_at",
+    "paused_until": "paused_until",
+    "seq": "prompt_seq",
+    "last_prompt": "last_prompt",
+    "last_prompt_on": "last_prompt_on",
+    "last_interaction_on": "last_interaction_on",
+    "unanswered_days": "unanswered_days",
+}
+
+
 def to_plan(row: ReminderPlan | None) -> dialog.Plan:
     if row is None:
         return dialog.Plan()
     return dialog.Plan(
-        status=row.status,
-        step=row.step,
         days=frozenset(i for i, flag in enumerate(row.days) if flag == "1"),
-        start=row.start_minute,
-        end=row.end_minute,
-        interval=row.interval_seconds,
-        zone=row.timezone,
-        offset=row.offset_seconds,
         next_due=row.next_due_at,
-        summary_due=row.summary_due_at,
-        paused_until=row.paused_until,
-        seq=row.prompt_seq,
-        last_prompt=row.last_prompt,
-        last_prompt_on=row.last_prompt_on,
-        last_interaction_on=row.last_interaction_on,
-        unanswered_days=row.unanswered_days,
+        **{field: getattr(row, column) for field, column in _COLUMNS.items()},
     )
 
 
 def save_plan(row: ReminderPlan, plan: dialog.Plan) -> None:
     """Write the plan's fields back to its row (unchanged values are not written)."""
-    values = {
-        "status": plan.status,
-        "step": plan.step,
-        "days": "".join("1" if d in plan.days else "0" for d in range(7)),
-        "start_minute": plan.start,
-        "end_minute": plan.end,
-        "interval_seconds": plan.interval,
-        "timezone": plan.zone,
-        "offset_seconds": plan.offset,
-        "next_due_at": plan.next_due if plan.status == "active" else None,
-        "summary_due_at": plan.summary_due,
-        "paused_until": plan.paused_until,
-        "prompt_seq": plan.seq,
-        "last_prompt": plan.last_prompt,
-        "last_prompt_on": plan.last_prompt_on,
-        "last_interaction_on": plan.last_interaction_on,
-        "unanswered_days": plan.unanswered_days,
-    }
+    values = {column: getattr(plan, field) for field, column in _COLUMNS.items()}
+    values["days"] = "".join("1" if d in plan.days else "0" for d in range(7))
+    values["next_due_at"] = plan.next_due if plan.status == "active" else None
     for name, value in values.items():
         if getattr(row, name) != value:
             setattr(row, name, value)

@@ -44,22 +44,17 @@ def decode(raw: str | None) -> Press | None:
     return Press(parts[1], int(parts[2]), parts[3] if len(parts) > 3 else "")
 
 
-def segment_key(segment: str) -> str:
-    """A segment's stand-in in button data (a source may take 64 characters, too long for
-    a button's 64 bytes alongside the rest)."""
-    return _segment_key(segment)
-
-
 def segment_for_key(segments: list[str], key: str) -> str | None:
     """The segment a button's argument names, among those that exist now."""
     for segment in segments:
-        if _segment_key(segment) == key:
+        if segment_key(segment) == key:
             return segment
     return None
 
 
-def _segment_key(segment: str) -> str:
-    """Short and fixed in length whatever the segment names (a source, a service id)."""
+def segment_key(segment: str) -> str:
+    """A segment's stand-in in button data: short and fixed in length whatever it names (a
+    source may take 64 characters, too long for a button's 64 bytes alongside the rest)."""
     return hashlib.sha1(segment.encode()).hexdigest()[:10]
 
 
@@ -107,7 +102,7 @@ def audience_choice(broadcast_id: int, counts: dict[str, int], services: dict[st
         (
             Button(
                 labels.seg_count.format(label=segment_label(s, services), count=n),
-                data("seg", broadcast_id, _segment_key(s)),
+                data("seg", broadcast_id, segment_key(s)),
             ),
         )
         for s, n in shown

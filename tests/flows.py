@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
+from asyncio.subprocess import Process
+from pathlib import Path
 
 from sqlmodel import select
 
@@ -40,6 +44,22 @@ def clean_env(**values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k.upper() not in names}
     env.update(values)
     return env
+
+
+async def bot_process(cwd: Path, *, capture: bool = False, **values: str) -> Process:
+    """`python -m bot run` as a process of its own (for exit codes, SIGTERM and SIGKILL),
+    reading only `values` from its environment; `capture` pipes its output to the test."""
+    output = asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=cwd,
+        env=clean_env(**values),
+        stdout=output,
+        stderr=output,
+    )
 
 
 async def start_and_consent(

@@ -6,13 +6,14 @@ import asyncio
 import signal
 import subprocess
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
 
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
-from tests.flows import clean_env
+from tests.flows import bot_process, clean_env
 
 GOOD_TOKEN = "7654321:well-formed-but-unknown-token-0000"
 
@@ -158,20 +159,13 @@ def test_unreachable_database_and_api(tmp_path: Path) -> None:
 
 
 async def test_a_rejected_token_and_a_real_run(tmp_path: Path, emulator: BotApiEmulator) -> None:
-    async def start(token: str) -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=tmp_path,
-            env=clean_env(
-                BOT_TOKEN=token,
-                BOT_API_URL=emulator.base_url,
-                DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
-            ),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+    def start(token: str) -> Awaitable[asyncio.subprocess.Process]:
+        return bot_process(
+            tmp_path,
+            capture=True,
+            BOT_TOKEN=token,
+            BOT_API_URL=emulator.base_url,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
         )
 
     refused = await start(GOOD_TOKEN)

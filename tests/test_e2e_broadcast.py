@@ -7,7 +7,7 @@ clients who said yes to tips get exactly one copy with an unsubscribe button.
 from __future__ import annotations
 
 import asyncio
-import sys
+from collections.abc import Awaitable
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from storage.models import Broadcast, Client, Delivery
 from tests.flows import (
     TYPICAL,
     answer_all,
-    clean_env,
+    bot_process,
     execute,
     rows,
     seed_clients,
@@ -317,17 +317,15 @@ async def test_killed_half_way_every_client_gets_exactly_one_copy(
     where it stopped, nobody gets a second copy, and sends that were in flight at the kill
     are reported as unconfirmed (sent or not, they are never repeated)."""
     users = seed_clients(settings.database_url, emulator, 400)
-    env = clean_env(
-        BOT_TOKEN=emulator.token,
-        BOT_API_URL=emulator.base_url,
-        DATABASE_URL=settings.database_url,
-        STAFF_IDS=str(staff.id),
-        LOG_LEVEL="WARNING",
-    )
 
-    async def start() -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env
+    def start() -> Awaitable[asyncio.subprocess.Process]:
+        return bot_process(
+            tmp_path,
+            BOT_TOKEN=emulator.token,
+            BOT_API_URL=emulator.base_url,
+            DATABASE_URL=settings.database_url,
+            STAFF_IDS=str(staff.id),
+            LOG_LEVEL="WARNING",
         )
 
     def delivered() -> int:

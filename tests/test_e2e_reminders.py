@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,7 +22,7 @@ from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import BreakDay, Client, ReminderPlan, utcnow
-from tests.flows import answer_all, clean_env, rows, start_and_consent
+from tests.flows import answer_all, bot_process, rows, start_and_consent
 
 INTERVAL = 2  # seconds
 
@@ -292,23 +291,14 @@ async def test_a_403_on_a_prompt_stops_them(bot: RunningBot, alice: SimUser) -> 
 async def test_a_crash_sends_nothing_twice_and_no_burst(
     settings: Settings, alice: SimUser, emulator: BotApiEmulator, tmp_path: Path
 ) -> None:
-    env = clean_env(
-        BOT_TOKEN=emulator.token,
-        BOT_API_URL=emulator.base_url,
-        DATABASE_URL=settings.database_url,
-        REMINDER_INTERVAL=f"{INTERVAL}s",
-        LOG_LEVEL="WARNING",
-    )
-
-    async def start() -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=tmp_path,
-            env=env,
-            stderr=asyncio.subprocess.DEVNULL,
+    def start() -> Awaitable[asyncio.subprocess.Process]:
+        return bot_process(
+            tmp_path,
+            BOT_TOKEN=emulator.token,
+            BOT_API_URL=emulator.base_url,
+            DATABASE_URL=settings.database_url,
+            REMINDER_INTERVAL=f"{INTERVAL}s",
+            LOG_LEVEL="WARNING",
         )
 
     first = await start()
