@@ -20,7 +20,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import broadcast, conversation, human, misc, privacy, reminders, stats
+from bot.handlers import (
+    broadcast,
+    conversation,
+    free_text,
+    human,
+    misc,
+    privacy,
+    reminders,
+    stats,
+)
 from bot.http import AiohttpRequest
 from bot.jobs import schedule_jobs
 from bot.outbound import Governor
@@ -134,7 +143,7 @@ def _add_handlers(app: Application, services: Services) -> None:
         )
     app.add_handler(ChatMemberHandler(misc.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     # Anything else a client sends or edits in the private chat: text, stickers, photos...
-    app.add_handler(MessageHandler(private, conversation.on_unexpected))
+    app.add_handler(MessageHandler(private, free_text.on_free_text))
     app.add_error_handler(misc.on_error)
 
 

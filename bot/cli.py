@@ -21,6 +21,7 @@ from telegram.error import BadRequest, InvalidToken, NetworkError
 from bot.logs import _TOKEN_RE, setup_logging
 from bot.services import load_content
 from bot.settings import ConfigError, Settings, load_settings
+from dialogs.emergency import EmergencyPhrasesError, load_phrases
 from dialogs.questionnaire import Questionnaire, QuestionnaireError
 from dialogs.tips import TipLibraryError, load_tips
 
@@ -174,17 +175,22 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"settings OK; questionnaire version {questionnaire.version}: "
         f"{len(questionnaire.questions)} questions ({questionnaire.gate_count} red-flag gate); "
-        f"{len(load_tips())} ready tips"
+        f"{len(load_tips())} ready tips; {load_phrases().phrase_count} emergency phrases"
     )
     return 0
 
 
 def _load_questionnaire(settings: Settings, path: Path | None = None) -> Questionnaire:
-    """The questionnaire, and a check of the tips library: the clinic's two content files."""
+    """The questionnaire, and a check of the tips library and the emergency phrases: the
+    clinic's content files."""
     try:
         load_tips()
     except TipLibraryError as exc:
         raise Fatal(f"Tips library error: {exc}", EXIT_CONFIG) from None
+    try:
+        load_phrases()
+    except EmergencyPhrasesError as exc:
+        raise Fatal(f"Emergency phrases error: {exc}", EXIT_CONFIG) from None
     try:
         return load_content(settings, path)
     except QuestionnaireError as exc:

@@ -15,6 +15,8 @@ from sqlmodel import Session
 from bot.services import Services
 from dialogs.engine import Context, ScreeningState, Stage, State, Step, step
 from dialogs.events import Event, Start
+from dialogs.questionnaire import Questionnaire
+from dialogs.safety import Safety
 from storage import repo
 from storage.models import Client, Screening, utcnow
 
@@ -39,6 +41,7 @@ async def run_event(
         booking_urls=services.settings.booking_urls,
         new_key=secrets.token_urlsafe(6),
         retention_days=services.settings.retention_days,
+        website=services.settings.clinic_website,
     )
     version = services.questionnaire.version
 
@@ -53,10 +56,11 @@ async def run_event(
                 repo.retire_screening(session, screening)
                 client.stage, screening = Stage.IDLE.value, None
             pairs = repo.answer_pairs(session, screening.id) if screening else ()  # type: ignore[arg-type]
-            loaded = load(client, screening, pairs)
+            loaded = load(client, screening, pairs, services.questionnaire)
         elif create:
             source = event.source if isinstance(event, Start) else None
-            loaded = load(repo.create_client(session, user, chat_id, source), None, ())
+            new = repo.create_client(session, user, chat_id, source)
+            loaded = load(new, None, (), services.questionnaire)
         else:
             return None
         result = step(loaded.state, event, ctx)
@@ -81,7 +85,9 @@ def _refresh(client: Client, user: repo.TelegramUser, chat_id: int) -> None:
         client.blocked, client.blocked_at = False, None
 
 
-def load(client: Client, screening: Screening | None, answers: repo.Pairs) -> Loaded:
+def load(
+    client: Client, screening: Screening | None, answers: repo.Pairs, questionnaire: Questionnaire
+) -> Loaded:
     """The engine's view of this client, from the rows."""
     stage = Stage(client.stage)
     screening_state = None
@@ -95,8 +101,20 @@ def load(client: Client, screening: Screening | None, answers: repo.Pairs) -> Lo
         health_consent=client.health_consent,
         tips_consent=client.tips_consent,
         screening=screening_state,
+        safety=safety_of(client, questionnaire),
     )
     return Loaded(client, state, screening if screening_state else None, answers)
+
+
+def safety_of(client: Client, questionnaire: Questionnaire) -> Safety:
+    """The client's safety status, with its symptom in plain words."""
+    symptom = client.safety_symptom
+    label = (
+        (questionnaire.symptoms.get(symptom) or questionnaire.tier_c.get(symptom))
+        if symptom
+        else None
+    )
+    return Safety(client.safety_tier, symptom, label or "", client.safety_at)
 
 
 def apply_step(session: Session, loaded: Loaded, result: Step, version: int) -> None:
@@ -110,6 +128,8 @@ def apply_step(session: Session, loaded: Loaded, result: Step, version: int) -> 
         client.health_consent, client.health_consent_at = after.health_consent, now
     if after.tips_consent != before.tips_consent:
         client.tips_consent, client.tips_consent_at = after.tips_consent, now
+    if (after.safety.tier, after.safety.symptom) != (before.safety.tier, before.safety.symptom):
+        repo.set_safety(client, after.safety.tier, after.safety.symptom)
 
     outcome = result.outcome
     if outcome is not None and loaded.screening is not None:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
+from bot.conversation import safety_of
 from bot.services import Services
 from dialogs import reminders as dialog
 from dialogs.replies import Reply
@@ -84,6 +85,7 @@ def context(
         clinic_zone=settings.clinic_timezone,
         name=client.first_name,
         breaks=breaks,
+        safety=safety_of(client, services.questionnaire),
     )
 
 

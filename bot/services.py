@@ -10,7 +10,13 @@ from pathlib import Path
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.settings import Settings
-from dialogs.questionnaire import Questionnaire, check_services, load_questionnaire
+from dialogs.emergency import Phrases, load_phrases
+from dialogs.questionnaire import (
+    Questionnaire,
+    QuestionnaireError,
+    check_services,
+    load_questionnaire,
+)
 from dialogs.tips import LibraryTip, load_tips
 from storage.db import Database
 from storage.models import utcnow
@@ -23,6 +29,7 @@ class Services:
     questionnaire: Questionnaire
     clock: Callable[[], datetime] = utcnow  # when reminders fall due; tests may set the time
     tips: tuple[LibraryTip, ...] = field(default_factory=load_tips)  # the ready tips for /tips
+    phrases: Phrases = field(default_factory=load_phrases)  # emergency phrases in free text
 
     def is_staff(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.staff_ids
@@ -48,4 +55,10 @@ def load_content(settings: Settings, path: Path | None = None) -> Questionnaire:
     """The questionnaire, checked against the settings. Raises QuestionnaireError."""
     questionnaire = load_questionnaire(path) if path else load_questionnaire()
     check_services(questionnaire, set(settings.booking_urls))
+    # A typed emergency is recorded like the answer naming the same symptom.
+    unnamed = sorted({s.id for s in load_phrases().symptoms} - set(questionnaire.symptoms))
+    if unnamed:
+        raise QuestionnaireError(
+            f"symptoms: the emergency phrases name {', '.join(unnamed)}, missing here"
+        )
     return questionnaire

@@ -71,14 +71,22 @@ def segment_label(segment: str, service_names: dict[str, str]) -> str:
 
 
 def panel(
-    broadcast_id: int, segment: str, count: int, services: dict[str, str], *, replace: bool
+    broadcast_id: int,
+    segment: str,
+    count: int,
+    services: dict[str, str],
+    *,
+    held: int = 0,
+    replace: bool,
 ) -> Reply:
-    """The audience and what staff can do next: Send now, Schedule, Edit, Cancel."""
+    """The audience and what staff can do next: Send now, Schedule, Edit, Cancel. `held`:
+    clients who want tips but are left out of every audience after a red flag."""
     text = render(
         "staff/panel",
         number=broadcast_id,
         audience=segment_label(segment, services),
         count=count,
+        held=held,
     )
     buttons: Keyboard = (
         (Button(labels.bc_audience, data("aud", broadcast_id)),),

@@ -1,14 +1,16 @@
 """The dialog engine: `step(state, event, context) -> Step`. Pure: no Telegram, no database.
 
 The client's path: welcome and health consent, tips consent, then the screening (red-flag gate
-first, then the lazy-glute questions), ending in a result or in urgent-care advice. A step
+first, then the lazy-glute questions and the contraindications), ending in a result or in
+urgent-care advice. A red flag sets the client's safety status (`dialogs.safety`): while it
+holds, every way back into the bot gets the advice again until a doctor has checked them. A step
 returns the new state, what to say, and what happened (a screening started or ended, events
 for the staff figures). An event that does not fit the state is *stale*: nothing changes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -17,6 +19,8 @@ from dialogs.events import (
     Back,
     Cancel,
     Consent,
+    DoctorChecked,
+    Emergency,
     Event,
     NewScreening,
     Resume,
@@ -28,6 +32,7 @@ from dialogs.events import (
 from dialogs.questionnaire import Answers, Questionnaire, short_label_columns
 from dialogs.render import labels, render
 from dialogs.replies import Button, Keyboard, Reply
+from dialogs.safety import TALK_TO_STAFF, Safety, hold_reply
 from dialogs.scoring import Result, score
 
 REMINDERS_OPEN = "rs:open"  # the reminder dialog's entry (dialogs.reminders.Open)
@@ -54,6 +59,7 @@ class State:
     health_consent: bool | None = None
     tips_consent: bool | None = None
     screening: ScreeningState | None = None
+    safety: Safety = field(default_factory=Safety)
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class Context:
     booking_urls: dict[str, str]
     new_key: str
     retention_days: int = 730
+    website: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class Outcome:
     key: str
     status: str  # completed | red_flag | cancelled
     tier: str | None = None
+    symptom: str | None = None
     result: Result | None = None
     answers: Answers = ()  # the final answers, including the one that ended it
 
@@ -97,8 +105,14 @@ def step(state: State, event: Event, ctx: Context) -> Step:
             return _on_consent(state, topic, agree, ctx)
         case NewScreening():
             if state.stage is Stage.IDLE and state.health_consent:
+                if state.safety.holds:
+                    return Step(state, (hold_reply(state.safety),))
                 return _begin(state, ctx, replace_pressed=False)
             return _stale(state)
+        case DoctorChecked():
+            return _on_doctor_checked(state)
+        case Emergency(symptom, label):
+            return _on_emergency(state, symptom, label, ctx)
         case AnswerGiven(key, question_id, option_id):
             return _on_answer(state, key, question_id, option_id, ctx)
         case Back(key, question_id):
@@ -144,6 +158,8 @@ def _on_start(state: State, ctx: Context) -> Step:
             buttons += ((Button(labels.start_over, encode(StartOver(key))),),)
             return Step(state, (Reply(text, buttons),))
         case _:
+            if state.safety.holds:
+                return Step(state, (hold_reply(state.safety),))
             if state.health_consent:
                 text = render("welcome_back", name=name)
                 return Step(state, (Reply(text, ((Button(labels.new_check, "n"),),)),))
@@ -195,10 +211,15 @@ def _tips_consent_reply(*, reminder: bool = False) -> Reply:
 
 
 def _no_consent_reply(ctx: Context) -> Reply:
-    services = _services(ctx, tuple(ctx.questionnaire.services))
-    buttons = _booking_buttons(ctx, tuple(ctx.questionnaire.services), ref=None)
+    """General advice without any health question: the symptoms that need urgent care come
+    before any link, and no particular service is suggested (nothing is known to choose by)."""
+    q = ctx.questionnaire
+    text = render(
+        "no_consent", emergency=q.flagged_symptoms("A"), doctor_today=q.flagged_symptoms("B")
+    )
+    buttons: Keyboard = ((Button(labels.clinic_services, url=ctx.website),),)
     buttons += ((Button(labels.changed_mind, encode(Consent("health", True))),),)
-    return Reply(render("no_consent", services=services), buttons)
+    return Reply(text, buttons)
 
 
 # --- the screening -------------------------------------------------------------------------
@@ -231,13 +252,16 @@ def _on_answer(state: State, key: str, question_id: str, option_id: str, ctx: Co
 
     answers = (*state.screening.answers, (question_id, option_id))
     if option.red_flag:
-        return _red_flag_exit(state, key, option.red_flag, answers)
+        assert option.symptom is not None, "the questionnaire check requires it"
+        return _red_flag_exit(state, key, option.red_flag, option.symptom, answers, ctx)
     answered = replace(state, screening=replace(state.screening, answers=answers))
     if ctx.questionnaire.current(answers) is not None:
         return Step(answered, (_question_reply(answered, ctx, replace=True),))
 
     result = score(ctx.questionnaire, answers)
-    idle = replace(state, stage=Stage.IDLE, screening=None)
+    reason = result.tier_c[0] if result.tier_c else None
+    safety = Safety("C", reason, ctx.questionnaire.tier_c[reason]) if reason else Safety()
+    idle = replace(state, stage=Stage.IDLE, screening=None, safety=safety)
     outcome = Outcome(key, "completed", result=result, answers=answers)
     events = (
         ("screening_finished", {"band": result.band, "services": list(result.services)}),
@@ -246,13 +270,42 @@ def _on_answer(state: State, key: str, question_id: str, option_id: str, ctx: Co
     return Step(idle, (_result_reply(state, key, result, ctx),), outcome=outcome, events=events)
 
 
-def _red_flag_exit(state: State, key: str, tier: str, answers: Answers) -> Step:
-    """Tier A or B: stop at once, advise care, offer a person; no sales, no booking buttons."""
-    idle = replace(state, stage=Stage.IDLE, screening=None)
-    text = render(f"red_flag_{tier.lower()}", name=state.first_name)
-    outcome = Outcome(key, "red_flag", tier=tier, answers=answers)
-    events = (("red_flag_exit", {"tier": tier}),)
-    return Step(idle, (Reply(text, _human_button(), replace=True),), outcome=outcome, events=events)
+def _red_flag_exit(
+    state: State,
+    key: str,
+    tier: str,
+    symptom: str,
+    answers: Answers,
+    ctx: Context,
+    *,
+    pressed: bool = True,
+) -> Step:
+    """Tier A or B: stop at once, advise care, offer a person; no sales, no booking buttons.
+    The client's safety status now holds everything else back until a doctor has seen them.
+    `pressed`: an answer's button (its question is replaced), not a typed message."""
+    label = ctx.questionnaire.symptoms[symptom]
+    idle = replace(state, stage=Stage.IDLE, screening=None, safety=Safety(tier, symptom, label))
+    text = render(f"red_flag_{tier.lower()}", label=label, held=True)
+    outcome = Outcome(key, "red_flag", tier=tier, symptom=symptom, answers=answers)
+    events = (("red_flag_exit", {"tier": tier, "symptom": symptom}),)
+    reply = Reply(text, _human_button(), replace=pressed)
+    return Step(idle, (reply,), outcome=outcome, events=events)
+
+
+def _on_emergency(state: State, symptom: str, label: str, ctx: Context) -> Step:
+    """A typed message describes a tier A symptom: the emergency advice before anything else.
+    With health consent it is a red flag like an answer (a screening in progress ends, the
+    status holds); without it nothing is stored, and the advice is all."""
+    known = symptom in ctx.questionnaire.symptoms
+    if state.health_consent and known and state.screening is not None:
+        key, answers = state.screening.key, state.screening.answers
+        return _red_flag_exit(state, key, "A", symptom, answers, ctx, pressed=False)
+    if state.health_consent and known and state.stage is Stage.IDLE:
+        held = replace(state, safety=Safety("A", symptom, ctx.questionnaire.symptoms[symptom]))
+        text = render("red_flag_a", label=held.safety.label, held=True)
+        events = (("emergency_text", {"symptom": symptom}),)
+        return Step(held, (Reply(text, _human_button()),), events=events)
+    return Step(state, (Reply(render("red_flag_a", label=label, held=False), _human_button()),))
 
 
 def _on_back(state: State, key: str, question_id: str, ctx: Context) -> Step:
@@ -288,8 +341,21 @@ def _on_unexpected(state: State, ctx: Context) -> Step:
         case Stage.SCREENING:
             return Step(state, (_question_reply(state, ctx, replace=False, reminder=True),))
         case _:
+            if state.safety.holds:
+                return Step(state, (hold_reply(state.safety),))
             buttons = ((Button(labels.new_check, "n"),),) if state.health_consent else ()
             return Step(state, (Reply(render("idle_hint"), buttons),))
+
+
+def _on_doctor_checked(state: State) -> Step:
+    """The client says a doctor has seen them: the hold lifts (the date is recorded) and a
+    new self-check is offered for an up-to-date result."""
+    if not state.safety.holds:
+        return _stale(state)
+    lifted = replace(state, safety=Safety())
+    reply = Reply(render("doctor_checked"), ((Button(labels.new_check, "n"),),))
+    events = (("safety_lifted", {"tier": state.safety.tier}),)
+    return Step(lifted, (reply,), events=events)
 
 
 def _question_reply(state: State, ctx: Context, *, replace: bool, reminder: bool = False) -> Reply:
@@ -332,6 +398,7 @@ def _result_reply(state: State, key: str, result: Result, ctx: Context) -> Reply
         sign_total=len(q.signs),
         services=_services(ctx, result.services),
         tier_c=[q.tier_c[r] for r in result.tier_c],
+        contra=[q.contraindications[c].line for c in result.contra],
     )
     buttons = _booking_buttons(ctx, result.services, ref=key) + _human_button()
     buttons += ((Button(labels.remind_me, REMINDERS_OPEN),),)
@@ -368,7 +435,7 @@ def booking_url(base: str, service_id: str, ref: str | None) -> str:
 
 
 def _human_button() -> Keyboard:
-    return ((Button(labels.talk_to_therapist, "h:ask"),),)
+    return ((Button(labels.talk_to_therapist, TALK_TO_STAFF),),)
 
 
 def _stale(state: State) -> Step:

@@ -62,12 +62,35 @@ class Cancel:
 
 
 @dataclass(frozen=True)
+class DoctorChecked:
+    """ "A doctor has checked me": lifts a red-flag hold (dialogs.safety)."""
+
+
+@dataclass(frozen=True)
+class Emergency:
+    """Free text that describes a tier A symptom (dialogs.emergency): the advice, at once."""
+
+    symptom: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Unexpected:
     """Free text, a sticker, a photo, an edit... where the bot expects a button."""
 
 
 Event = (
-    Start | Consent | NewScreening | AnswerGiven | Back | Resume | StartOver | Cancel | Unexpected
+    Start
+    | Consent
+    | NewScreening
+    | AnswerGiven
+    | Back
+    | Resume
+    | StartOver
+    | Cancel
+    | DoctorChecked
+    | Emergency
+    | Unexpected
 )
 
 _TOPICS = {"h": "health", "t": "tips"}
@@ -80,6 +103,8 @@ def encode(event: Event) -> str:
             data = f"c:{topic[0]}:{int(agree)}"
         case NewScreening():
             data = "n"
+        case DoctorChecked():
+            data = "dr"
         case AnswerGiven(key, qid, oid):
             data = f"a:{key}:{qid}:{oid}"
         case Back(key, qid):
@@ -107,6 +132,8 @@ def decode(data: str | None) -> Event | None:
             return Consent(_TOPICS[topic], agree == "1")  # type: ignore[arg-type]
         case "n", []:
             return NewScreening()
+        case "dr", []:
+            return DoctorChecked()
         case "a", [key, qid, oid]:
             return AnswerGiven(key, qid, oid)
         case "b", [key, qid]:

@@ -34,6 +34,8 @@ class Option(_Strict):
     red_flag: Literal["A", "B"] | None = None
     points: int = Field(default=0, ge=0, le=2)
     tier_c: str | None = None
+    symptom: str | None = None
+    contra: str | None = None
 
 
 class Question(_Strict):
@@ -69,6 +71,13 @@ class Recommendation(_Strict):
     always: bool = False
     min_points: int | None = None
     any_of: dict[str, list[str]] = Field(default_factory=dict)
+    unless_tier_c: list[str] = Field(default_factory=list)
+
+
+class Contraindication(_Strict):
+    services: list[str] = Field(min_length=1)
+    line: str = Field(min_length=1, max_length=400)
+    staff: str = Field(min_length=1, max_length=200)
 
 
 class Pattern(_Strict):
@@ -79,10 +88,12 @@ class Pattern(_Strict):
 class Questionnaire(_Strict):
     version: int = Field(ge=1)
     signs: dict[str, str]
+    symptoms: dict[str, str] = Field(default_factory=dict)
     bands: list[Band] = Field(min_length=1)
     services: dict[str, Service] = Field(min_length=1)
     recommend: list[Recommendation] = Field(min_length=1)
     tier_c: dict[str, str] = Field(default_factory=dict)
+    contraindications: dict[str, Contraindication] = Field(default_factory=dict)
     patterns: list[Pattern] = Field(default_factory=list)
     questions: list[Question] = Field(min_length=1)
 
@@ -108,6 +119,12 @@ class Questionnaire(_Strict):
             for o in q.options:
                 if o.tier_c is not None and o.tier_c not in self.tier_c:
                     raise ValueError(f"{where}: unknown tier_c reason {o.tier_c!r}")
+                if o.red_flag and o.symptom not in self.symptoms:
+                    raise ValueError(
+                        f"{where}: red_flag option {o.id!r} needs a symptom from `symptoms`"
+                    )
+                if o.contra is not None and o.contra not in self.contraindications:
+                    raise ValueError(f"{where}: unknown contraindication {o.contra!r}")
             _check_html(where, q.text)
         gates_done = False
         for q in self.questions:
@@ -119,6 +136,9 @@ class Questionnaire(_Strict):
         for rule in self.recommend:
             if rule.service not in self.services:
                 raise ValueError(f"recommend: unknown service {rule.service!r}")
+            for reason in rule.unless_tier_c:
+                if reason not in self.tier_c:
+                    raise ValueError(f"recommend: unknown tier_c reason {reason!r}")
             for qid, allowed in rule.any_of.items():
                 _check_options("recommend", by_id.get(qid), allowed, qid)
         for pattern in self.patterns:
@@ -126,6 +146,10 @@ class Questionnaire(_Strict):
                 raise ValueError(f"patterns: unknown tier_c reason {pattern.tier_c!r}")
             for qid, allowed in pattern.all_of.items():
                 _check_options("patterns", by_id.get(qid), allowed, qid)
+        for cid, contra in self.contraindications.items():
+            for service in contra.services:
+                if service not in self.services:
+                    raise ValueError(f"contraindications {cid!r}: unknown service {service!r}")
         if sorted(b.min for b in self.bands) != [b.min for b in self.bands] or self.bands[0].min:
             raise ValueError("bands must start at min 0 and go up")
         for band in self.bands:
@@ -135,6 +159,16 @@ class Questionnaire(_Strict):
     @cached_property
     def by_id(self) -> dict[str, Question]:
         return {q.id: q for q in self.questions}
+
+    def flagged_symptoms(self, tier: str) -> list[str]:
+        """The plain-words symptoms whose answer is a red flag of this tier, in order."""
+        found = [
+            self.symptoms[o.symptom]
+            for q in self.questions
+            for o in q.options
+            if o.red_flag == tier and o.symptom
+        ]
+        return list(dict.fromkeys(found))
 
     @property
     def gate_count(self) -> int:

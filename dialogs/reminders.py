@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from dialogs.engine import REMINDERS_OPEN
 from dialogs.render import TEMPLATES, labels, render
 from dialogs.replies import Button, Keyboard, Reply
+from dialogs.safety import Safety, hold_reply
 from dialogs.schedule import (
     MONDAY_TO_FRIDAY,
     Window,
@@ -99,6 +100,7 @@ class Context:
     clinic_zone: str
     name: str = ""
     breaks: Mapping[date, int] = field(default_factory=dict)  # breaks done per local day
+    safety: Safety = field(default_factory=Safety)  # the client's red-flag status
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,9 @@ def decode(data: str | None) -> Event | None:
 
 
 def step(plan: Plan, event: Event, ctx: Context) -> Step:
+    if ctx.safety.holds:
+        # After a tier A or B red flag, movement is not the advice: the urgent advice is.
+        return Step(plan, (hold_reply(ctx.safety),))
     match event:
         case Open():
             if plan.status in ("none", "off"):

@@ -1,4 +1,5 @@
-"""Answers -> the client's profile: lazy-glute score, band, signs, services, tier C reasons."""
+"""Answers -> the client's profile: lazy-glute score, band, signs, services, tier C reasons,
+and the contraindications that took a service out of the suggestions."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Result:
     signs: tuple[str, ...]
     services: tuple[str, ...]
     tier_c: tuple[str, ...]
+    contra: tuple[str, ...] = ()  # contraindications given; their services are not suggested
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
@@ -29,6 +31,7 @@ def score(questionnaire: Questionnaire, answers: Answers) -> Result:
     max_points = 0
     signs: list[str] = []
     tier_c: list[str] = []
+    contra: list[str] = []
     for question in questionnaire.questions:
         if question.gate:
             continue
@@ -36,6 +39,8 @@ def score(questionnaire: Questionnaire, answers: Answers) -> Result:
         option = question.option(given.get(question.id, ""))
         if option is None:
             continue
+        if option.contra and option.contra not in contra:
+            contra.append(option.contra)
         points += option.points
         if question.sign and option.points >= 1:
             signs.append(question.sign)
@@ -46,12 +51,17 @@ def score(questionnaire: Questionnaire, answers: Answers) -> Result:
         if matches and pattern.tier_c not in tier_c:
             tier_c.append(pattern.tier_c)
     band = [b.id for b in questionnaire.bands if points >= b.min][-1]
+    removed = {s for c in contra for s in questionnaire.contraindications[c].services}
     services = [
         rule.service
         for rule in questionnaire.recommend
-        if rule.always
-        or (rule.min_points is not None and points >= rule.min_points)
-        or any(given.get(qid) in allowed for qid, allowed in rule.any_of.items())
+        if (
+            rule.always
+            or (rule.min_points is not None and points >= rule.min_points)
+            or any(given.get(qid) in allowed for qid, allowed in rule.any_of.items())
+        )
+        and rule.service not in removed
+        and not set(rule.unless_tier_c) & set(tier_c)
     ]
     return Result(
         points=points,
@@ -60,4 +70,5 @@ def score(questionnaire: Questionnaire, answers: Answers) -> Result:
         signs=tuple(signs),
         services=tuple(dict.fromkeys(services)),
         tier_c=tuple(tier_c),
+        contra=tuple(contra),
     )

@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
 
+from dialogs.safety import HOLDING_TIERS
 from storage.models import Broadcast, Client, Delivery, Handoff, ReminderPlan, Screening, utcnow
+from storage.repo import NOT_HELD
 
 OPEN_DRAFT = ("compose", "when", "draft")  # a staff member's broadcast not yet sent or planned
 REMINDERS_ON = ("active", "asking")
@@ -28,6 +30,7 @@ STATUSES = (
     "unconfirmed",
     "skipped",  # the client opted out (or was erased) after the broadcast started
     "cancelled",  # staff stopped the broadcast before it reached this client
+    "held",  # a red flag since the broadcast started: no tips until a doctor has checked them
 )
 MISSED_AFTER = timedelta(hours=1)  # a planned tip this late (the bot was down) is not sent
 
@@ -50,8 +53,10 @@ class Claimed:
 # --- audiences ---------------------------------------------------------------------------------
 
 
-# Everyone who said yes to tips, has not opted out since and has not blocked the bot.
-_OPTED_IN = (col(Client.tips_consent).is_(True), col(Client.blocked).is_(False))
+# Everyone who said yes to tips, has not opted out since and has not blocked the bot...
+_WANTS_TIPS = (col(Client.tips_consent).is_(True), col(Client.blocked).is_(False))
+# ...and whose safety status lets them have tips (no tier A or B red flag held).
+_OPTED_IN = (*_WANTS_TIPS, NOT_HELD)
 
 
 def _opted_in(session: Session) -> list[Recipient]:
@@ -118,6 +123,12 @@ def audience(session: Session, segment: str) -> list[Recipient]:
 
 def segment_counts(session: Session) -> dict[str, int]:
     return {name: len(members) for name, members in segment_members(session).items()}
+
+
+def held_back(session: Session) -> int:
+    """Clients who want tips but are held back by a red flag (left out of every audience)."""
+    held = select(func.count()).select_from(Client).where(*_WANTS_TIPS, ~NOT_HELD)
+    return int(session.execute(held).scalar_one())
 
 
 # --- drafts ------------------------------------------------------------------------------------
@@ -303,6 +314,8 @@ def claim(session: Session, delivery_id: int) -> Claimed | None:
         status = "blocked"
     elif not client.tips_consent:
         status = "skipped"
+    elif client.safety_tier in HOLDING_TIERS:
+        status = "held"
     taken = session.execute(
         update(Delivery)
         .where(col(Delivery.id) == delivery_id, col(Delivery.status) == "pending")

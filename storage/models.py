@@ -34,6 +34,14 @@ class Client(SQLModel, table=True):
     tips_consent_at: datetime | None = None
     blocked: bool = Field(default=False)
     blocked_at: datetime | None = None
+    # Safety status (dialogs/safety.py): the red-flag tier (A, B, C; None: none), the symptom
+    # that set it and when. A and B hold the client back from sales, tips and prompts until
+    # they say a doctor has checked them (`safety_cleared_at`). Health data: kept only with
+    # health consent, erased with it.
+    safety_tier: str | None = Field(default=None, max_length=1)
+    safety_symptom: str | None = Field(default=None, max_length=32)
+    safety_at: datetime | None = None
+    safety_cleared_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     last_active_at: datetime = Field(default_factory=utcnow, index=True)
 

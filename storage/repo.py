@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, update
 from sqlmodel import Session, col, select
 
+from dialogs.safety import HOLDING_TIERS
 from storage.models import (
     Answer,
     BreakDay,
@@ -45,7 +46,12 @@ HEALTH_EVENTS = (
     "screening_cancelled",
     "red_flag_exit",
     "booking_shown",
+    "safety_lifted",
+    "emergency_text",
 )
+# Clients whose safety status lets the bot send them tips and prompts (not held by a tier A or
+# B red flag). A gate in the queries, not an `if` after them, so no path can forget it.
+NOT_HELD = or_(col(Client.safety_tier).is_(None), col(Client.safety_tier).not_in(HOLDING_TIERS))
 
 
 def get_client(session: Session, telegram_id: int) -> Client | None:
@@ -108,7 +114,18 @@ def withdraw_health_consent(session: Session, client: Client) -> None:
     )
     client.health_consent = False
     client.health_consent_at = utcnow()
+    set_safety(client, None, None)
+    client.safety_cleared_at = None
     record_event(session, client.id, "consent_health", {"agree": False})
+
+
+def set_safety(client: Client, tier: str | None, symptom: str | None) -> None:
+    """Record a new safety status; lifting a hold (tier A or B to none) records its date."""
+    now = utcnow()
+    if tier is None and client.safety_tier in HOLDING_TIERS and client.health_consent:
+        client.safety_cleared_at = now
+    client.safety_tier, client.safety_symptom = tier, symptom
+    client.safety_at = now if tier else None
 
 
 def give_health_consent(session: Session, client: Client) -> None:
@@ -370,6 +387,7 @@ _DUE_PROMPTS = (
         col(ReminderPlan.status) == "active",
         col(ReminderPlan.next_due_at) <= bindparam("now"),
         col(Client.blocked).is_(False),
+        NOT_HELD,
     )
     .order_by(col(ReminderPlan.next_due_at))
     .limit(bindparam("limit"))
@@ -381,6 +399,7 @@ _DUE_SUMMARIES = (
         col(ReminderPlan.status).in_(("active", "paused", "asking")),
         col(ReminderPlan.summary_due_at) <= bindparam("now"),
         col(Client.blocked).is_(False),
+        NOT_HELD,
     )
     .order_by(col(ReminderPlan.summary_due_at))
     .limit(bindparam("limit"))

@@ -82,12 +82,13 @@ async def answer(user: SimUser, question_id: str, option_id: str) -> Message:
 
 
 async def answer_all(user: SimUser, chosen: dict[str, str] = TYPICAL) -> Message:
-    """Answer from the current question to the end: gates 'no', then `chosen` (or the first
-    option). Returns the message the bot ends with."""
+    """Answer from the current question to the end: `chosen`, else 'no' to the gates and the
+    contraindications and the first option to the rest. Returns the message the bot ends with."""
     message = user.last_message
     while "Question" in message.shown_text:
         question = next(q for q in Q.questions if q.text.split("\n")[0] in message.html)  # type: ignore[operator]
-        option = "no" if question.gate else chosen.get(question.id, question.options[0].id)
+        safe_no = question.gate or any(o.contra for o in question.options)
+        option = chosen.get(question.id, "no" if safe_no else question.options[0].id)
         message = await answer(user, question.id, option)
     return message
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from storage import broadcasts
+from storage import broadcasts, repo
 from storage.db import Database
 from storage.models import Client, Handoff, ReminderPlan, Screening, utcnow
 
@@ -74,3 +74,32 @@ def test_segments(db: Database) -> None:
 def test_nobody_yet(db: Database) -> None:
     add_client(db, 1, tips_consent=False)
     assert members(db) == {"all": []}
+
+
+def test_held_clients_are_in_no_audience_and_their_plans_are_never_due(db: Database) -> None:
+    """The safety gate sits in the queries: tier A or B is left out where rows are chosen."""
+    yes = {"tips_consent": True, "source": "flyer"}
+    due = utcnow() - timedelta(seconds=5)
+    ids = {
+        tier: add_client(db, n, safety_tier=tier, **yes)
+        for n, tier in ((1, None), (2, "A"), (3, "B"), (4, "C"))
+    }
+    with db.session() as session:
+        for client_id in ids.values():
+            session.add(
+                ReminderPlan(
+                    client_id=client_id, status="active", next_due_at=due, summary_due_at=due
+                )
+            )
+    everyone_but_held = [1, 4]
+    assert {name: chats for name, chats in members(db).items()} == {
+        "all": everyone_but_held,
+        "reminders": everyone_but_held,
+        "source:flyer": everyone_but_held,
+    }
+    with db.session() as session:
+        assert broadcasts.held_back(session) == 2
+        prompts = repo.due_prompts(session, utcnow(), 10)
+        summaries = repo.due_summaries(session, utcnow(), 10)
+        assert sorted(c.telegram_id for _, c in prompts) == everyone_but_held
+        assert sorted(c.telegram_id for _, c in summaries) == everyone_but_held

@@ -102,12 +102,15 @@ def test_run_without_a_token_says_so(tmp_path: Path) -> None:
 def test_check_and_db_commands(tmp_path: Path) -> None:
     checked = bmx(tmp_path, "check")
     assert checked.returncode == 0
-    assert "questionnaire version 2: 18 questions (5 red-flag gate); 7 ready tips" in checked.stdout
+    assert (
+        "questionnaire version 3: 21 questions (6 red-flag gate); 7 ready tips; "
+        "80 emergency phrases"
+    ) in checked.stdout
     url = f"sqlite:///{tmp_path / 'x' / 'bmx.db'}"
     assert bmx(tmp_path, "db", "current", DATABASE_URL=url).stdout.strip() == "none"
     upgraded = bmx(tmp_path, "db", "upgrade", DATABASE_URL=url)
-    assert upgraded.returncode == 0 and "revision 0004" in upgraded.stdout
-    assert bmx(tmp_path, "db", "current", DATABASE_URL=url).stdout.strip() == "0004"
+    assert upgraded.returncode == 0 and "revision 0005" in upgraded.stdout
+    assert bmx(tmp_path, "db", "current", DATABASE_URL=url).stdout.strip() == "0005"
 
 
 def test_a_broken_questionnaire_is_reported(tmp_path: Path) -> None:

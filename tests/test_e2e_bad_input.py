@@ -29,14 +29,14 @@ async def answers(bot: RunningBot) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("kind", ["sticker", "photo", "voice", "location", "contact", "document"])
 async def test_media_where_a_button_is_expected(bot: RunningBot, alice: SimUser, kind: str) -> None:
     await start_and_consent(alice)
-    await answer(alice, "rf_saddle", "no")
+    await answer(alice, "rf_nerves", "no")
     await alice.send_media(kind, caption="<b>look</b> & see" if kind == "photo" else None)
     again = await alice.expect("Please use the buttons")
-    assert "Question 2 of 18" in again.text
+    assert "Question 2 of 21" in again.text
     assert again.flat_buttons, "the same question comes again, with its buttons"
-    assert await answers(bot) == [("rf_saddle", "no")]
+    assert await answers(bot) == [("rf_nerves", "no")]
     await answer(alice, "rf_legs", "no")
-    assert await answers(bot) == [("rf_saddle", "no"), ("rf_legs", "no")]
+    assert await answers(bot) == [("rf_nerves", "no"), ("rf_legs", "no")]
 
 
 async def test_free_text_long_text_edits_and_unknown_commands(
@@ -45,9 +45,9 @@ async def test_free_text_long_text_edits_and_unknown_commands(
     await start_and_consent(alice)
     for attempt in ("yes", "x" * 10_000, "<b>bold?</b> & <3", "/teleport"):
         sent = await alice.send(attempt)
-        assert "Question 1 of 18" in (await alice.expect("Please use the buttons")).text
+        assert "Question 1 of 21" in (await alice.expect("Please use the buttons")).text
     await alice.edit(sent, "/start")
-    assert "Question 1 of 18" in (await alice.expect("Please use the buttons")).text
+    assert "Question 1 of 21" in (await alice.expect("Please use the buttons")).text
     assert await answers(bot) == []
 
 
@@ -72,18 +72,18 @@ async def test_stale_buttons_change_nothing(bot: RunningBot, alice: SimUser) -> 
     await start_and_consent(alice)
     await alice.send("typing instead")
     await alice.expect("Please use the buttons")
-    first_copy, second_copy = [m for m in alice.bot_messages() if "Question 1 of 18" in m.text]
-    await alice.tap("No", message=second_copy)
-    await alice.expect("Question 2 of 18")
-    query = await alice.tap("Yes", message=first_copy)  # an old question's button
+    first_copy, second_copy = [m for m in alice.bot_messages() if "Question 1 of 21" in m.text]
+    await alice.tap("None of these", message=second_copy)
+    await alice.expect("Question 2 of 21")
+    query = await alice.tap("Numbness between my legs", message=first_copy)  # an old question's
     await alice.expect_silence(0.4)
     assert query.answer == {"text": labels.stale}
-    assert await answers(bot) == [("rf_saddle", "no")]
+    assert await answers(bot) == [("rf_nerves", "no")]
 
     result = await answer_all(alice)
     assert "Your self-check result" in result.shown_text
     before = await answers(bot)
-    await alice.tap("No", message=first_copy)  # a question of a finished screening
+    await alice.tap("None of these", message=first_copy)  # a finished screening's question
     await alice.expect_silence(0.4)
     assert await answers(bot) == before
 
@@ -92,7 +92,7 @@ async def test_stale_buttons_change_nothing(bot: RunningBot, alice: SimUser) -> 
     "data",
     [
         "garbage",
-        "a:nokey:rf_saddle:yes",
+        "a:nokey:rf_nerves:saddle",
         "a:" + "k" * 62,
         "d:y:999999",
         "p:h:1",
@@ -108,7 +108,7 @@ async def test_forged_button_data(bot: RunningBot, alice: SimUser, data: str) ->
     await alice.expect_silence(0.4)
     assert query.answered_at is not None
     assert await answers(bot) == []
-    await answer(alice, "rf_saddle", "no")  # still works normally afterwards
+    await answer(alice, "rf_nerves", "no")  # still works normally afterwards
 
 
 async def test_buttons_after_delete_do_not_bring_the_client_back(
@@ -119,7 +119,7 @@ async def test_buttons_after_delete_do_not_bring_the_client_back(
     await alice.expect("Delete everything?")
     await alice.tap(labels.delete_yes)
     await alice.expect("everything I stored about you has been deleted")
-    query = await alice.tap("No", message=question)
+    query = await alice.tap("None of these", message=question)
     await alice.expect_silence(0.4)
     assert query.answer == {"text": labels.stale}
     assert await rows(bot, Client) == []
@@ -129,7 +129,7 @@ async def test_a_failing_handler_apologises_and_others_keep_going(
     bot: RunningBot, alice: SimUser, emulator: BotApiEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     await start_and_consent(alice)
-    await answer(alice, "rf_saddle", "no")
+    await answer(alice, "rf_nerves", "no")
     await execute(bot, text("DROP TABLE event"))  # a real fault: a table goes missing
     bob = SimUser(emulator, 6002, "Bob")
     with caplog.at_level(logging.ERROR):
@@ -139,7 +139,7 @@ async def test_a_failing_handler_apologises_and_others_keep_going(
         "handling update" in r.getMessage() and "6002" in r.getMessage() for r in caplog.records
     )
     message = await answer(alice, "rf_legs", "no")  # Alice is unaffected
-    assert "Question 3 of 18" in message.shown_text
+    assert "Question 3 of 21" in message.shown_text
 
 
 async def test_the_token_never_reaches_the_log(
@@ -156,7 +156,7 @@ async def test_the_token_never_reaches_the_log(
     try:
         async with RunningBot(settings, poll_timeout=1.0):
             await start_and_consent(alice)
-            await answer(alice, "rf_saddle", "no")
+            await answer(alice, "rf_nerves", "no")
             logging.getLogger("test").info("request to %s", url)
             try:
                 raise ConnectionError(f"cannot connect to {url}")
@@ -187,4 +187,4 @@ async def test_a_flood_from_one_client_does_not_hold_up_others(
     await alice.settle(quiet=1.5)  # let her queue drain
     reminders = [m for m in alice.bot_messages() if "use the buttons" in m.text]
     assert 1 <= len(reminders) <= 10, "one reminder for a burst, not one per sticker"
-    assert "Question 1 of 18" in reminders[-1].text
+    assert "Question 1 of 21" in reminders[-1].text

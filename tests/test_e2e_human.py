@@ -68,16 +68,20 @@ async def test_human_after_a_red_flag_says_so_to_staff(
     bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
 ) -> None:
     await start_and_consent(alice)
-    await answer(alice, "rf_saddle", "no")
+    await answer(alice, "rf_nerves", "no")
     await answer(alice, "rf_legs", "no")
-    await answer(alice, "rf_unwell", "yes")
+    await answer(alice, "rf_chest", "no")
+    await answer(alice, "rf_unwell", "fever")
     await alice.tap(labels.talk_to_therapist)
     confirm = await alice.expect("Talk to a therapist")
     assert "safety answer" in confirm.text
+    assert confirm.text.startswith("🩺 Please see a doctor today"), "the advice comes first"
     await alice.tap(labels.handoff_send)
-    await alice.expect("A therapist will reply")
+    sent = await alice.expect("within one working day")
+    assert sent.text.startswith("🩺 Please see a doctor today")
     (post,) = await staff_posts(emulator)
     assert "tier B" in post and "see a doctor today" in post
+    assert "They reported fever, chills or feeling unwell" in post, "which symptom, to staff"
 
 
 async def test_declining_the_handoff_sends_nothing(
@@ -152,10 +156,11 @@ async def test_yes_sends_exactly_what_was_promised_once(
     await alice.send("/human")
     confirm = await alice.expect("Shall I send it?")
     assert "self-check" not in confirm.text  # nothing finished yet: only name and contact
-    await answer(alice, "rf_saddle", "yes")  # then a red flag ends a screening
+    await answer(alice, "rf_nerves", "saddle")  # then a red flag ends a screening
     await alice.tap(labels.handoff_send, message=confirm)  # the older "yes"...
     second = await alice.tap(labels.handoff_send, message=confirm)  # ...tapped twice
-    await alice.expect("A therapist will reply")
+    sent = (await alice.expect("within one working day")).text
+    assert sent.index("999") < sent.index("within one working day"), "tier A: 999 first"
     await alice.settle(0.5)
     (post,) = await staff_posts(emulator)
     assert "No finished self-check" in post and "tier" not in post
@@ -187,7 +192,7 @@ async def test_messages_reach_the_team_even_mid_screening(
     bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
 ) -> None:
     await hand_off(alice, emulator)  # she agreed while at question 1 of the self-check
-    assert any("Question 1 of 18" in (m.text or "") for m in alice.bot_messages())
+    assert any("Question 1 of 21" in (m.text or "") for m in alice.bot_messages())
     await alice.send("Can I come on Friday?")
     await alice.expect("Passed on to the clinic team")
     group = emulator.chats[STAFF_CHAT_ID]

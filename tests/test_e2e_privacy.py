@@ -35,7 +35,7 @@ async def test_mydata_sends_everything_as_a_json_file(bot: RunningBot, alice: Si
     assert screening["status"] == "completed"
     assert screening["result"]["band"] == "strong"
     given = [(a["question_id"], a["option_id"]) for a in screening["answers"]]
-    assert ("stairs", "back") in given and len(given) == 15
+    assert ("stairs", "back") in given and len(given) == 18
     assert "screening_finished" in [e["kind"] for e in data["events"]]
 
 
@@ -76,7 +76,7 @@ async def test_privacy_explains_and_lets_consent_be_withdrawn(
     await alice.send("/privacy")
     await alice.expect("I don't hold any data about you")
     await start_and_consent(alice, tips=True)
-    await answer(alice, "rf_saddle", "no")
+    await answer(alice, "rf_nerves", "no")
     await alice.send("/privacy")
     page = await alice.expect("Your privacy")
     for must in ("What I store", "Why", "How long", "730 days", "/mydata", "/delete"):
@@ -91,7 +91,7 @@ async def test_privacy_explains_and_lets_consent_be_withdrawn(
     await alice.send("/start")  # no health consent now: general information only
     await alice.expect("nothing about it is stored")
     await alice.tap(labels.changed_mind)
-    await alice.expect("Question 1 of 18")
+    await alice.expect("Question 1 of 21")
 
 
 async def test_stop_and_start_tips(bot: RunningBot, alice: SimUser) -> None:
@@ -112,7 +112,7 @@ async def test_retention_erases_clients_inactive_for_too_long(
     bob = SimUser(emulator, 6100, "Bob")
     for person in (alice, bob):
         await start_and_consent(person)
-        await answer(person, "rf_saddle", "no")
+        await answer(person, "rf_nerves", "no")
     old = utcnow() - timedelta(days=731)
     await execute(
         bot,

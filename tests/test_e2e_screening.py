@@ -10,7 +10,7 @@ from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import Answer, Client, Event, Screening
-from tests.flows import Q, answer, answer_all, rows, start_and_consent
+from tests.flows import LABELS, Q, answer, answer_all, rows, start_and_consent
 
 
 async def test_command_menu_is_set_at_start(bot: RunningBot, emulator: BotApiEmulator) -> None:
@@ -23,7 +23,7 @@ async def test_full_screening_ends_with_a_result_and_booking_links(
     bot: RunningBot, alice: SimUser
 ) -> None:
     first = await start_and_consent(alice)
-    assert "Question 1 of 18" in first.shown_text
+    assert "Question 1 of 21" in first.shown_text
     result = await answer_all(alice)
     text = result.shown_text
     assert "Your self-check result" in text
@@ -44,7 +44,7 @@ async def test_full_screening_ends_with_a_result_and_booking_links(
     assert screening.status == "completed" and screening.key == query["ref"][0]
     assert screening.result["services"] == ["pain_eliminator", "tnt", "laser"]
     answers = await rows(bot, Answer)
-    assert len(answers) == 15  # 5 safety + 10 (no questions for long-lasting pain)
+    assert len(answers) == 18  # 6 safety + 10 + 2 contraindications (pain under 6 weeks)
     kinds = {e.kind for e in await rows(bot, Event)}
     assert {"client_new", "screening_started", "screening_finished", "booking_shown"} <= kinds
 
@@ -60,27 +60,27 @@ async def test_red_flag_routes_to_urgent_care_without_booking(
     bot: RunningBot, alice: SimUser
 ) -> None:
     await start_and_consent(alice)
-    await answer(alice, "rf_saddle", "no")
-    urgent = await answer(alice, "rf_legs", "yes")
+    await answer(alice, "rf_nerves", "no")
+    urgent = await answer(alice, "rf_legs", "legs_weak")
     assert "urgent medical help now" in urgent.shown_text
     assert "999" in urgent.shown_text
     assert [b["text"] for b in urgent.flat_buttons] == [labels.talk_to_therapist]
     (screening,) = await rows(bot, Screening)
     assert (screening.status, screening.red_flag_tier) == ("red_flag", "A")
     assert [(a.question_id, a.option_id) for a in await rows(bot, Answer)] == [
-        ("rf_saddle", "no"),
-        ("rf_legs", "yes"),
+        ("rf_nerves", "no"),
+        ("rf_legs", "legs_weak"),
     ]
 
 
 async def test_back_button_changes_the_previous_answer(bot: RunningBot, alice: SimUser) -> None:
     await start_and_consent(alice)
-    await answer(alice, "rf_saddle", "no")
+    await answer(alice, "rf_nerves", "no")
     await answer(alice, "rf_legs", "no")
     await alice.tap(labels.back)
     message = (await alice.next_action()).message
-    assert "Question 2 of 18" in message.shown_text
-    assert [(a.question_id, a.option_id) for a in await rows(bot, Answer)] == [("rf_saddle", "no")]
+    assert "Question 2 of 21" in message.shown_text
+    assert [(a.question_id, a.option_id) for a in await rows(bot, Answer)] == [("rf_nerves", "no")]
 
 
 async def test_restart_mid_screening_continues_where_they_were(
@@ -88,18 +88,18 @@ async def test_restart_mid_screening_continues_where_they_were(
 ) -> None:
     async with RunningBot(settings, poll_timeout=1.0):
         await start_and_consent(alice)
-        for question in ("rf_saddle", "rf_legs", "rf_unwell"):
+        for question in ("rf_nerves", "rf_legs", "rf_chest"):
             await answer(alice, question, "no")
     # The bot is down; the client taps the next answer meanwhile.
-    await alice.tap("No")
+    await alice.tap(LABELS["rf_unwell"]["no"])
     async with RunningBot(settings, poll_timeout=1.0) as bot:
         message = (await alice.next_action()).message
-        assert "Question 5 of 18" in message.shown_text
+        assert "Question 5 of 21" in message.shown_text
         await alice.send("/start")
         prompt = await alice.expect("part-way through")
-        assert "4 of 18" in prompt.shown_text
+        assert "4 of 21" in prompt.shown_text
         await alice.tap(labels.resume)
-        await alice.expect("Question 5 of 18")
+        await alice.expect("Question 5 of 21")
         result = await answer_all(alice)
         assert "Your self-check result" in result.shown_text
         (screening,) = await rows(bot, Screening)
@@ -109,30 +109,30 @@ async def test_restart_mid_screening_continues_where_they_were(
 
 async def test_start_over_and_cancel(bot: RunningBot, alice: SimUser) -> None:
     await start_and_consent(alice)
-    await answer(alice, "rf_saddle", "no")
+    await answer(alice, "rf_nerves", "no")
     await alice.send("/start")
     await alice.expect("part-way through")
     await alice.tap(labels.start_over)
-    await alice.expect("Question 1 of 18")
+    await alice.expect("Question 1 of 21")
     await alice.send("/cancel")
     await alice.expect("Stopped")
     screenings = await rows(bot, Screening)
     assert sorted(s.status for s in screenings) == ["cancelled", "cancelled"]
     assert await rows(bot, Answer) == [], "a cancelled screening's answers are erased"
     await alice.tap(labels.new_check)
-    await alice.expect("Question 1 of 18")
+    await alice.expect("Question 1 of 21")
 
 
 async def test_declining_health_consent_stores_no_health_data(
-    bot: RunningBot, alice: SimUser
+    bot: RunningBot, settings: Settings, alice: SimUser
 ) -> None:
     info = await start_and_consent(alice, health=False, tips=False)
-    assert len([b for b in info.flat_buttons if "url" in b]) == 3
+    assert [b["url"] for b in info.flat_buttons if "url" in b] == [settings.clinic_website]
     assert await rows(bot, Screening) == []
     (client,) = await rows(bot, Client)
     assert (client.health_consent, client.tips_consent) == (False, False)
     await alice.tap(labels.changed_mind)
-    await alice.expect("Question 1 of 18")
+    await alice.expect("Question 1 of 21")
 
 
 async def test_a_new_questionnaire_version_does_not_resume_old_answers(
@@ -140,17 +140,17 @@ async def test_a_new_questionnaire_version_does_not_resume_old_answers(
 ) -> None:
     async with RunningBot(settings, poll_timeout=1.0):
         await start_and_consent(alice)
-        await answer(alice, "rf_saddle", "no")
+        await answer(alice, "rf_nerves", "no")
     edited = Q.model_copy(update={"version": Q.version + 1})
     async with RunningBot(settings, questionnaire=edited, poll_timeout=1.0) as bot:
-        await alice.tap("No")  # a button from before the change
+        await alice.tap(LABELS["rf_legs"]["no"])  # a button from before the change
         await alice.expect_silence(0.5)
         await alice.send("/start")
         await alice.expect("Welcome back")
         (screening,) = await rows(bot, Screening)
         assert screening.status == "cancelled" and await rows(bot, Answer) == []
         await alice.tap(labels.new_check)
-        await alice.expect("Question 1 of 18")
+        await alice.expect("Question 1 of 21")
     # A restarted bot's send budget starts fresh, Telegram's does not: a 429 may come, and
     # is waited out and retried.
     assert [e for e in emulator.errors if e.code != 429] == []

@@ -12,6 +12,7 @@ from dialogs.events import (
     Back,
     Cancel,
     Consent,
+    DoctorChecked,
     NewScreening,
     Resume,
     Start,
@@ -34,7 +35,7 @@ URLS = {
 
 
 def ctx(key: str = "KEY1") -> Context:
-    return Context(Q, URLS, new_key=key, retention_days=730)
+    return Context(Q, URLS, new_key=key, retention_days=730, website="https://clinic.example/")
 
 
 def valid(result: Step) -> Step:
@@ -66,7 +67,8 @@ def answer_current(result: Step, option: str | None = None) -> Step:
     assert result.state.screening is not None
     question = Q.current(result.state.screening.answers)
     assert question is not None
-    chosen = option or ("no" if question.gate else question.options[0].id)
+    safe_no = question.gate or any(o.contra for o in question.options)
+    chosen = option or ("no" if safe_no else question.options[0].id)
     return run(result.state, AnswerGiven(result.state.screening.key, question.id, chosen))
 
 
@@ -98,7 +100,7 @@ def test_health_and_tips_consent_are_separate_then_screening_starts() -> None:
     assert started.state.tips_consent is False
     assert started.started == "KEY1"
     question = started.replies[-1]
-    assert "Question 1 of 18" in question.text
+    assert "Question 1 of 21" in question.text
     assert "safety questions" in question.text
     assert [e[0] for e in started.events] == ["consent_tips", "screening_started"]
 
@@ -110,7 +112,13 @@ def test_declining_health_consent_gives_general_info_and_a_way_back() -> None:
     assert declined.state.screening is None
     info = declined.replies[-1]
     urls = [b.url for row in info.buttons for b in row if b.url]
-    assert len(urls) == 3 and all("ref=" not in u for u in urls)
+    assert urls == ["https://clinic.example/"], "no particular service: the clinic's site"
+    for service in ("Pain Eliminator", "TNT", "Laser"):
+        assert service not in info.text
+    urgent = info.text.index("999")
+    assert urgent < info.text.index("website"), "urgent symptoms come before any link"
+    for symptom in ("between the legs", "bladder", "chest pain", "fever", "cancer"):
+        assert symptom in info.text[: info.text.index("website")]
     assert labels.changed_mind in buttons(info)
     back = run(declined.state, decode(info.buttons[-1][0].data))
     assert back.state.stage is Stage.SCREENING and back.state.health_consent is True
@@ -125,19 +133,22 @@ def test_whole_screening_to_a_result_with_booking_links() -> None:
         "back_tires": "rarely",
         "duration": "gt3m",
         "severity": "8",
+        "onset": "45_50",
+        "improving": "same",
     }
     while result.state.stage is Stage.SCREENING:
         question = Q.current(result.state.screening.answers)
         result = answer_current(result, chosen.get(question.id))
     assert result.outcome.status == "completed"
     assert result.state.screening is None and result.state.stage is Stage.IDLE
-    assert len(result.outcome.answers) == 18
+    assert len(result.outcome.answers) == 21
     final = result.replies[0]
     assert final.replace
     assert "2 of the 5" in final.text
     for service in ("Pain Eliminator", "TNT Treatment and Training", "Deep Tissue Laser"):
         assert service in final.text
-    assert "GP" in final.text  # tier C: pain for more than 6 weeks
+    assert "GP" in final.text  # tier C: pain not improving after 6 weeks
+    assert result.state.safety.tier == "C" and not result.state.safety.holds
     assert "Movement breaks help" in final.text
     assert final.text.rstrip().endswith("go to emergency care at once.")
     links = [b.url for row in final.buttons for b in row if b.url]
@@ -151,43 +162,91 @@ def test_whole_screening_to_a_result_with_booking_links() -> None:
     assert [e[0] for e in result.events] == ["screening_finished", "booking_shown"]
 
 
-@pytest.mark.parametrize(("gate", "tier", "advice"), [(0, "A", "999"), (2, "B", "doctor today")])
-def test_a_red_flag_ends_the_screening_at_once_without_sales(
-    gate: int, tier: str, advice: str
-) -> None:
+# Every red-flag option of the questionnaire: its tier and the symptom its message names.
+RED_FLAGS = [
+    ("rf_nerves", "saddle", "A", "numbness or tingling between the legs"),
+    ("rf_nerves", "bladder", "A", "difficulty passing urine or loss of bladder control"),
+    ("rf_nerves", "bowel", "A", "loss of bowel control"),
+    ("rf_legs", "legs_weak", "A", "weakness in the legs or trouble walking"),
+    ("rf_legs", "both_legs", "A", "pain or numbness spreading down both legs"),
+    ("rf_chest", "chest", "A", "chest pain"),
+    ("rf_unwell", "fever", "B", "fever, chills or feeling unwell"),
+    ("rf_unwell", "cancer", "B", "a past diagnosis of cancer"),
+    ("rf_unwell", "weight", "B", "weight loss without trying"),
+    ("rf_injury", "injury", "B", "started after a fall, accident or injury"),
+    ("rf_injury", "immune", "B", "a weakened immune system"),
+    ("rf_pattern", "constant", "B", "constant back pain that rest does not ease"),
+    ("rf_pattern", "night", "B", "disturbs sleep at night"),
+    ("rf_pattern", "upper", "B", "mainly in the upper or middle back"),
+    ("spread", "both", "A", "pain or numbness spreading down both legs"),
+]
+ADVICE = {"A": ("999", "A&amp;E"), "B": ("doctor today", "NHS 111")}
+
+
+def test_the_table_covers_every_red_flag_option() -> None:
+    in_data = {(q.id, o.id) for q in Q.questions for o in q.options if o.red_flag}
+    assert in_data == {(qid, oid) for qid, oid, _, _ in RED_FLAGS}
+
+
+def red_flag(question_id: str, option_id: str) -> Step:
     result = consented()
-    for _ in range(gate):
-        result = answer_current(result)
-    result = answer_current(result, "yes")
+    chosen = {"duration": "lt6w"}
+    while Q.current(result.state.screening.answers).id != question_id:
+        question = Q.current(result.state.screening.answers)
+        result = answer_current(result, chosen.get(question.id))
+    return answer_current(result, option_id)
+
+
+@pytest.mark.parametrize(("question", "option", "tier", "symptom"), RED_FLAGS)
+def test_a_red_flag_ends_the_screening_at_once_without_sales(
+    question: str, option: str, tier: str, symptom: str
+) -> None:
+    result = red_flag(question, option)
     assert result.outcome.status == "red_flag" and result.outcome.tier == tier
     assert result.state.stage is Stage.IDLE
+    assert result.state.safety.tier == tier and result.state.safety.holds
     (reply,) = result.replies
-    assert advice in reply.text
-    assert "emergency care at once" in reply.text
+    for advice in ADVICE[tier]:
+        assert advice in reply.text
+    assert symptom in reply.text, "the client can tell which symptom was flagged"
+    assert "appear later" not in reply.text or tier == "B", "never 'if it appears later'"
+    assert "won't suggest treatments or send movement-break reminders or tips" in reply.text
     assert not [b for row in reply.buttons for b in row if b.url], "no booking on this path"
     assert buttons(reply) == [labels.talk_to_therapist]
     assert "Pain Eliminator" not in reply.text and "Book" not in reply.text
-    assert result.events == (("red_flag_exit", {"tier": tier}),)
+    assert result.events == (("red_flag_exit", {"tier": tier, "symptom": result.outcome.symptom}),)
 
 
-def test_leg_pain_in_both_legs_later_is_also_tier_a() -> None:
-    result = consented()
-    chosen = {"duration": "lt6w"}
-    while Q.current(result.state.screening.answers).id != "spread":
-        question = Q.current(result.state.screening.answers)
-        result = answer_current(result, chosen.get(question.id))
-    result = answer_current(result, "both")
-    assert result.outcome.tier == "A"
+@pytest.mark.parametrize(
+    ("question", "option", "tier"), [("rf_chest", "chest", "A"), ("rf_unwell", "fever", "B")]
+)
+def test_a_held_client_gets_the_advice_first_until_a_doctor_has_checked_them(
+    question: str, option: str, tier: str
+) -> None:
+    held = red_flag(question, option).state
+    for event in (Start(), NewScreening(), Unexpected()):
+        (reply,) = run(held, event).replies
+        assert ADVICE[tier][0] in reply.text
+        assert buttons(reply) == [labels.doctor_checked, labels.talk_to_therapist]
+        assert not [b for row in reply.buttons for b in row if b.url]
+    assert run(held, NewScreening()).state == held, "no new self-check while held"
+    lifted = run(held, DoctorChecked())
+    assert not lifted.state.safety.holds and lifted.state.safety.tier is None
+    assert buttons(lifted.replies[0]) == [labels.new_check]
+    assert lifted.events == (("safety_lifted", {"tier": tier}),)
+    again = run(lifted.state, NewScreening(), key="KEY9")
+    assert again.started == "KEY9" and again.state.stage is Stage.SCREENING
+    assert run(lifted.state, DoctorChecked()).stale, "a second tap changes nothing"
 
 
 def test_back_changes_the_previous_answer() -> None:
     result = answer_current(answer_current(consented()))
     key = result.state.screening.key
-    assert "Question 3 of 18" in result.replies[0].text
+    assert "Question 3 of 21" in result.replies[0].text
     assert labels.back in buttons(result.replies[0])
-    back = run(result.state, Back(key, "rf_unwell"))
-    assert back.state.screening.answers == (("rf_saddle", "no"),)
-    assert "Question 2 of 18" in back.replies[0].text and back.replies[0].replace
+    back = run(result.state, Back(key, "rf_chest"))
+    assert back.state.screening.answers == (("rf_nerves", "no"),)
+    assert "Question 2 of 21" in back.replies[0].text and back.replies[0].replace
     first = consented()
     assert labels.back not in buttons(first.replies[-1]), "no Back on the first question"
 
@@ -197,10 +256,11 @@ def test_stale_and_forged_presses_change_nothing() -> None:
     state = result.state
     key = state.screening.key
     for event in (
-        AnswerGiven(key, "rf_saddle", "no"),  # an old question
-        AnswerGiven(key, "rf_unwell", "maybe"),  # no such option
-        AnswerGiven("OLDKEY", "rf_unwell", "no"),  # another screening
-        Back(key, "rf_saddle"),
+        AnswerGiven(key, "rf_nerves", "no"),  # an old question
+        AnswerGiven(key, "rf_chest", "maybe"),  # no such option
+        AnswerGiven("OLDKEY", "rf_chest", "no"),  # another screening
+        Back(key, "rf_nerves"),
+        DoctorChecked(),  # nothing is held
         Consent("health", False),
         NewScreening(),
         Resume("OLDKEY"),
@@ -218,10 +278,10 @@ def test_start_mid_screening_offers_continue_or_start_over() -> None:
     key = result.state.screening.key
     prompt = run(result.state, Start())
     assert prompt.state == result.state
-    assert "2 of 18" in prompt.replies[0].text
+    assert "2 of 21" in prompt.replies[0].text
     assert buttons(prompt.replies[0]) == [labels.resume, labels.start_over]
     resumed = run(result.state, Resume(key))
-    assert "Question 3 of 18" in resumed.replies[0].text
+    assert "Question 3 of 21" in resumed.replies[0].text
     fresh = run(result.state, StartOver(key), key="KEY2")
     assert fresh.outcome.status == "cancelled" and fresh.outcome.key == key
     assert fresh.started == "KEY2" and fresh.state.screening.answers == ()
@@ -230,7 +290,7 @@ def test_start_mid_screening_offers_continue_or_start_over() -> None:
 def test_cancel_and_unexpected_input() -> None:
     result = answer_current(consented())
     (again,) = run(result.state, Unexpected()).replies  # one message: reminder and question
-    assert "use the buttons" in again.text and "Question 2 of 18" in again.text
+    assert "use the buttons" in again.text and "Question 2 of 21" in again.text
     assert len(again.buttons) == len(
         run(result.state, Resume(result.state.screening.key)).replies[0].buttons
     )
@@ -252,7 +312,8 @@ def test_callback_data_round_trip() -> None:
         Consent("health", True),
         Consent("tips", False),
         NewScreening(),
-        AnswerGiven("abc-_12X", "rf_saddle", "yes"),
+        AnswerGiven("abc-_12X", "rf_nerves", "saddle"),
+        DoctorChecked(),
         Back("abc", "q"),
         Resume("abc"),
         StartOver("abc"),

@@ -15,7 +15,7 @@ from storage.db import alembic_config, current_revision, sync_url, upgrade
 def test_migrations_match_the_models_and_go_both_ways(database_url: str) -> None:
     assert current_revision(database_url) is None
     upgrade(database_url)
-    assert current_revision(database_url) == "0004"
+    assert current_revision(database_url) == "0005"
     engine = create_engine(sync_url(database_url))
     try:
         with engine.connect() as connection:
@@ -52,5 +52,53 @@ def test_hand_offs_from_before_0002_stay_linked(database_url: str) -> None:
         with engine.connect() as connection:
             row = connection.execute(text("SELECT kind, status, staff_message_id FROM handoff"))
             assert row.one() == ("request", "sent", 42)
+    finally:
+        engine.dispose()
+
+
+def test_red_flag_exits_from_before_0005_keep_their_clients_held(database_url: str) -> None:
+    upgrade(database_url, "0004")
+    engine = create_engine(sync_url(database_url))
+    now = {"now": "2026-11-01 10:00:00", "later": "2026-11-02 10:00:00"}
+    try:
+        with engine.begin() as connection:
+            for n, consent in ((1, True), (2, True), (3, False)):
+                connection.execute(
+                    text(
+                        "INSERT INTO client (telegram_id, chat_id, first_name, stage, blocked,"
+                        " health_consent, created_at, last_active_at)"
+                        " VALUES (:n, :n, 'A', 'idle', false, :consent, :now, :now)"
+                    ),
+                    {"n": n, "consent": consent, **now},
+                )
+            # Client 1's latest screening ended at a tier B red flag; client 2's red flag was
+            # followed by a completed screening; client 3 (no consent) is never marked.
+            for client, key, status, tier, at in (
+                (1, "a", "completed", None, "now"),
+                (1, "b", "red_flag", "B", "later"),
+                (2, "c", "red_flag", "A", "now"),
+                (2, "d", "completed", None, "later"),
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO screening (client_id, key, questionnaire_version, status,"
+                        " red_flag_tier, started_at, finished_at) SELECT id, :key, 2, :status,"
+                        " :tier, :now, :at FROM client WHERE telegram_id = :client"
+                    ),
+                    {
+                        "client": client,
+                        "key": key,
+                        "status": status,
+                        "tier": tier,
+                        **now,
+                        "at": now[at],
+                    },
+                )
+        upgrade(database_url)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT telegram_id, safety_tier FROM client ORDER BY telegram_id")
+            )
+            assert rows.all() == [(1, "B"), (2, None), (3, None)]
     finally:
         engine.dispose()

@@ -29,8 +29,12 @@ def test_shipped_questionnaire_follows_the_issue_and_care_safety() -> None:
     assert {g.gate for g in gates} == {"A", "B"}
     assert 10 <= len(main) <= 15
     for gate in gates:
-        assert [o.id for o in gate.options] == ["yes", "no"]
-        assert gate.option("yes").red_flag == gate.gate
+        *flags, none = gate.options
+        assert none.id == "no" and none.red_flag is None
+        for option in flags:
+            assert option.red_flag == gate.gate and option.symptom in q.symptoms
+    assert q.by_id["rf_chest"].gate == "A", "chest pain is an emergency (care-safety.md)"
+    assert [x.id for x in main[-2:]] == ["ci_laser", "ci_hands"], "asked before the result"
     assert set(q.signs) == {"stairs", "chair", "stiffness", "back_tires", "squats"}
     assert {x.sign for x in main if x.sign} == set(q.signs)
     assert set(q.services) == {"pain_eliminator", "tnt", "laser"}
@@ -40,22 +44,22 @@ def test_shipped_questionnaire_follows_the_issue_and_care_safety() -> None:
 def test_branching_skips_pain_questions_without_pain() -> None:
     q = load_questionnaire()
     answers = tuple(
-        (x.id, x.options[-1].id if x.gate else x.options[0].id) for x in q.questions[:11]
+        (x.id, x.options[-1].id if x.gate else x.options[0].id) for x in q.questions[:12]
     )
     assert q.current(answers).id == "duration"
     no_pain = (*answers, ("duration", "none"))
-    assert q.current(no_pain) is None
-    assert len(q.path(no_pain)) == 12
+    assert q.current(no_pain).id == "ci_laser"
+    assert len(q.path(no_pain)) == 15
     long_pain = (*answers, ("duration", "gt3m"))
     assert q.current(long_pain).id == "improving"
-    assert len(q.path(long_pain)) == 18
-    assert len(q.path((*answers, ("duration", "lt6w")))) == 15
+    assert len(q.path(long_pain)) == 21
+    assert len(q.path((*answers, ("duration", "lt6w")))) == 18
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d["questions"].append(dict(d["questions"][0])), "'rf_saddle' appears twice"),
+        (lambda d: d["questions"].append(dict(d["questions"][0])), "'rf_nerves' appears twice"),
         (
             lambda d: d["questions"][6].update(show_if={"nowhere": ["x"]}),
             "show_if must name an earlier question, not 'nowhere'",
@@ -63,6 +67,16 @@ def test_branching_skips_pain_questions_without_pain() -> None:
         (lambda d: d["questions"][6].update(text="I <3 glutes"), "not valid Telegram HTML"),
         (lambda d: d["questions"][6]["options"][0].update(red_flag="C"), "red_flag"),
         (lambda d: d["recommend"].append({"service": "yoga", "always": True}), "'yoga'"),
+        (
+            lambda d: d["questions"][0]["options"][0].pop("symptom"),
+            "red_flag option 'saddle' needs a symptom",
+        ),
+        (
+            lambda d: d["questions"][-1]["options"][0].update(contra="nope"),
+            "unknown contraindication 'nope'",
+        ),
+        (lambda d: d["contraindications"]["laser"].update(services=["spa"]), "'spa'"),
+        (lambda d: d["recommend"][2].update(unless_tier_c=["odd"]), "'odd'"),
         (
             lambda d: d["questions"].insert(6, d["questions"].pop(0)),
             "gate questions must come first",
@@ -81,11 +95,11 @@ def test_mistakes_are_reported_with_their_place(tmp_path: Path, raw: dict, chang
 
 def test_unquoted_yes_is_caught(tmp_path: Path) -> None:
     text = DEFAULT_PATH.read_text().replace(
-        '{id: "yes", label: "Yes", red_flag: A}', "{id: yes, label: Yes, red_flag: A}", 1
+        '{id: "no", label: "None of these"}', "{id: no, label: None of these}", 1
     )
     path = tmp_path / "q.yaml"
     path.write_text(text)
-    with pytest.raises(QuestionnaireError, match=re.escape("questions.0.options.0.id")):
+    with pytest.raises(QuestionnaireError, match=re.escape("questions.0.options.3.id")):
         load_questionnaire(path)
 
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dialogs import events
 from dialogs.reminders import (
     CHECK_IN_AFTER,
     CheckIn,
@@ -31,6 +32,7 @@ from dialogs.reminders import (
     zone_choices,
 )
 from dialogs.render import labels
+from dialogs.safety import Safety
 from dialogs.telegram_html import check_message_html
 
 LONDON = ZoneInfo("Europe/London")
@@ -62,7 +64,7 @@ def valid(result: Step) -> Step:
             assert len(row) <= 8
             for button in row:
                 assert button.data is not None and len(button.data.encode()) <= 64
-                assert decode(button.data) is not None, button.data
+                assert decode(button.data) or events.decode(button.data) or button.data == "h:ask"
     return result
 
 
@@ -305,3 +307,35 @@ def test_weekly_summary_counts_the_week() -> None:
 )
 def test_callback_data_round_trip(event: object) -> None:
     assert decode(encode(event)) == event  # type: ignore[arg-type]
+
+
+def test_every_movement_prompt_says_stop_if_it_hurts_and_never_pushes_to_the_maximum() -> None:
+    plan = set_up().plan
+    seen = {}
+    current = plan
+    for _ in range(len(prompt_names())):
+        result = due(current, ctx(current.next_due))
+        seen[result.plan.last_prompt] = result.replies[0].text
+        current = result.plan
+    assert set(seen) == set(prompt_names())
+    for name, text in seen.items():
+        assert "stop if it hurts" in text.lower(), name
+        assert "as hard as you can" not in text.lower(), name
+
+
+@pytest.mark.parametrize("tier", ["A", "B"])
+def test_a_held_client_gets_the_urgent_advice_instead_of_any_reminder_step(tier: str) -> None:
+    plan = set_up().plan
+    held = Safety(tier, "chest", "chest pain")
+    events = (Open(), Manage("on"), PromptAction(plan.seq, "done"), ZoneTyped("Europe/Paris"))
+    for event in events:
+        result = valid(step(plan, event, ctx(WEDNESDAY_10, safety=held)))
+        assert result.plan == plan and not result.stale and result.break_done is None
+        (reply,) = result.replies
+        assert ("999" if tier == "A" else "doctor today") in reply.text
+        assert labels_of(result) == [labels.doctor_checked, labels.talk_to_therapist]
+    assert (
+        not step(plan, Open(), ctx(WEDNESDAY_10, safety=Safety("C", "worsening")))
+        .replies[0]
+        .text.startswith("🚨")
+    )

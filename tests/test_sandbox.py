@@ -34,7 +34,7 @@ async def test_terminal_chat_through_consent_and_questions(database_url: str) ->
             "1",
             "1",
             "hello there",
-            "2",
+            "4",
             ":sticker",
             "99",
             ":forge nonsense",
@@ -49,9 +49,9 @@ async def test_terminal_chat_through_consent_and_questions(database_url: str) ->
     assert "I'm the BodyMechanix assistant" in output
     assert "[1] ✅ Yes, I agree" in output
     assert "Tips from the clinic" in output
-    assert "Question 1 of 18" in output
+    assert "Question 1 of 21" in output
     assert "Please use the buttons" in output
-    assert "Question 2 of 18" in output
+    assert "Question 2 of 21" in output
     assert "has buttons 1 to" in output  # 99 is not a button
     assert "pop-up: This button is out of date" in output
     assert "You are on the clinic's staff list." in output

@@ -61,24 +61,17 @@ async def on_broadcasts(update: Update, context: BotContext) -> None:
     await _message(update).reply_text(reply.text, reply_markup=markup(reply.buttons))
 
 
-async def take_staff_message(update: Update, context: BotContext) -> bool:
-    """A staff member's message while their tip (or its time) is awaited. False: not that.
-    An edit of a message is not taken (the preview would no longer match): they are told."""
+async def take_staff_message(update: Update, context: BotContext, draft: Broadcast) -> None:
+    """A staff member's message while their tip (or its time) is awaited. An edit of a
+    message is not taken (the preview would no longer match): they are told."""
     message = update.effective_message
-    user = update.effective_user
-    if message is None or user is None or not context.services.is_staff(user.id):
-        return False
-    awaited = repo.OPEN_DRAFT if update.edited_message else ("compose", "when")
-    draft = await context.services.db.run(lambda s: repo.open_draft(s, user.id, awaited))
-    if draft is None:
-        return False
+    assert message is not None
     if update.edited_message:
         await message.reply_text(render("staff/edit_not_taken"))
     elif draft.status == "compose":
         await _take_tip(message, context, draft)
     else:
         await _take_when(message, context, draft)
-    return True
 
 
 async def cancel_draft(update: Update, context: BotContext) -> bool:
@@ -131,12 +124,13 @@ async def _preview(
 
 async def _panel(services: Services, broadcast: Broadcast, *, replace: bool) -> Reply:
     """The chosen audience as it stands now (a segment may have emptied since)."""
-    counts = await services.db.run(repo.segment_counts)
+    counts, held = await services.db.run(lambda s: (repo.segment_counts(s), repo.held_back(s)))
     return dialog.panel(
         broadcast.id,  # type: ignore[arg-type]
         broadcast.segment,
         counts.get(broadcast.segment, 0),
         services.service_names,
+        held=held,
         replace=replace,
     )
 

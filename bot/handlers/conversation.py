@@ -1,4 +1,4 @@
-"""The client's conversation: /start, consent, the screening, /cancel, anything unexpected.
+"""The client's conversation: /start, consent, the screening's buttons, /cancel.
 
 Each handler turns an update into an engine event, runs it (`bot.conversation.run_event`) and
 delivers the replies. Nothing is decided here.
@@ -11,41 +11,23 @@ import asyncio
 from telegram import Update
 
 from bot.conversation import run_event
-from bot.handlers.broadcast import cancel_draft, take_staff_message
-from bot.handlers.common import backlog, chat_id, clean_source, telegram_user
-from bot.handlers.human import relay_to_staff
-from bot.handlers.reminders import answer_zone
+from bot.handlers.broadcast import cancel_draft
+from bot.handlers.common import chat_id, clean_source, telegram_user
 from bot.replies import deliver
 from bot.services import BotContext
-from dialogs.events import Cancel, Event, Start, Unexpected, decode
+from dialogs.events import Cancel, Event, Start, decode
 from dialogs.render import labels
 
 
 async def on_start(update: Update, context: BotContext) -> None:
     source = clean_source(context.args[0] if context.args else None)
-    await _run(update, context, Start(source))
+    await run_and_deliver(update, context, Start(source))
 
 
 async def on_cancel(update: Update, context: BotContext) -> None:
     if await cancel_draft(update, context):  # a staff member stopping a tip in the making
         return
-    await _run(update, context, Cancel())
-
-
-async def on_unexpected(update: Update, context: BotContext) -> None:
-    """Free text, media, unknown commands, edits: a reminder and the same question again,
-    unless it answers the reminders' time-zone question, is a staff member's tip (or its
-    time) being awaited, or a person at the clinic is talking with this client (then it is
-    passed on)."""
-    if (
-        await answer_zone(update, context)
-        or await take_staff_message(update, context)
-        or await relay_to_staff(update, context)
-    ):
-        return
-    if backlog(context, update) > 1:
-        return  # more from this chat is queued (a flood of stickers): remind after the last
-    await _run(update, context, Unexpected())
+    await run_and_deliver(update, context, Cancel())
 
 
 async def on_button(update: Update, context: BotContext) -> None:
@@ -68,7 +50,8 @@ async def on_button(update: Update, context: BotContext) -> None:
     )
 
 
-async def _run(update: Update, context: BotContext, event: Event) -> None:
+async def run_and_deliver(update: Update, context: BotContext, event: Event) -> None:
+    """Run a typed event (a command, free text) and send the replies."""
     step = await run_event(
         context.services, telegram_user(update), chat_id(update), event, create=True
     )

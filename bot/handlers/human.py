@@ -9,22 +9,23 @@ client in the bot. For a week after, what the client writes is passed on the sam
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Forbidden, TelegramError
 
+from bot.conversation import safety_of
 from bot.handlers.common import backlog, chat_id, telegram_user
 from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
+from dialogs.emergency import Symptom
 from dialogs.render import labels, render
 from dialogs.replies import Button
+from dialogs.safety import Safety, urgent_advice
 from storage import repo
-from storage.models import Client, Handoff, Screening, utcnow
+from storage.models import Client, Handoff, Screening
 
 log = logging.getLogger(__name__)
-RELAY_WINDOW = timedelta(days=7)
 MAX_RELAYED = 3500  # characters of a passed-on message, leaving room for the frame
 
 
@@ -46,23 +47,24 @@ async def on_human_button(update: Update, context: BotContext) -> None:
     user_id = telegram_user(update).id
     staff_chat = services.settings.staff_chat_id
 
-    def take(session: Session) -> tuple[Handoff, str] | None:
+    def take(session: Session) -> tuple[Handoff, str, Safety] | None:
         client = repo.active_client(session, user_id)
         handoff = repo.pending_handoff(session, client.id, int(request_id)) if client else None  # type: ignore[arg-type]
         if client is None or handoff is None:
             return None  # deleted since, or answered already (a second tap)
+        safety = safety_of(client, services.questionnaire)
         if answer == "n" or staff_chat is None:
             handoff.status = "declined" if answer == "n" else "failed"
-            return handoff, ""
+            return handoff, "", safety
         handoff.status = "sending"
-        return handoff, _staff_summary(session, client, handoff, services)
+        return handoff, _staff_summary(session, client, handoff, services), safety
 
     taken = await services.db.run(take)
     if taken is None:
         await query.answer(labels.stale)
         return
     await query.answer()
-    handoff, summary = taken
+    handoff, summary, safety = taken
     handoff_id: int = handoff.id  # type: ignore[assignment]
     if answer == "n":
         await edit_pressed(query, render("handoff_declined"))
@@ -79,35 +81,30 @@ async def on_human_button(update: Update, context: BotContext) -> None:
         return
     post = (posted.chat_id, posted.message_id)
     await services.db.run(lambda s: repo.set_handoff_status(s, handoff_id, "sent", post))
-    await edit_pressed(query, render("handoff_sent"))
+    await edit_pressed(query, render("handoff_sent", urgent=_urgent(safety)))
 
 
-async def relay_to_staff(update: Update, context: BotContext) -> bool:
+async def relay_to_staff(
+    update: Update,
+    context: BotContext,
+    client: Client,
+    handoff: Handoff,
+    urgent: Symptom | None = None,
+) -> None:
     """Pass a client's message on to the staff chat while a hand-off is open (a week after
-    it). True if it was for the team."""
+    it). `urgent`: the message describes an emergency, so the post says so at its top."""
     services = context.services
     message = update.message
     staff_chat = services.settings.staff_chat_id
-    if message is None or staff_chat is None or (message.text or "").startswith("/"):
-        return False  # an edit, no staff chat, or an unknown command: not for the team
-    user_id = telegram_user(update).id
-
-    def conversation(session: Session) -> tuple[Client, Handoff] | None:
-        client = repo.active_client(session, user_id)
-        if client is None:
-            return None
-        handoff = repo.open_handoff(session, client.id, utcnow() - RELAY_WINDOW)  # type: ignore[arg-type]
-        return (client, handoff) if handoff else None
-
-    found = await services.db.run(conversation)
-    if found is None:
-        return False
-    client, handoff = found
+    assert message is not None, "only new messages are for the team (dialogs.awaiting)"
     more_coming = backlog(context, update) > 1  # a burst: one confirmation, after the last
-    if message.text is None:
+    text = message.text or message.caption
+    if text is None or staff_chat is None:
         if not more_coming:
-            await message.reply_text(render("relay_text_only"))
-        return True
+            await message.reply_text(
+                **(_unavailable(services) if text else {"text": render("relay_text_only")})
+            )
+        return
     try:
         posted = await context.bot.send_message(
             staff_chat,
@@ -115,7 +112,8 @@ async def relay_to_staff(update: Update, context: BotContext) -> bool:
                 "staff_relay",
                 name=client.first_name,
                 telegram_id=client.telegram_id,
-                text=_clip(message.text),
+                text=_clip(text),
+                urgent=urgent.label if urgent else None,
             ),
             reply_to_message_id=handoff.staff_message_id,
             allow_sending_without_reply=True,
@@ -123,12 +121,11 @@ async def relay_to_staff(update: Update, context: BotContext) -> bool:
     except TelegramError:
         log.exception("could not pass a client's message on to the staff chat")
         await message.reply_text(**_unavailable(services))
-        return True
+        return
     post = (posted.chat_id, posted.message_id)
     await services.db.run(lambda s: repo.record_relay(s, client.id, post))  # type: ignore[arg-type]
     if not more_coming:
         await message.reply_text(render("relay_sent"))
-    return True
 
 
 async def on_staff_reply(update: Update, context: BotContext) -> None:
@@ -161,14 +158,16 @@ async def _ask(services: Services, update: Update) -> dict[str, object]:
         return _unavailable(services)
     user_id = telegram_user(update).id
 
-    def ask(session: Session) -> tuple[Handoff, Screening | None] | None:
+    def ask(session: Session) -> tuple[Handoff, Screening | None, Safety] | None:
         client = repo.active_client(session, user_id)
-        return repo.ask_handoff(session, client) if client else None
+        if client is None:
+            return None
+        return (*repo.ask_handoff(session, client), safety_of(client, services.questionnaire))
 
     asked = await services.db.run(ask)
     if asked is None:
         return {"text": render("needs_start")}
-    handoff, screening = asked
+    handoff, screening, safety = asked
     buttons = (
         (Button(labels.handoff_send, f"h:y:{handoff.id}"),),
         (Button(labels.handoff_cancel, f"h:n:{handoff.id}"),),
@@ -177,8 +176,14 @@ async def _ask(services: Services, update: Update) -> dict[str, object]:
         "handoff_confirm",
         has_screening=screening is not None,
         red_flag=bool(screening and screening.red_flag_tier),
+        urgent=_urgent(safety),
     )
     return {"text": text, "reply_markup": markup(buttons)}
+
+
+def _urgent(safety: Safety) -> str:
+    """The urgent advice that stands first in hand-off messages to a held client."""
+    return urgent_advice(safety) if safety.holds else ""
 
 
 def _unavailable(services: Services) -> dict[str, object]:
@@ -190,20 +195,33 @@ def _unavailable(services: Services) -> dict[str, object]:
 
 
 def _staff_summary(session: Session, client: Client, handoff: Handoff, services: Services) -> str:
-    """What the staff chat sees: who, and the screening the client agreed to share."""
+    """What the staff chat sees: who, their safety status, and the screening the client
+    agreed to share (pain, duration, spread, contraindications), written to staff."""
     screening = session.get(Screening, handoff.screening_id) if handoff.screening_id else None
     result = (screening.result or {}) if screening else {}
+    answers = dict(repo.answer_pairs(session, screening.id)) if screening else {}  # type: ignore[arg-type]
     q = services.questionnaire
     finished = screening.finished_at if screening else None
+    zone = services.settings.clinic_zone
+    safety = safety_of(client, q)
+    contra = [
+        q.contraindications[o.contra].staff
+        for qid, oid in answers.items()
+        if qid in q.by_id and (o := q.by_id[qid].option(oid)) and o.contra
+    ]
     return render(
         "staff_handoff",
         client=client,
+        safety=safety,
+        safety_since=safety.since.astimezone(zone) if safety.since else None,
+        answers=answers,
+        contra=contra,
         screening=screening,
         band=result.get("band"),
-        signs=[q.signs[s] for s in result.get("signs", []) if s in q.signs],
+        signs=[(s, q.signs[s]) for s in result.get("signs", []) if s in q.signs],
         services=[q.services[s].name for s in result.get("services", []) if s in q.services],
         tier_c=[q.tier_c[r] for r in result.get("tier_c", []) if r in q.tier_c],
-        finished=finished.astimezone(services.settings.clinic_zone) if finished else None,
+        finished=finished.astimezone(zone) if finished else None,
     )
 
 

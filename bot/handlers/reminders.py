@@ -40,18 +40,15 @@ async def on_reminder_button(update: Update, context: BotContext) -> None:
     )
 
 
-async def answer_zone(update: Update, context: BotContext) -> bool:
-    """Typed text while the time-zone question is open is its answer. True if it was."""
+async def answer_zone(update: Update, context: BotContext) -> None:
+    """Typed text while the time-zone question is open (`dialogs.awaiting`) is its answer."""
     message = update.message
-    if message is None or not message.text or message.text.startswith("/"):
-        return False
+    assert message is not None and message.text is not None
     step = await run_reminder_event(
         context.services,
         telegram_user(update).id,
         dialog.ZoneTyped(message.text),
-        only_if=dialog.wants_zone,
+        only_if=dialog.wants_zone,  # still asked: another update may have moved it on
     )
-    if step is None:
-        return False
-    await deliver(context.bot, chat_id(update), step.replies)
-    return True
+    if step is not None:
+        await deliver(context.bot, chat_id(update), step.replies)

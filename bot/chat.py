@@ -1,0 +1,54 @@
+"""What a chat is waiting for, loaded once per update: the rows free text may concern and the
+mode they put the chat in (`dialogs.awaiting` decides it; `bot.handlers.free_text` obeys)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from bot.reminders import to_plan
+from bot.services import Services
+from dialogs import reminders
+from dialogs.awaiting import RELAY_WINDOW, Awaiting, awaiting
+from storage import broadcasts, repo
+from storage.models import Broadcast, Client, Handoff, utcnow
+
+
+@dataclass(frozen=True)
+class Chat:
+    awaiting: Awaiting
+    client: Client | None = None
+    handoff: Handoff | None = None  # the open conversation with the team, if any
+    draft: Broadcast | None = None  # a staff member's tip in the making, if any
+
+
+async def load_chat(
+    services: Services, user_id: int, *, edited: bool, command: bool, typed: bool
+) -> Chat:
+    """`edited`: an edit of an earlier message; `command`: an unknown /command; `typed`: it
+    has text. Only a new message that is not a command goes to the team, and only typed text
+    answers the time-zone question; an edit concerns a staff member's tip only to tell them
+    it is not taken (the preview would no longer match)."""
+    fresh = not edited and not command
+    staff = services.is_staff(user_id)
+    since = utcnow() - RELAY_WINDOW
+
+    def transaction(session: Session) -> Chat:
+        drafts = broadcasts.OPEN_DRAFT if edited else ("compose", "when")
+        draft = broadcasts.open_draft(session, user_id, drafts) if staff else None
+        client = repo.active_client(session, user_id)
+        if client is None:
+            return Chat(awaiting(None, staff_draft=draft is not None), draft=draft)
+        client_id: int = client.id  # type: ignore[assignment]
+        plan = repo.reminder_plan(session, client_id) if fresh and typed else None
+        handoff = repo.open_handoff(session, client_id, since) if fresh else None
+        mode = awaiting(
+            client.stage,
+            zone_asked=plan is not None and reminders.wants_zone(to_plan(plan)),
+            staff_draft=draft is not None,
+            conversation=handoff is not None,
+        )
+        return Chat(mode, client, handoff, draft)
+
+    return await services.db.run(transaction)

@@ -1,0 +1,51 @@
+"""What a chat is waiting for: the one place that decides what free text means.
+
+A typed message, a sticker or a photo can be the answer to a question the bot asked, a staff
+member's tip, a message for the clinic team, or nothing in particular. Every mode a chat can
+be in is listed here, decided from the facts loaded once per update (`storage.repo.chat`),
+so a handler matches on one value instead of asking in turn. The emergency-phrase check
+(`dialogs.emergency`) stands ahead of every client mode; a new mode (an inbox, a check-in)
+is one more member here and one more case in `bot.handlers.free_text`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+
+RELAY_WINDOW = timedelta(days=7)  # how long after a hand-off what the client writes goes on
+
+
+class Awaiting(StrEnum):
+    NOTHING = "nothing"  # idle: a short hint of what the bot can do
+    CONSENT = "consent"  # a consent button (new clients)
+    ANSWER = "answer"  # a screening question's button
+    ZONE = "zone"  # a typed time zone (the reminder setup asked for one)
+    CONVERSATION = "conversation"  # the client is talking with the clinic team (hand-off)
+    STAFF_TIP = "staff_tip"  # a staff member's tip, its date and time, or an edit of either
+
+
+CLIENT_MODES = frozenset(Awaiting) - {Awaiting.STAFF_TIP}
+
+
+def awaiting(
+    stage: str | None,
+    *,
+    zone_asked: bool = False,
+    staff_draft: bool = False,
+    conversation: bool = False,
+) -> Awaiting:
+    """The chat's mode from what was loaded. A typed time zone was just asked for; an open
+    conversation with the team takes anything else the client writes, even mid-screening
+    (the question's buttons still work)."""
+    if staff_draft:
+        return Awaiting.STAFF_TIP
+    if zone_asked:
+        return Awaiting.ZONE
+    if conversation:
+        return Awaiting.CONVERSATION
+    if stage == "screening":
+        return Awaiting.ANSWER
+    if stage in (None, "new", "consent_health", "consent_tips"):
+        return Awaiting.CONSENT
+    return Awaiting.NOTHING

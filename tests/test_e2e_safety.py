@@ -1,0 +1,263 @@
+"""The red-flag gate at every door, end to end: after a tier A or B answer the client gets no
+movement prompt, no tip and no booking button, whatever they press or type, and the urgent
+advice comes first, until they say a doctor has checked them. Also the result's own safety
+rules: chest pain is tier A, a contraindication removes exactly its service, a client with no
+pain and no signs is encouraged to keep moving, without any sales."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from bot.runner import RunningBot
+from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.users import SimUser
+from bot.settings import Settings
+from dialogs.render import labels
+from storage.models import Client, Delivery, Screening
+from tests.flows import LABELS, TYPICAL, answer, answer_all, rows, start_and_consent
+from tests.test_e2e_broadcast import compose, tips_of, wait_done
+from tests.test_e2e_human import hand_off, staff_posts
+from tests.test_e2e_reminders import INTERVAL, next_prompt, opt_in, prompt_times, zone_at
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"reminder_interval": timedelta(seconds=INTERVAL)})
+
+
+def urls(message: object) -> list[str]:
+    return [b["url"] for b in message.flat_buttons if "url" in b]  # type: ignore[attr-defined]
+
+
+async def fever(user: SimUser) -> str:
+    """A new self-check that stops at the tier B question about fever; the exit's text."""
+    await user.send("/start")
+    await user.expect("Welcome back")
+    await user.tap(labels.new_check)
+    await user.expect("Question 1 of")
+    for question in ("rf_nerves", "rf_legs", "rf_chest"):
+        await answer(user, question, "no")
+    return (await answer(user, "rf_unwell", "fever")).shown_text
+
+
+async def test_after_a_tier_b_exit_no_prompt_no_tip_no_booking_until_a_doctor_checked(
+    bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
+) -> None:
+    bob = SimUser(emulator, 5002, "Bob")
+    await start_and_consent(bob)
+    await start_and_consent(alice)
+    await answer_all(alice)
+    await opt_in(alice, zone_at(10, 15))
+    await next_prompt(alice)  # reminders work before the red flag
+
+    exit_text = await fever(alice)
+    held_since = len(prompt_times(alice))
+    assert "see a doctor today" in exit_text and "fever, chills or feeling unwell" in exit_text
+    assert "won't suggest treatments or send movement-break reminders or tips" in exit_text
+    assert urls(alice.last_message) == []
+
+    # A tip to everyone who wants tips: Bob gets it, Alice is held back and counted as such.
+    panel = await compose(staff)
+    assert "1 client now" in panel.shown_text
+    assert "1 more client wants tips but is left out after a red-flag answer" in panel.shown_text
+    await staff.tap(labels.bc_send_now)
+    assert "sent to 1 of 1" in (await wait_done(staff, 1)).shown_text
+    assert (len(tips_of(alice)), len(tips_of(bob))) == (0, 1)
+
+    # Whatever she presses or types, the advice comes first and nothing is sold.
+    for command in ("/start", "/reminders", "hello?"):
+        await alice.send(command)
+        reply = await alice.expect("Please see a doctor today")
+        assert reply.shown_text.startswith("🩺 Please see a doctor today")
+        assert [b["text"] for b in reply.flat_buttons] == [
+            labels.doctor_checked,
+            labels.talk_to_therapist,
+        ]
+    result = next(m for m in alice.bot_messages() if "Your self-check result" in (m.text or ""))
+    await alice.tap(labels.remind_me, message=result)  # an old result's button
+    await alice.expect("Please see a doctor today")
+    await alice.send("/human")
+    confirm = await alice.expect("Shall I send it?")
+    assert confirm.shown_text.startswith("🩺 Please see a doctor today")
+    assert len(prompt_times(alice)) == held_since, "no movement prompt while held"
+    await alice.send("/mydata")
+    data = json.loads((await alice.expect("everything I store about you")).file_content)
+    assert (data["client"]["safety_tier"], data["client"]["safety_symptom"]) == ("B", "fever")
+    assert data["client"]["safety_at"]
+
+    # A doctor has checked her: prompts and tips come again, and a new self-check is offered.
+    await alice.send("/start")
+    await alice.expect("Please see a doctor today")
+    await alice.tap(labels.doctor_checked)
+    lifted = await alice.expect("glad you've been checked")
+    assert [b["text"] for b in lifted.flat_buttons] == [labels.new_check]
+    await next_prompt(alice, timeout=3 * INTERVAL + 4)
+    (client,) = [c for c in await rows(bot, Client) if c.telegram_id == alice.id]
+    assert client.safety_tier is None and client.safety_cleared_at is not None
+    await compose(staff)
+    await staff.tap(labels.bc_send_now)
+    await wait_done(staff, 2)
+    assert len(tips_of(alice)) == 1
+    assert sorted(d.status for d in await rows(bot, Delivery)) == ["sent", "sent", "sent"]
+
+
+async def test_chest_pain_is_tier_a_and_a_hand_off_puts_999_first(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    await start_and_consent(alice)
+    await answer(alice, "rf_nerves", "no")
+    await answer(alice, "rf_legs", "no")
+    urgent = await answer(alice, "rf_chest", "chest")
+    assert "urgent medical help now" in urgent.shown_text and "999" in urgent.shown_text
+    assert "chest pain" in urgent.shown_text
+    assert "appear later" not in urgent.shown_text, "not about the symptom just reported"
+    (client,) = await rows(bot, Client)
+    assert (client.safety_tier, client.safety_symptom) == ("A", "chest")
+    await alice.send("/human")
+    confirm = await alice.expect("Shall I send it?")
+    assert confirm.shown_text.startswith("🚨 Please get urgent medical help first")
+    await alice.tap(labels.handoff_send)
+    sent = (await alice.expect("within one working day")).shown_text
+    assert sent.index("999") < sent.index("within one working day")
+    await alice.settle(0.3)
+    (post,) = await staff_posts(emulator)
+    assert "tier A" in post and "They reported chest pain" in post
+
+
+PAINFUL = {**TYPICAL, "duration": "gt3m", "severity": "7", "onset": "45_50", "improving": "same"}
+
+
+@pytest.mark.parametrize(
+    ("contra", "removed", "kept"),
+    [
+        (
+            {"ci_laser": "yes"},
+            "Deep Tissue Laser",
+            ("Pain Eliminator", "TNT Treatment and Training"),
+        ),
+        (
+            {"ci_hands": "unsure"},
+            "TNT Treatment and Training",
+            ("Pain Eliminator", "Deep Tissue Laser"),
+        ),
+    ],
+)
+async def test_a_contraindication_removes_exactly_its_service(
+    bot: RunningBot, alice: SimUser, contra: dict[str, str], removed: str, kept: tuple[str, ...]
+) -> None:
+    await start_and_consent(alice)
+    result = await answer_all(alice, {**PAINFUL, **contra})
+    booked = [b["text"] for b in result.flat_buttons if "url" in b]
+    assert booked == [labels.book.format(service=s) for s in kept]
+    assert "isn't suggested because of something you told me" in result.shown_text
+    assert f"• {removed}" not in result.shown_text
+
+
+async def test_no_pain_and_no_signs_gets_keep_moving_without_any_sales(
+    bot: RunningBot, alice: SimUser
+) -> None:
+    await start_and_consent(alice)
+    calm = {
+        "sitting": "lt4",
+        "stairs": "glutes",
+        "chair": "push",
+        "stiffness": "rarely",
+        "back_tires": "rarely",
+        "squats": "glutes",
+        "duration": "none",
+    }
+    result = await answer_all(alice, calm)
+    assert "Keep moving" in result.shown_text
+    assert urls(result) == [], "no booking link"
+    assert "What we'd suggest" not in result.shown_text
+    assert labels.remind_me in [b["text"] for b in result.flat_buttons]
+
+
+async def test_no_consent_lists_the_urgent_symptoms_before_any_link(
+    bot: RunningBot, alice: SimUser, settings: Settings
+) -> None:
+    info = await start_and_consent(alice, health=False, tips=True)
+    text = info.shown_text
+    assert text.index("999") < text.index("website"), "urgent symptoms first"
+    for symptom in ("between the legs", "chest pain", "fever"):
+        assert symptom in text
+    for service in ("Pain Eliminator", "TNT", "Laser"):
+        assert service not in text
+    assert urls(info) == [settings.clinic_website]
+
+
+async def replies_after(user: SimUser, quiet: float = 2.5) -> list[str]:
+    """Everything the bot says in reply to what the user just sent, in order (a chat gets
+    about one message a second, so a second reply may take that long)."""
+    texts = [(await user.next_action()).message.shown_text]
+    while True:
+        try:
+            texts.append((await user.next_action(timeout=quiet)).message.shown_text)
+        except TimeoutError:
+            return texts
+
+
+EMERGENCY = "I can't feel my bum and I can't pee since this morning, can I come in today?"
+
+
+async def test_an_emergency_typed_mid_screening_gets_the_advice_at_once(
+    bot: RunningBot, alice: SimUser
+) -> None:
+    await start_and_consent(alice)
+    await answer(alice, "rf_nerves", "no")
+    await alice.send(EMERGENCY)
+    (advice,) = await replies_after(alice)
+    assert advice.startswith("Please get urgent medical help now") and "999" in advice
+    (client,) = await rows(bot, Client)
+    assert (client.safety_tier, client.safety_symptom, client.stage) == ("A", "saddle", "idle")
+    (screening,) = await rows(bot, Screening)
+    assert (screening.status, screening.red_flag_tier) == ("red_flag", "A")
+    await alice.tap(LABELS["rf_legs"]["no"])  # the old question's button does nothing now
+    await alice.expect_silence(0.4)
+
+
+async def test_an_emergency_typed_idle_or_in_a_caption_holds_and_a_negation_does_not(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    bob = SimUser(emulator, 5002, "Bob")
+    await start_and_consent(bob)
+    await answer_all(bob)
+    await bob.send("No numbness down there and I never had chest pain, just a stiff back")
+    (hint,) = await replies_after(bob)
+    assert "999" not in hint and "/human" in hint
+    await start_and_consent(alice)
+    await answer_all(alice)
+    await alice.send_media("photo", caption="my legs keep giving way, can't walk properly")
+    (advice,) = await replies_after(alice)
+    assert advice.startswith("Please get urgent medical help now")
+    clients = {c.telegram_id: c for c in await rows(bot, Client)}
+    assert clients[alice.id].safety_tier == "A" and clients[bob.id].safety_tier is None
+    await alice.send("/start")
+    assert (await alice.expect("999")).shown_text.startswith("🚨")
+
+
+async def test_an_emergency_typed_in_a_hand_off_gets_advice_and_an_urgent_staff_post(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    await hand_off(alice, emulator)
+    await alice.send("Crushing chest pain for the last hour, should I still come on Friday?")
+    advice, passed_on = await replies_after(alice)
+    assert advice.startswith("Please get urgent medical help now") and "chest pain" in advice
+    assert "Passed on to the clinic team" in passed_on
+    relayed = (await staff_posts(emulator))[-1]
+    assert relayed.startswith("🚨 URGENT") and "Crushing chest pain" in relayed
+
+
+async def test_an_emergency_before_any_consent_is_advised_and_nothing_is_stored(
+    bot: RunningBot, alice: SimUser
+) -> None:
+    await alice.send("/start")
+    await alice.expect("Before the self-check")
+    await alice.send("help I have lost control of my bladder")
+    (advice,) = await replies_after(alice)
+    assert advice.startswith("Please get urgent medical help now")
+    (client,) = await rows(bot, Client)
+    assert client.safety_tier is None and await rows(bot, Screening) == []
