@@ -179,6 +179,9 @@ def _on_consent(state: State, topic: str, agree: bool, ctx: Context) -> Step:
         recorded = Reply(render("consent_tips", choice=tips_choice), replace=True)
         new_state = replace(state, tips_consent=agree)
         events = (("consent_tips", {"agree": agree}),)
+        if new_state.safety.holds:  # an emergency typed before this choice: no self-check
+            held = replace(new_state, stage=Stage.IDLE)
+            return Step(held, (recorded, hold_reply(held.safety)), events=events)
         if new_state.health_consent:
             begun = _begin(new_state, ctx, replace_pressed=False)
             return replace(begun, replies=(recorded, *begun.replies), events=events + begun.events)
@@ -187,6 +190,9 @@ def _on_consent(state: State, topic: str, agree: bool, ctx: Context) -> Step:
     if topic == "health" and agree and state.stage is Stage.IDLE and not state.health_consent:
         # The way back for someone who first said no.
         agreed = replace(state, health_consent=True)
+        if agreed.safety.holds:  # a hold kept through a withdrawal: the advice first
+            consented = (("consent_health", {"agree": True}),)
+            return Step(agreed, (hold_reply(agreed.safety),), events=consented)
         begun = _begin(agreed, ctx, replace_pressed=False)
         events = (("consent_health", {"agree": True}), *begun.events)
         return replace(begun, events=events)
@@ -300,7 +306,7 @@ def _on_emergency(state: State, symptom: str, label: str, ctx: Context) -> Step:
     if state.health_consent and known and state.screening is not None:
         key, answers = state.screening.key, state.screening.answers
         return _red_flag_exit(state, key, "A", symptom, answers, ctx, pressed=False)
-    if state.health_consent and known and state.stage is Stage.IDLE:
+    if state.health_consent and known and state.stage in (Stage.IDLE, Stage.CONSENT_TIPS):
         held = replace(state, safety=Safety("A", symptom, ctx.questionnaire.symptoms[symptom]))
         text = render("red_flag_a", label=held.safety.label, held=True)
         events = (("emergency_text", {"symptom": symptom}),)
@@ -353,7 +359,12 @@ def _on_doctor_checked(state: State) -> Step:
     if not state.safety.holds:
         return _stale(state)
     lifted = replace(state, safety=Safety())
-    reply = Reply(render("doctor_checked"), ((Button(labels.new_check, "n"),),))
+    again = (
+        Button(labels.new_check, "n")
+        if state.health_consent
+        else Button(labels.changed_mind, encode(Consent("health", True)))
+    )
+    reply = Reply(render("doctor_checked"), ((again,),))
     events = (("safety_lifted", {"tier": state.safety.tier}),)
     return Step(lifted, (reply,), events=events)
 

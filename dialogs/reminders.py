@@ -210,9 +210,13 @@ def decode(data: str | None) -> Event | None:
 # --- the dialog -------------------------------------------------------------------------------
 
 
+_STOPPING = (Manage("off"), Manage("pause"), CheckIn("stop"))  # allowed while held
+
+
 def step(plan: Plan, event: Event, ctx: Context) -> Step:
-    if ctx.safety.holds:
+    if ctx.safety.holds and event not in _STOPPING:
         # After a tier A or B red flag, movement is not the advice: the urgent advice is.
+        # Turning reminders down is always allowed.
         return Step(plan, (hold_reply(ctx.safety),))
     match event:
         case Open():

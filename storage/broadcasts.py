@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import ColumnElement, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from dialogs.safety import HOLDING_TIERS
@@ -53,16 +53,18 @@ class Claimed:
 # --- audiences ---------------------------------------------------------------------------------
 
 
-# Everyone who said yes to tips, has not opted out since and has not blocked the bot...
-_WANTS_TIPS = (col(Client.tips_consent).is_(True), col(Client.blocked).is_(False))
-# ...and whose safety status lets them have tips (no tier A or B red flag held).
-_OPTED_IN = (*_WANTS_TIPS, NOT_HELD)
+# Everyone who said yes to tips, has not opted out since and has not blocked the bot, and
+# whose safety status lets them have tips (no tier A or B red flag held); or, `held`, those
+# who would be but for the hold (counted for staff, never sent to).
+def _population(held: bool) -> tuple[ColumnElement[bool], ...]:
+    wants_tips = (col(Client.tips_consent).is_(True), col(Client.blocked).is_(False))
+    return (*wants_tips, ~NOT_HELD if held else NOT_HELD)
 
 
-def _opted_in(session: Session) -> list[Recipient]:
+def _opted_in(session: Session, population: tuple[ColumnElement[bool], ...]) -> list[Recipient]:
     # Plain rows (session.execute): SQLModel's per-row handling costs 3x here.
     rows = session.execute(
-        select(Client.id, Client.chat_id, Client.source).where(*_OPTED_IN).order_by(col(Client.id))
+        select(Client.id, Client.chat_id, Client.source).where(*population).order_by(col(Client.id))
     ).all()
     return [Recipient(i, c, s) for i, c, s in rows]
 
@@ -74,13 +76,15 @@ def _with_reminders(session: Session) -> set[int]:
     return {cid for (cid,) in rows}
 
 
-def _last_recommendations(session: Session) -> dict[int, tuple[str, ...]]:
+def _last_recommendations(
+    session: Session, population: tuple[ColumnElement[bool], ...]
+) -> dict[int, tuple[str, ...]]:
     """The services each screened client's latest finished screening recommended: none if
     it ended at a red flag (no sales after a red flag, care-safety.md)."""
     rows = session.execute(
         select(Screening.client_id, Screening.result)
         .join(Client, col(Client.id) == col(Screening.client_id))
-        .where(col(Screening.status).in_(("completed", "red_flag")), *_OPTED_IN)
+        .where(col(Screening.status).in_(("completed", "red_flag")), *population)
         .order_by(col(Screening.client_id), col(Screening.finished_at))
     ).all()
     return {cid: tuple((result or {}).get("services", ())) for cid, result in rows}
@@ -95,11 +99,13 @@ def _asked_for_booking(session: Session) -> set[int]:
     return {cid for (cid,) in rows}
 
 
-def segment_members(session: Session) -> dict[str, list[Recipient]]:
-    """Every segment with at least one client (and always "all"), with its members."""
-    everyone = _opted_in(session)
+def segment_members(session: Session, *, held: bool = False) -> dict[str, list[Recipient]]:
+    """Every segment with at least one client (and always "all"), with its members; `held`:
+    the clients each would have but for a red-flag hold."""
+    population = _population(held)
+    everyone = _opted_in(session, population)
     reminders = _with_reminders(session)
-    recommended = _last_recommendations(session)
+    recommended = _last_recommendations(session, population)
     booked = _asked_for_booking(session)
     segments: dict[str, list[Recipient]] = {"all": everyone}
     segments["reminders"] = [r for r in everyone if r.client_id in reminders]
@@ -125,10 +131,9 @@ def segment_counts(session: Session) -> dict[str, int]:
     return {name: len(members) for name, members in segment_members(session).items()}
 
 
-def held_back(session: Session) -> int:
-    """Clients who want tips but are held back by a red flag (left out of every audience)."""
-    held = select(func.count()).select_from(Client).where(*_WANTS_TIPS, ~NOT_HELD)
-    return int(session.execute(held).scalar_one())
+def held_back(session: Session, segment: str) -> int:
+    """Clients `segment` would reach but for a red-flag hold (left out of every audience)."""
+    return len(segment_members(session, held=True).get(segment, []))
 
 
 # --- drafts ------------------------------------------------------------------------------------

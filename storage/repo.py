@@ -114,8 +114,11 @@ def withdraw_health_consent(session: Session, client: Client) -> None:
     )
     client.health_consent = False
     client.health_consent_at = utcnow()
-    set_safety(client, None, None)
-    client.safety_cleared_at = None
+    # The symptom and the dates go; a hold stays, without them, until the client says a
+    # doctor has checked them: withdrawing must not restart tips and exercise prompts.
+    held = client.safety_tier if client.safety_tier in HOLDING_TIERS else None
+    client.safety_tier, client.safety_symptom = held, None
+    client.safety_at = client.safety_cleared_at = None
     record_event(session, client.id, "consent_health", {"agree": False})
 
 

@@ -98,7 +98,10 @@ def test_held_clients_are_in_no_audience_and_their_plans_are_never_due(db: Datab
         "source:flyer": everyone_but_held,
     }
     with db.session() as session:
-        assert broadcasts.held_back(session) == 2
+        assert broadcasts.held_back(session, "all") == 2
+        assert broadcasts.held_back(session, "source:flyer") == 2
+        assert broadcasts.held_back(session, "reminders") == 2
+        assert broadcasts.held_back(session, "source:elsewhere") == 0
         prompts = repo.due_prompts(session, utcnow(), 10)
         summaries = repo.due_summaries(session, utcnow(), 10)
         assert sorted(c.telegram_id for _, c in prompts) == everyone_but_held

@@ -13,6 +13,7 @@ from dialogs.events import (
     Cancel,
     Consent,
     DoctorChecked,
+    Emergency,
     NewScreening,
     Resume,
     Start,
@@ -319,3 +320,34 @@ def test_callback_data_round_trip() -> None:
         StartOver("abc"),
     ):
         assert decode(encode(event)) == event
+
+
+def test_an_emergency_typed_anywhere_gets_the_tier_a_advice_first() -> None:
+    emergency = Emergency("bladder", "trouble passing urine")
+    new = run(State(first_name="Alice"), Start()).state  # asked for health consent
+    mid = answer_current(consented()).state
+    idle = red_flag("rf_unwell", "fever").state
+    idle = run(idle, DoctorChecked()).state
+    declined = run(State(), Start(), Consent("health", False), Consent("tips", True)).state
+    tips_asked = run(State(), Start(), Consent("health", True)).state
+    for state, holds in (
+        (new, False),
+        (declined, False),
+        (mid, True),
+        (idle, True),
+        (tips_asked, True),
+    ):
+        result = run(state, emergency)
+        (advice,) = result.replies
+        assert advice.text.startswith("<b>Please get urgent medical help now.</b>")
+        assert not [b for row in advice.buttons for b in row if b.url]
+        assert result.state.safety.holds is holds, state.stage
+        if holds:  # stored only with health consent, under the questionnaire's own words
+            assert result.state.safety.symptom == "bladder"
+            assert "bladder control" in advice.text
+    ended = run(mid, emergency)
+    assert ended.outcome.status == "red_flag" and ended.outcome.tier == "A"
+    assert not ended.replies[0].replace, "a typed message: the question stays, the advice follows"
+    after_tips = run(run(tips_asked, emergency).state, Consent("tips", True))
+    assert after_tips.state.stage is Stage.IDLE and after_tips.started is None, "no self-check"
+    assert labels.doctor_checked in buttons(after_tips.replies[-1])

@@ -124,7 +124,10 @@ async def _preview(
 
 async def _panel(services: Services, broadcast: Broadcast, *, replace: bool) -> Reply:
     """The chosen audience as it stands now (a segment may have emptied since)."""
-    counts, held = await services.db.run(lambda s: (repo.segment_counts(s), repo.held_back(s)))
+    segment = broadcast.segment
+    counts, held = await services.db.run(
+        lambda s: (repo.segment_counts(s), repo.held_back(s, segment))
+    )
     return dialog.panel(
         broadcast.id,  # type: ignore[arg-type]
         broadcast.segment,

@@ -77,7 +77,7 @@ async def on_human_button(update: Update, context: BotContext) -> None:
             log.exception("could not post a hand-off to the staff chat")
     if posted is None:
         await services.db.run(lambda s: repo.set_handoff_status(s, handoff_id, "failed"))
-        await edit_pressed(query, **_unavailable(services))
+        await edit_pressed(query, **_unavailable(services, _urgent(safety)))
         return
     post = (posted.chat_id, posted.message_id)
     await services.db.run(lambda s: repo.set_handoff_status(s, handoff_id, "sent", post))
@@ -99,11 +99,13 @@ async def relay_to_staff(
     assert message is not None, "only new messages are for the team (dialogs.awaiting)"
     more_coming = backlog(context, update) > 1  # a burst: one confirmation, after the last
     text = message.text or message.caption
-    if text is None or staff_chat is None:
+    if staff_chat is None:  # the setting was removed since the hand-off
+        urgent_advice = _urgent(safety_of(client, services.questionnaire))
+        await message.reply_text(**_unavailable(services, urgent_advice))
+        return
+    if text is None:
         if not more_coming:
-            await message.reply_text(
-                **(_unavailable(services) if text else {"text": render("relay_text_only")})
-            )
+            await message.reply_text(render("relay_text_only"))
         return
     try:
         posted = await context.bot.send_message(
@@ -120,12 +122,13 @@ async def relay_to_staff(
         )
     except TelegramError:
         log.exception("could not pass a client's message on to the staff chat")
-        await message.reply_text(**_unavailable(services))
+        urgent_advice = _urgent(safety_of(client, services.questionnaire))
+        await message.reply_text(**_unavailable(services, urgent_advice))
         return
     post = (posted.chat_id, posted.message_id)
     await services.db.run(lambda s: repo.record_relay(s, client.id, post))  # type: ignore[arg-type]
     if not more_coming:
-        await message.reply_text(render("relay_sent"))
+        await message.reply_text(render("relay_sent", text_only=message.text is None))
 
 
 async def on_staff_reply(update: Update, context: BotContext) -> None:
@@ -154,20 +157,24 @@ async def on_staff_reply(update: Update, context: BotContext) -> None:
 
 async def _ask(services: Services, update: Update) -> dict[str, object]:
     """The confirmation: what would be shared, with buttons naming this very request."""
-    if services.settings.staff_chat_id is None:
-        return _unavailable(services)
     user_id = telegram_user(update).id
+    staff_chat = services.settings.staff_chat_id
 
-    def ask(session: Session) -> tuple[Handoff, Screening | None, Safety] | None:
+    def ask(session: Session) -> tuple[Handoff | None, Screening | None, Safety] | None:
         client = repo.active_client(session, user_id)
         if client is None:
             return None
-        return (*repo.ask_handoff(session, client), safety_of(client, services.questionnaire))
+        safety = safety_of(client, services.questionnaire)
+        if staff_chat is None:
+            return None, None, safety
+        return (*repo.ask_handoff(session, client), safety)
 
     asked = await services.db.run(ask)
     if asked is None:
         return {"text": render("needs_start")}
     handoff, screening, safety = asked
+    if handoff is None:  # no staff chat: the website instead, after any urgent advice
+        return _unavailable(services, _urgent(safety))
     buttons = (
         (Button(labels.handoff_send, f"h:y:{handoff.id}"),),
         (Button(labels.handoff_cancel, f"h:n:{handoff.id}"),),
@@ -186,10 +193,10 @@ def _urgent(safety: Safety) -> str:
     return urgent_advice(safety) if safety.holds else ""
 
 
-def _unavailable(services: Services) -> dict[str, object]:
+def _unavailable(services: Services, urgent: str = "") -> dict[str, object]:
     button = InlineKeyboardButton(labels.website, url=services.settings.clinic_website)
     return {
-        "text": render("handoff_unavailable"),
+        "text": render("handoff_unavailable", urgent=urgent),
         "reply_markup": InlineKeyboardMarkup([[button]]),
     }
 
