@@ -1,8 +1,13 @@
-"""Logging set-up. The bot token never reaches a log line.
+"""Logging set-up. The bot token and what clients say never reach a log line.
 
 httpx logs every request URL at INFO, and Bot API URLs contain the token
 (`/bot<token>/sendMessage`), so httpx is kept at WARNING and, as a second guard, every record
 passes through a filter that masks the token wherever it appears.
+
+At DEBUG, python-telegram-bot logs whole updates, request parameters and replies: names, typed
+text, answers, hand-off summaries. Logs outlive /delete and retention, so the same filter keeps
+only the harmless part of those lines (the endpoint, the update's number). The database never
+puts bound values into its errors (`hide_parameters`, storage/db.py).
 """
 
 from __future__ import annotations
@@ -13,16 +18,34 @@ from pathlib import Path
 
 _TOKEN_RE = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{30,}")
 _MASK = "<BOT_TOKEN>"
+_HIDDEN = "<content hidden>"
+# Library log lines that carry content (PTB's requests, replies and updates; SQLAlchemy's
+# result rows), and which of their arguments does.
+_CONTENT_ARGS = {
+    "Row %r": 0,
+    "Calling Bot API endpoint `%s` with parameters `%s`": 1,
+    "Call to Bot API endpoint `%s` finished with return value `%s`": 1,
+    "Processing update %s": 0,
+    "Dropping pending update: %s": 0,
+    "Webhook received data: %s": 0,
+}
 
 
 class RedactTokens(logging.Filter):
-    """Mask anything shaped like a bot token, plus the configured token itself."""
+    """Mask anything shaped like a bot token, plus the configured token itself; drop the
+    content of the library lines that would log what clients and staff wrote."""
 
     def __init__(self, token: str | None = None) -> None:
         super().__init__()
         self.token = token
 
     def filter(self, record: logging.LogRecord) -> bool:
+        hidden = _CONTENT_ARGS.get(record.msg) if isinstance(record.msg, str) else None
+        if hidden is not None and isinstance(record.args, tuple) and len(record.args) > hidden:
+            args = list(record.args)
+            update_id = getattr(args[hidden], "update_id", None)
+            args[hidden] = f"<update {update_id}>" if update_id is not None else _HIDDEN
+            record.args = tuple(args)
         message = record.getMessage()
         masked = _TOKEN_RE.sub(_MASK, message)
         if self.token:
@@ -55,6 +78,6 @@ def _install(handler: logging.Handler, level: str, token: str | None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    quiet = ("httpx", "httpcore", "apscheduler", "aiohttp.access", "alembic")
+    quiet = ("httpx", "httpcore", "apscheduler", "aiohttp.access", "alembic", "sqlalchemy")
     for noisy in quiet:
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -6,20 +6,33 @@ the bot with one line naming it (see `load_settings`), never a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from storage.db import sqlite_folder_problem
 
 _DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 # BotFather tokens look like "123456789:AA...": digits, a colon, then 30+ url-safe characters.
 _TOKEN_RE = re.compile(r"^\d{5,12}:[A-Za-z0-9_-]{30,}$")
 _URL_RE = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+(/\S*)?$")
+# Heroku-style postgres:// and a driverless postgresql:// mean the project's driver, psycopg 3.
+_POSTGRES_SCHEME_RE = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
+_POSTGRES_ALIAS_RE = re.compile(r"^postgres\+", re.IGNORECASE)
+_USER_ID_RE = re.compile(r"^-?[0-9]+$")
+# Telegram lets a bot send about 30 messages a second in all. A Bot API on this machine (the
+# emulator, for benchmarks) may be given more; a local telegram-bot-api server still forwards
+# to Telegram, whose 429 answers the bot obeys anyway.
+TELEGRAM_SEND_RATE = 30
+LOCAL_SEND_RATE = 1000
 
 
 class ConfigError(Exception):
@@ -45,7 +58,7 @@ class Settings(BaseSettings):
     booking_url_laser: str = "https://bodymechanix.example/book/deep-tissue-laser"
     log_level: str = "INFO"
     retention_days: int = Field(default=730, ge=1, le=36500)
-    send_rate: float = Field(default=30.0, gt=0, le=1000)
+    send_rate: float = float(TELEGRAM_SEND_RATE)
     reminder_interval: timedelta = timedelta(hours=1)
 
     @field_validator("bot_token", "staff_chat_id", mode="before")
@@ -65,29 +78,76 @@ class Settings(BaseSettings):
     @classmethod
     def _api_url(cls, value: str) -> str:
         value = value.strip().rstrip("/")
-        if not re.match(r"^https?://[^\s/]+", value):
+        try:
+            parts = urlsplit(value)
+            scheme, host, _ = parts.scheme, parts.hostname, parts.port  # .port: a number
+        except ValueError:  # a broken [IPv6] address or port
+            scheme, host = "", None
+        if scheme not in ("http", "https") or not host or re.search(r"\s", value):
             raise ValueError("must be an http(s) URL such as https://api.telegram.org")
+        if scheme == "http" and not _is_loopback(host):
+            raise ValueError(
+                f"plain http:// to {host} would send the bot token unencrypted: use https:// "
+                "(http:// is allowed only for this machine: localhost, 127.0.0.1 or ::1)"
+            )
         return value
 
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
+        value = _POSTGRES_SCHEME_RE.sub("postgresql+psycopg://", value.strip(), count=1)
+        value = _POSTGRES_ALIAS_RE.sub("postgresql+", value, count=1)
         try:
-            url = make_url(value.strip())
-        except ArgumentError:
+            url = make_url(value)
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
             raise ValueError(
                 "is not a database URL (e.g. sqlite:///var/bmx.db or "
                 "postgresql+psycopg://user@host/db)"
             ) from None
         if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ValueError("must point to SQLite or PostgreSQL")
-        return value.strip()
+            raise ValueError(
+                "must point to SQLite or PostgreSQL (e.g. sqlite:///var/bmx.db or "
+                "postgresql+psycopg://user@host/db)"
+            )
+        problem = sqlite_folder_problem(url)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("staff_ids", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+        """Comma-separated user ids, spaces allowed; a wrong entry is named."""
+        if not isinstance(value, str):
+            return value
+        ids = []
+        for part in (part.strip() for part in value.split(",")):
+            if not part:
+                continue
+            shown = repr(part if len(part) <= 40 else part[:40] + "...")
+            if not _USER_ID_RE.match(part):
+                raise ValueError(f"{shown} is not a Telegram user id (a whole number)")
+            if int(part) <= 0:
+                raise ValueError(
+                    f"{shown} is not a Telegram user id (user ids are above 0; negative "
+                    "ids are groups, such as STAFF_CHAT_ID)"
+                )
+            ids.append(int(part))
+        return ids
+
+    @field_validator("send_rate")
+    @classmethod
+    def _send_rate(cls, value: float, info: ValidationInfo) -> float:
+        # bot_api_url is validated before (field order); if it failed, its error comes first.
+        if _is_loopback(urlsplit(info.data.get("bot_api_url", "")).hostname):
+            if not 0 < value <= LOCAL_SEND_RATE:
+                raise ValueError(f"must be above 0 and at most {LOCAL_SEND_RATE} messages a second")
+            return value
+        if not 0 < value <= TELEGRAM_SEND_RATE:
+            raise ValueError(
+                f"must be above 0 and at most {TELEGRAM_SEND_RATE} messages a second "
+                f"(Telegram lets a bot send about {TELEGRAM_SEND_RATE} a second)"
+            )
         return value
 
     @field_validator("clinic_timezone")
@@ -154,6 +214,18 @@ class Settings(BaseSettings):
             "tnt": self.booking_url_tnt,
             "laser": self.booking_url_laser,
         }
+
+
+def _is_loopback(host: str | None) -> bool:
+    """Whether `host` (as urlsplit gives it) is this machine: localhost, 127.0.0.0/8, ::1."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: object) -> Settings:

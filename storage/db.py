@@ -42,9 +42,43 @@ def sync_url(database_url: str) -> URL:
     return url.set(drivername="postgresql+psycopg")
 
 
+def _sqlite_folder(url: URL) -> Path | None:
+    """The folder of a SQLite file; None for PostgreSQL, in-memory and `file:` URI databases."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    if url.database.startswith("file:"):  # an SQLite URI (?uri=true): SQLite reads it itself
+        return None
+    return Path(url.database).parent
+
+
+def sqlite_folder_problem(url: URL) -> str | None:
+    """Why the folder of a SQLite file cannot be used, or None if it exists or will be made.
+
+    The rule: a missing folder inside the working directory (the default var/bmx.db, the
+    sandbox's var/sandbox.db) is created; a missing folder anywhere else is refused, since
+    it is more likely a typo or an unmounted volume than a place anyone meant to create.
+    """
+    folder = _sqlite_folder(url)
+    if folder is None or folder.is_dir():
+        return None
+    if folder.exists():
+        return f"{folder} is not a folder (the SQLite file must go in a folder)"
+    if folder.resolve().is_relative_to(Path.cwd().resolve()):
+        return None
+    return (
+        f"the folder {folder} does not exist: create it first (only a folder inside the "
+        "working directory, such as var/, is created automatically)"
+    )
+
+
 def _ensure_sqlite_folder(url: URL) -> None:
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    """Create a SQLite file's missing folder where `sqlite_folder_problem` allows it."""
+    problem = sqlite_folder_problem(url)
+    if problem is not None:
+        raise OSError(problem)
+    folder = _sqlite_folder(url)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -67,19 +101,25 @@ def _tune_sqlite(engine: Engine) -> None:
 
 
 class Database:
-    """One engine per process. `await run(work)` is one transaction (see the module notes)."""
+    """One engine per process. `await run(work)` is one transaction (see the module notes).
+    `hide_parameters`: errors and SQL logging never carry bound values (names, answers, typed
+    text) into a log, where /delete and retention cannot reach them."""
 
     def __init__(self, database_url: str) -> None:
         self.url = database_url
         url = sync_url(database_url)
         _ensure_sqlite_folder(url)
         if url.get_backend_name() == "sqlite":
-            self.engine = create_engine(url, pool_size=1, max_overflow=0)
+            self.engine = create_engine(url, pool_size=1, max_overflow=0, hide_parameters=True)
             _tune_sqlite(self.engine)
             self._executor = None
         else:
             self.engine = create_engine(
-                url, pool_size=POSTGRES_THREADS, max_overflow=0, pool_pre_ping=True
+                url,
+                pool_size=POSTGRES_THREADS,
+                max_overflow=0,
+                pool_pre_ping=True,
+                hide_parameters=True,
             )
             self._executor = ThreadPoolExecutor(POSTGRES_THREADS, thread_name_prefix="db")
 
@@ -122,7 +162,8 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    """Apply migrations up to `revision`; creates the SQLite file and folder when needed."""
+    """Apply migrations up to `revision`; creates the SQLite file, and its folder when
+    `sqlite_folder_problem` allows it."""
     _ensure_sqlite_folder(make_url(database_url))
     before = current_revision(database_url)
     command.upgrade(alembic_config(database_url), revision)
@@ -138,7 +179,7 @@ def current_revision(database_url: str) -> str | None:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
         return None
-    engine = create_engine(sync_url(database_url))
+    engine = create_engine(sync_url(database_url), hide_parameters=True)
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()

@@ -95,7 +95,7 @@ class Handoff(SQLModel, table=True):
             Integer, ForeignKey("client.id", ondelete="CASCADE"), nullable=False, index=True
         )
     )
-    kind: str = Field(default="request", max_length=8)  # request | relay
+    kind: str = Field(default="request", max_length=8)  # request | relay | staff (a reply)
     status: str = Field(default="asked", max_length=8)  # asked|sending|sent|declined|failed
     screening_id: int | None = Field(
         default=None,

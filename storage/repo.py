@@ -296,13 +296,16 @@ def set_handoff_status(
         record_event(session, handoff.client_id, "handoff")
 
 
-def record_relay(session: Session, client_id: int, post: tuple[int, int]) -> None:
-    """A client's message passed on to the staff chat: staff may reply to it too."""
+def record_relay(
+    session: Session, client_id: int, post: tuple[int, int], kind: str = "relay"
+) -> None:
+    """A post in the staff chat about this client, so staff may reply to it too: a client's
+    message passed on (`relay`) or the confirmation of a staff reply delivered (`staff`)."""
     staff_chat_id, staff_message_id = post
     session.add(
         Handoff(
             client_id=client_id,
-            kind="relay",
+            kind=kind,
             status="sent",
             staff_chat_id=staff_chat_id,
             staff_message_id=staff_message_id,
@@ -311,12 +314,14 @@ def record_relay(session: Session, client_id: int, post: tuple[int, int]) -> Non
 
 
 def open_handoff(session: Session, client_id: int, since: datetime) -> Handoff | None:
-    """The latest post in the staff chat about this client since `since`, if any."""
+    """The conversation with the team, open while the request or a staff reply is more recent
+    than `since`: the latest such post. The client's own messages do not keep it open."""
     result = session.exec(
         select(Handoff)
         .where(
             Handoff.client_id == client_id,
             Handoff.status == "sent",
+            col(Handoff.kind).in_(("request", "staff")),
             col(Handoff.created_at) >= since,
         )
         .order_by(col(Handoff.id).desc())

@@ -47,7 +47,7 @@ class Stats:
     other_sources: int  # how many more sources there are beyond `sources`
     others: Counts  # new clients from those
     tiers: dict[str, Counts]  # red-flag exits by tier, every tier in TIERS
-    recommended: tuple[tuple[str, Counts], ...]  # finished screenings by first service
+    recommended: tuple[tuple[str, Counts], ...]  # finished screenings recommending each service
     broadcasts: Counts  # broadcasts started
     deliveries: tuple[tuple[str, Counts], ...]  # their recipients by status
 
@@ -85,9 +85,8 @@ def collect(
         if kind == "client_new":
             _add(by_source.setdefault(_source(data), [0] * len(windows)), narrowest)
         elif kind == "screening_finished":
-            first = _first_service(data)
-            if first is not None:
-                _add(by_service.setdefault(first, [0] * len(windows)), narrowest)
+            for service in _services(data):
+                _add(by_service.setdefault(service, [0] * len(windows)), narrowest)
         elif data.get("tier") in by_tier:
             _add(by_tier[data["tier"]], narrowest)
 
@@ -147,11 +146,10 @@ def _source(data: dict[str, Any]) -> str | None:
     return str(source) if source else None
 
 
-def _first_service(data: dict[str, Any]) -> str | None:
+def _services(data: dict[str, Any]) -> list[str]:
+    """Every service a finished screening recommended (each is credited)."""
     services = data.get("services")
-    if isinstance(services, list) and services and services[0]:
-        return str(services[0])
-    return None
+    return [str(s) for s in services if s] if isinstance(services, list) else []
 
 
 def _busiest_first(name: str | None, counts: Sequence[int]) -> tuple[object, ...]:

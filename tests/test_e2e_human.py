@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from sqlalchemy import update
 
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator, Message
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.render import labels
-from storage.models import Client, Event
+from storage.models import Client, Event, Handoff, utcnow
 from tests.conftest import STAFF_CHAT_ID
-from tests.flows import answer, answer_all, rows, start_and_consent
+from tests.flows import answer, answer_all, execute, rows, start_and_consent
 
 
 async def hand_off(alice: SimUser, emulator: BotApiEmulator) -> Message:
@@ -248,3 +251,47 @@ async def test_a_burst_while_handed_off_gets_one_answer(
     await alice.settle(2.5)  # replies to one chat are paced at about one a second
     answers = [m for m in alice.bot_messages() if "only pass on text" in (m.text or "")]
     assert 1 <= len(answers) <= 3
+
+
+async def test_only_staff_ids_speak_for_the_clinic(
+    bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
+) -> None:
+    post = await hand_off(alice, emulator)
+    group = emulator.chats[STAFF_CHAT_ID]
+    mallory = SimUser(emulator, 6666, "Mallory")  # in the group, not in STAFF_IDS
+    anonymous_admin = SimUser(emulator, 1087968824, "Group")  # Telegram's GroupAnonymousBot
+    await mallory.send("Pay your deposit at evil.example", chat=group, reply_to=post)
+    await mallory.expect("Only clinic staff can answer clients", chat=group)
+    await anonymous_admin.send("Pay here", chat=group, reply_to=post, anonymous=True)
+    await anonymous_admin.expect("Only clinic staff can answer clients", chat=group)
+    await alice.expect_silence(0.5)
+    assert not [m for m in alice.bot_messages() if "evil.example" in m.text or "Pay here" in m.text]
+    await staff.send("Hello Alice", chat=group, reply_to=post)
+    await alice.expect("Hello Alice")
+
+
+async def test_the_conversation_window_is_the_same_both_ways_and_staff_keep_it_open(
+    bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
+) -> None:
+    post = await hand_off(alice, emulator)
+    group = emulator.chats[STAFF_CHAT_ID]
+    await staff.send("Hi Alice", chat=group, reply_to=post)
+    await alice.expect("Hi Alice")
+    delivered = await staff.expect("Delivered to Alice", chat=group)
+    await staff.send("One more thing", chat=group, reply_to=delivered)  # a reply to the receipt
+    await alice.expect("One more thing")
+    await staff.expect("Delivered to Alice", chat=group)
+    await alice.send("Thanks!")
+    await alice.expect("Passed on to the clinic team")
+    await alice.settle(0.5)
+    # Eight days after the last staff activity the window is shut both ways: her own recent
+    # message does not keep it open (she is still at her first question).
+    staff_side = update(Handoff).where(Handoff.kind != "relay")
+    await execute(bot, staff_side.values(created_at=utcnow() - timedelta(days=8)))
+    await alice.send("Anyone there?")
+    reply = await alice.expect("Please use the buttons")  # her question again, not "passed on"
+    assert "Passed on" not in reply.text
+    await staff.send("Late answer", chat=group, reply_to=post)
+    closed = await staff.expect("Not delivered", chat=group)
+    assert "closed after 7 days" in closed.text
+    await alice.expect_silence(0.5)

@@ -33,7 +33,8 @@ async def test_stats_show_what_a_client_did(
         "• Finished with a result: 1 / 1",
         "• Red-flag exits: 0 / 0 (tier A 0 / 0, tier B 0 / 0)",
         "• Booking links shown: 1 / 1",
-        "• Pain Eliminator: 1 / 1",  # the first service a result recommends
+        "• Pain Eliminator: 1 / 1",  # every service a result recommends counts
+        "• TNT Treatment and Training: 1 / 1",
         "Broadcasts started: 0 / 0",
     ):
         assert line in shown, f"{line!r} not in {shown}"
@@ -93,7 +94,7 @@ async def test_older_events_count_only_in_the_30_day_column(
         "• Started: 0 / 1",
         "• Red-flag exits: 0 / 1 (tier A 0 / 0, tier B 0 / 1)",
         "• Deep Tissue Laser: 0 / 1",
-        "• TNT Treatment and Training: 0 / 0",
+        "• TNT Treatment and Training: 0 / 1",  # the second service counts too
         "• Breaks done: 1 / 2",
         "Broadcasts started: 0 / 1",
         "• delivered: 0 / 1",

@@ -35,7 +35,7 @@ def test_an_empty_database_gives_zeros_and_a_valid_message(db: Database) -> None
     assert stats.sources == () and stats.other_sources == 0
     assert stats.broadcasts == (0, 0)
     assert [service for service, _ in stats.recommended] == list(SERVICES)
-    text = render("staff/stats", stats=stats, services=SERVICES)
+    text = render("staff/stats", stats=stats, services=SERVICES, local_now=NOW)
     check_message_html(text)
     assert "New clients: 0 / 0" in text and "Broadcasts started: 0 / 0" in text
 
@@ -74,9 +74,10 @@ def test_windows_kinds_sources_services_and_tiers(db: Database) -> None:
     assert stats.tiers == {"A": (1, 1), "B": (0, 1)}
     recommended = dict(stats.recommended)
     assert recommended["tnt"] == (1, 1) and recommended["pain_eliminator"] == (0, 0)
+    assert recommended["laser"] == (1, 1), "every service a result recommends is credited"
     assert stats.recommended[-1] == ("retired_service", (0, 1))
 
-    text = render("staff/stats", stats=stats, services=SERVICES)
+    text = render("staff/stats", stats=stats, services=SERVICES, local_now=NOW)
     check_message_html(text)
     for line in (
         "• spring_flyer: 1 / 2",
@@ -99,7 +100,7 @@ def test_sources_are_capped_escaped_and_kept_short(db: Database) -> None:
     assert stats.sources[0] == (hostile, (3, 3))
     assert len(stats.sources) == 10
     assert stats.other_sources == 21 and stats.others == (21, 21)
-    text = render("staff/stats", stats=stats, services=SERVICES)
+    text = render("staff/stats", stats=stats, services=SERVICES, local_now=NOW)
     parsed = check_message_html(text)  # raises on anything Telegram would refuse
     assert "&lt;b&gt;&amp;amp;" in text and "<b>&amp;" not in text
     assert "• 21 other sources: 21 / 21" in parsed.text
@@ -142,7 +143,7 @@ def test_broadcasts_started_in_each_window_and_their_deliveries(db: Database) ->
     assert deliveries["unconfirmed"] == (0, 1)
     assert deliveries["failed"] == (0, 0)
     assert deliveries["strange"] == (1, 1)
-    text = render("staff/stats", stats=stats, services=SERVICES)
+    text = render("staff/stats", stats=stats, services=SERVICES, local_now=NOW)
     check_message_html(text)
     assert "• delivered: 1 / 2" in text.splitlines()
     assert "• strange: 1 / 1" in text.splitlines()

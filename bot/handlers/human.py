@@ -18,12 +18,13 @@ from bot.conversation import safety_of
 from bot.handlers.common import backlog, chat_id, telegram_user
 from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
+from dialogs.awaiting import RELAY_WINDOW
 from dialogs.emergency import Symptom
 from dialogs.render import labels, render
 from dialogs.replies import Button
 from dialogs.safety import Safety, urgent_advice
 from storage import repo
-from storage.models import Client, Handoff, Screening
+from storage.models import Client, Handoff, Screening, utcnow
 
 log = logging.getLogger(__name__)
 MAX_RELAYED = 3500  # characters of a passed-on message, leaving room for the frame
@@ -135,24 +136,43 @@ async def on_staff_reply(update: Update, context: BotContext) -> None:
     """A reply in the staff chat to a hand-off (or a passed-on message) goes to that client."""
     message = update.message
     assert message is not None and message.reply_to_message is not None
+    sender = message.from_user
+    if (
+        message.sender_chat is not None
+        or sender is None
+        or not context.services.is_staff(sender.id)
+    ):
+        # Only STAFF_IDS speak for the clinic: not any group member, not an anonymous admin.
+        await message.reply_text(render("staff_only"))
+        return
     chat, replied_to = message.chat_id, message.reply_to_message.message_id
-    client = await context.services.db.run(
-        lambda s: repo.client_for_staff_message(s, chat, replied_to)
-    )
+    since = utcnow() - RELAY_WINDOW
+
+    def find(session: Session) -> tuple[Client | None, bool]:
+        client = repo.client_for_staff_message(session, chat, replied_to)
+        return client, bool(client and repo.open_handoff(session, client.id, since))  # type: ignore[arg-type]
+
+    client, is_open = await context.services.db.run(find)
     if client is None:
         await message.reply_text(render("staff_not_delivered", reason="unknown"))
         return
-    if client.blocked:
-        await message.reply_text(render("staff_not_delivered", reason="blocked"))
+    if client.blocked or not is_open:
+        reason = "blocked" if client.blocked else "closed"
+        await message.reply_text(
+            render("staff_not_delivered", reason=reason, days=RELAY_WINDOW.days)
+        )
         return
-    sender = message.from_user.first_name if message.from_user else ""
-    text = render("staff_reply", staff_name=sender, text=_clip(message.text or ""))
+    text = render("staff_reply", staff_name=sender.first_name, text=_clip(message.text or ""))
     try:
         await context.bot.send_message(client.chat_id, text)
     except Forbidden:
         await message.reply_text(render("staff_not_delivered", reason="blocked"))
         return
-    await message.reply_text(render("staff_delivered", name=client.first_name))
+    delivered = await message.reply_text(render("staff_delivered", name=client.first_name))
+    # Staff activity keeps the conversation open, and a reply to this confirmation reaches
+    # the client too.
+    post = (delivered.chat_id, delivered.message_id)
+    await context.services.db.run(lambda s: repo.record_relay(s, client.id, post, "staff"))  # type: ignore[arg-type]
 
 
 async def _ask(services: Services, update: Update) -> dict[str, object]:

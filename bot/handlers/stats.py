@@ -15,5 +15,10 @@ async def on_stats(update: Update, context: BotContext) -> None:
     now = services.clock()
     known = tuple(services.questionnaire.services)
     figures = await services.db.run(lambda s: stats.collect(s, now, services=known))
-    text = render("staff/stats", stats=figures, services=services.questionnaire.services)
+    text = render(
+        "staff/stats",
+        stats=figures,
+        services=services.questionnaire.services,
+        local_now=now.astimezone(services.settings.clinic_zone),
+    )
     await update.effective_message.reply_text(text)  # type: ignore[union-attr]

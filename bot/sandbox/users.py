@@ -76,9 +76,11 @@ class SimUser:
         chat: Chat | None = None,
         reply_to: Message | None = None,
         entities: list[dict[str, Any]] | None = None,
+        anonymous: bool = False,
     ) -> Message:
         """Type a message (a command if it starts with '/') and send it; `entities` is the
-        formatting the app would attach (bold, links...), offsets in UTF-16 units."""
+        formatting the app would attach (bold, links...), offsets in UTF-16 units;
+        `anonymous`: as an anonymous group admin (Telegram sends the group as `sender_chat`)."""
         entities = list(entities or [])
         if text.startswith("/"):
             length = len(text.split()[0]) if text.split() else 1
@@ -87,6 +89,8 @@ class SimUser:
         target = chat or self.chat
         if reply_to is not None:
             extra["reply_to_message"] = self.emulator.message_json(reply_to)
+        if anonymous:
+            extra["sender_chat"] = target.as_json()
         return self._post(target, text=text, entities=entities, **extra)
 
     async def send_media(

@@ -1,0 +1,293 @@
+"""Setting errors from issue 9: each wrong value stops the bot with one line naming the setting
+and the problem; the right values (and the forms people copy from elsewhere) pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import ConfigError, Settings, load_settings
+from storage.db import Database, upgrade
+from tests.test_cli import bmx, one_clear_line
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only what a test passes counts: no .env, no BOT_API_URL or SEND_RATE from outside."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def settings(**values: object) -> Settings:
+    return load_settings(_env_file=None, **values)
+
+
+def refusal(**values: object) -> str:
+    with pytest.raises(ConfigError) as caught:
+        settings(**values)
+    return str(caught.value)
+
+
+# 1. DATABASE_URL: postgres:// and postgresql:// as hosting platforms give them.
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgres://user@host/db", "postgresql+psycopg://user@host/db"),
+        ("postgresql://user@host/db", "postgresql+psycopg://user@host/db"),
+        ("PostgreSQL://user@host/db", "postgresql+psycopg://user@host/db"),
+        (
+            "postgres://bmx:p%40ss:w%2Frd@db.internal:5432/bmx?sslmode=require",
+            "postgresql+psycopg://bmx:p%40ss:w%2Frd@db.internal:5432/bmx?sslmode=require",
+        ),
+        ("postgres+psycopg://user@host/db", "postgresql+psycopg://user@host/db"),
+        ("postgresql+psycopg://user@host/db", "postgresql+psycopg://user@host/db"),
+        (" postgresql+psycopg://user@host/db ", "postgresql+psycopg://user@host/db"),
+    ],
+)
+def test_postgres_urls_without_a_driver_mean_psycopg(given: str, used: str) -> None:
+    assert settings(database_url=given).database_url == used
+
+
+def test_other_databases_and_broken_urls_are_refused() -> None:
+    assert refusal(database_url="mysql://db/x") == (
+        "Configuration error: DATABASE_URL: must point to SQLite or PostgreSQL (e.g. "
+        "sqlite:///var/bmx.db or postgresql+psycopg://user@host/db)"
+    )
+    assert refusal(database_url="postgres://user@host:port/db") == (
+        "Configuration error: DATABASE_URL: is not a database URL (e.g. sqlite:///var/bmx.db or "
+        "postgresql+psycopg://user@host/db)"
+    )
+
+
+# 2. STAFF_IDS: the wrong entry is named.
+
+
+@pytest.mark.parametrize(
+    ("given", "wrong"), [("123, abc", "abc"), ("1,2,x", "x"), ("123, 4.5", "4.5"), ("1 2", "1 2")]
+)
+def test_a_staff_id_that_is_not_a_number_is_named(given: str, wrong: str) -> None:
+    assert refusal(staff_ids=given) == (
+        f"Configuration error: STAFF_IDS: '{wrong}' is not a Telegram user id (a whole number)"
+    )
+
+
+def test_a_group_id_in_staff_ids_is_named() -> None:
+    assert refusal(staff_ids="123, -1001234567890") == (
+        "Configuration error: STAFF_IDS: '-1001234567890' is not a Telegram user id (user ids "
+        "are above 0; negative ids are groups, such as STAFF_CHAT_ID)"
+    )
+
+
+def test_a_long_wrong_entry_is_shortened() -> None:
+    line = refusal(staff_ids="1," + "y" * 500)
+    assert "'" + "y" * 40 + "...'" in line and "y" * 41 not in line
+
+
+@pytest.mark.parametrize(
+    ("given", "ids"),
+    [("123, 456", [123, 456]), (" 123 ,456 , ", [123, 456]), ("", []), ("7", [7])],
+)
+def test_staff_ids_with_spaces_around_commas_pass(given: str, ids: list[int]) -> None:
+    assert settings(staff_ids=given).staff_ids == ids
+
+
+# 3. SEND_RATE: Telegram's budget for a bot is about 30 messages a second.
+
+TOO_FAST = (
+    "Configuration error: SEND_RATE: must be above 0 and at most 30 messages a second "
+    "(Telegram lets a bot send about 30 a second)"
+)
+
+
+@pytest.mark.parametrize("rate", ["1000", "31", "30.5", "0", "-1", "nan", "inf"])
+def test_a_send_rate_telegram_would_refuse_is_refused(rate: str) -> None:
+    assert refusal(send_rate=rate) == TOO_FAST
+
+
+@pytest.mark.parametrize("rate", ["30", "1", "0.5", "12.5"])
+def test_a_send_rate_within_telegrams_budget_passes(rate: str) -> None:
+    assert settings(send_rate=rate).send_rate == float(rate)
+
+
+def test_a_bot_api_on_this_machine_may_get_a_higher_rate() -> None:
+    """The emulator (benchmarks run it with SEND_RATE=1000) is not bound by Telegram."""
+    local = "http://127.0.0.1:8081"
+    assert settings(bot_api_url=local, send_rate="1000").send_rate == 1000
+    assert refusal(bot_api_url=local, send_rate="1001") == (
+        "Configuration error: SEND_RATE: must be above 0 and at most 1000 messages a second"
+    )
+    assert refusal(bot_api_url="https://api.telegram.org", send_rate="1000") == TOO_FAST
+
+
+# 4. DATABASE_URL: a SQLite file's missing folder is created only inside the working directory.
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory, and beside it a folder outside it."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    return outside
+
+
+def test_a_missing_folder_outside_the_working_directory_is_refused(elsewhere: Path) -> None:
+    folder = elsewhere / "missing" / "dir"
+    url = f"sqlite:///{folder / 'x.db'}"
+    assert refusal(database_url=url) == (
+        f"Configuration error: DATABASE_URL: the folder {folder} does not exist: create it "
+        "first (only a folder inside the working directory, such as var/, is created "
+        "automatically)"
+    )
+    with pytest.raises(OSError, match="does not exist: create it first"):
+        upgrade(url)
+    with pytest.raises(OSError, match="does not exist: create it first"):
+        Database(url)
+    assert not (elsewhere / "missing").exists()
+
+
+def test_the_nonexistent_folder_of_issue_9_is_refused() -> None:
+    line = refusal(database_url="sqlite:////nonexistent/dir/x.db")
+    assert line.startswith("Configuration error: DATABASE_URL: the folder /nonexistent/dir ")
+    assert not Path("/nonexistent").exists()
+
+
+def test_a_file_where_the_folder_should_be_is_refused(elsewhere: Path) -> None:
+    (elsewhere / "file").write_text("")
+    assert refusal(database_url=f"sqlite:///{elsewhere / 'file' / 'x.db'}") == (
+        f"Configuration error: DATABASE_URL: {elsewhere / 'file'} is not a folder (the SQLite "
+        "file must go in a folder)"
+    )
+
+
+def test_an_existing_folder_anywhere_passes(elsewhere: Path) -> None:
+    url = f"sqlite:///{elsewhere / 'x.db'}"
+    assert settings(database_url=url).database_url == url
+
+
+def test_missing_folders_inside_the_working_directory_are_created(elsewhere: Path) -> None:
+    """The default var/bmx.db and the sandbox's var/sandbox.db, relative or absolute."""
+    work = Path.cwd()
+    assert settings().database_url == "sqlite:///var/bmx.db"
+    assert not (work / "var").exists()  # checking the settings creates nothing
+    upgrade("sqlite:///var/bmx.db")
+    assert (work / "var" / "bmx.db").is_file()
+    absolute = f"sqlite:///{work / 'a' / 'b' / 'bmx.db'}"
+    assert settings(database_url=absolute).database_url == absolute
+    upgrade(absolute)
+    assert (work / "a" / "b" / "bmx.db").is_file()
+
+
+def test_memory_and_postgres_databases_have_no_folder(elsewhere: Path) -> None:
+    for url in ("sqlite://", "sqlite:///:memory:", "postgresql+psycopg://u@host/db"):
+        assert settings(database_url=url).database_url == url
+
+
+# 5. BOT_API_URL: the token travels in every request, so plain http only to this machine.
+
+
+def test_plain_http_to_a_remote_host_is_refused() -> None:
+    assert refusal(bot_api_url="http://remote.example") == (
+        "Configuration error: BOT_API_URL: plain http:// to remote.example would send the bot "
+        "token unencrypted: use https:// (http:// is allowed only for this machine: localhost, "
+        "127.0.0.1 or ::1)"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.5:8081",
+        "http://127.0.0.1.evil.example",
+        "http://localhost.evil.example",
+        "http://evil.example/127.0.0.1",
+        "http://127.0.0.1@evil.example",
+        "http://[::2]:8081",
+    ],
+)
+def test_remote_hosts_that_look_local_are_refused(url: str) -> None:
+    assert refusal(bot_api_url=url).startswith(
+        "Configuration error: BOT_API_URL: plain http:// to "
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.telegram.org",
+        "https://bot-api.example:8443/",
+        "http://127.0.0.1:8081",
+        "http://127.5.0.1",
+        "http://localhost:8081",
+        "http://LOCALHOST",
+        "http://[::1]:8081",
+    ],
+)
+def test_https_anywhere_and_http_on_this_machine_pass(url: str) -> None:
+    assert settings(bot_api_url=url).bot_api_url == url.rstrip("/")
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://x", "https://", "http://127.0.0.1:port", "http://[::1", "api.org", "http://a b"]
+)
+def test_what_is_not_an_http_url_is_still_refused(url: str) -> None:
+    assert refusal(bot_api_url=url) == (
+        "Configuration error: BOT_API_URL: must be an http(s) URL such as https://api.telegram.org"
+    )
+
+
+# End to end: `bmx-bot check` (and `db upgrade`) as the person deploying the bot meets them.
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"STAFF_IDS": "123, abc"},
+            "Configuration error: STAFF_IDS: 'abc' is not a Telegram user id (a whole number)",
+        ),
+        ({"SEND_RATE": "1000"}, TOO_FAST),
+        (
+            {"DATABASE_URL": "sqlite:////nonexistent/dir/x.db"},
+            "Configuration error: DATABASE_URL: the folder /nonexistent/dir does not exist: "
+            "create it first (only a folder inside the working directory, such as var/, is "
+            "created automatically)",
+        ),
+        (
+            {"BOT_API_URL": "http://remote.example"},
+            "Configuration error: BOT_API_URL: plain http:// to remote.example would send the "
+            "bot token unencrypted: use https:// (http:// is allowed only for this machine: "
+            "localhost, 127.0.0.1 or ::1)",
+        ),
+    ],
+)
+def test_check_stops_with_one_line_and_exit_code_2(
+    tmp_path: Path, env: dict[str, str], line: str
+) -> None:
+    result = bmx(tmp_path, "check", **env)
+    assert result.returncode == 2
+    assert one_clear_line(result) == line
+    assert result.stdout == ""
+
+
+def test_check_accepts_a_heroku_style_postgres_url(tmp_path: Path) -> None:
+    result = bmx(tmp_path, "check", DATABASE_URL="postgres://bmx:secret@db.internal/bmx")
+    assert result.returncode == 0, result.stderr
+    assert "settings OK" in result.stdout
+
+
+def test_db_upgrade_refuses_a_missing_folder_outside_and_creates_none(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    url = f"sqlite:///{tmp_path / 'missing' / 'bmx.db'}"
+    result = bmx(work, "db", "upgrade", DATABASE_URL=url)
+    assert result.returncode == 2
+    assert one_clear_line(result).startswith(
+        f"Configuration error: DATABASE_URL: the folder {tmp_path / 'missing'} does not exist"
+    )
+    assert not (tmp_path / "missing").exists()
