@@ -122,6 +122,7 @@ def _add_handlers(app: Application, services: Services) -> None:
     for name, callback in staff_commands.items():
         app.add_handler(CommandHandler(name, callback, filters=new_message & staff))
     app.add_handler(CallbackQueryHandler(misc.reject_forged_presses), group=-1)
+    app.add_handler(MessageHandler(private, misc.throttle_messages), group=-2)
     app.add_handler(CallbackQueryHandler(human.on_human_button, pattern=r"^h:(ask|[yn]:\d+)$"))
     app.add_handler(CallbackQueryHandler(privacy.on_privacy_button, pattern=r"^p:[ht]:[01]$"))
     app.add_handler(CallbackQueryHandler(privacy.on_delete_button, pattern=r"^d:(n|y:\d+)$"))

@@ -10,6 +10,7 @@ from pathlib import Path
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.settings import Settings
+from bot.throttle import ChatThrottle
 from dialogs.emergency import Phrases, load_phrases
 from dialogs.questionnaire import (
     Questionnaire,
@@ -30,6 +31,7 @@ class Services:
     clock: Callable[[], datetime] = utcnow  # when reminders fall due; tests may set the time
     tips: tuple[LibraryTip, ...] = field(default_factory=load_tips)  # the ready tips for /tips
     phrases: Phrases = field(default_factory=load_phrases)  # emergency phrases in free text
+    throttle: ChatThrottle = field(default_factory=ChatThrottle)  # per-client fairness
 
     def is_staff(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.staff_ids

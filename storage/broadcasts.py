@@ -313,7 +313,12 @@ def claim(session: Session, delivery_id: int) -> Claimed | None:
         .where(Delivery.id == delivery_id)
     ).first()
     status = "sending"
-    if client is None:
+    if client is None:  # erased since the broadcast started
+        session.execute(
+            update(Delivery)
+            .where(col(Delivery.id) == delivery_id, col(Delivery.status) == "pending")
+            .values(status="skipped", updated_at=utcnow())
+        )
         return None
     if client.blocked:
         status = "blocked"

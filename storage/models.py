@@ -183,7 +183,11 @@ class Broadcast(SQLModel, table=True):
     `segment` narrows the audience (see `storage.audience`).
     """
 
-    __table_args__ = (Index("ix_broadcast_status_at", "status", "scheduled_at"),)
+    # AUTOINCREMENT on SQLite: a dropped draft's number is never given to the next tip.
+    __table_args__ = (
+        Index("ix_broadcast_status_at", "status", "scheduled_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     staff_id: int = Field(sa_type=BigInteger)  # the staff member's Telegram id (and chat)
@@ -212,12 +216,15 @@ class Delivery(SQLModel, table=True):
     broadcast_id: int = Field(
         sa_column=Column(Integer, ForeignKey("broadcast.id", ondelete="CASCADE"), nullable=False)
     )
-    client_id: int = Field(
+    # A client's /delete unlinks their deliveries (client and chat become NULL) instead of
+    # removing them, so a broadcast's history ("sent 1 of 1") stays as it was.
+    client_id: int | None = Field(
+        default=None,
         sa_column=Column(
-            Integer, ForeignKey("client.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+            Integer, ForeignKey("client.id", ondelete="SET NULL"), nullable=True, index=True
+        ),
     )
-    chat_id: int = Field(sa_type=BigInteger)
+    chat_id: int | None = Field(default=None, sa_type=BigInteger)
     # pending | sending | sent | blocked | failed | unconfirmed | skipped (opted out meanwhile)
     status: str = Field(default="pending", max_length=12)
     message_id: int | None = Field(default=None, sa_type=BigInteger)

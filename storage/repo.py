@@ -138,8 +138,14 @@ def give_health_consent(session: Session, client: Client) -> None:
 
 
 def delete_client(session: Session, client: Client) -> None:
-    """Erase a client and everything about them; their events stay, unlinked, for counts."""
+    """Erase a client and everything about them; their events and tip deliveries stay,
+    unlinked, for counts and broadcast history."""
     session.execute(update(Event).where(col(Event.client_id) == client.id).values(client_id=None))
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.client_id) == client.id)
+        .values(client_id=None, chat_id=None)
+    )
     session.delete(client)
 
 

@@ -109,8 +109,8 @@ def test_check_and_db_commands(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x' / 'bmx.db'}"
     assert bmx(tmp_path, "db", "current", DATABASE_URL=url).stdout.strip() == "none"
     upgraded = bmx(tmp_path, "db", "upgrade", DATABASE_URL=url)
-    assert upgraded.returncode == 0 and "revision 0005" in upgraded.stdout
-    assert bmx(tmp_path, "db", "current", DATABASE_URL=url).stdout.strip() == "0005"
+    assert upgraded.returncode == 0 and "revision 0006" in upgraded.stdout
+    assert bmx(tmp_path, "db", "current", DATABASE_URL=url).stdout.strip() == "0006"
 
 
 def test_a_broken_questionnaire_is_reported(tmp_path: Path) -> None:

@@ -153,6 +153,10 @@ async def test_photo_tip_and_unsubscribe(bot: RunningBot, staff: SimUser, alice:
         caption_entities=[{"type": "italic", "offset": 0, "length": 7}],
     )
     await staff.expect("Audience:")
+    [preview] = tips_of(staff)
+    pressed = await staff.tap(labels.tips_unsubscribe, message=preview)
+    await staff.expect_silence(0.3)
+    assert pressed.answer["text"] == labels.tips_preview_unsubscribe, "not 'out of date'"
     await staff.tap(labels.bc_send_now)
     await wait_done(staff, 1)
     [tip] = tips_of(alice)
@@ -426,3 +430,21 @@ async def test_an_emptied_audience_shows_as_it_is(
     await staff.tap(labels.back)
     panel = await staff.expect("Audience:")
     assert "Came via link: flyer, 0 clients" in panel.shown_text
+
+
+async def test_a_clients_delete_leaves_broadcast_history_as_it_was(
+    bot: RunningBot, staff: SimUser, alice: SimUser
+) -> None:
+    await start_and_consent(alice)
+    await compose(staff)
+    await staff.tap(labels.bc_send_now)
+    await wait_done(staff, 1)
+    await alice.send("/delete")
+    await alice.expect("Delete everything?")
+    await alice.tap(labels.delete_yes)
+    await alice.expect("has been deleted")
+    await staff.send("/broadcasts")
+    listing = await staff.expect("Recent broadcasts")
+    assert "Sent 1 of 1" in listing.shown_text
+    (delivery,) = await rows(bot, Delivery)
+    assert (delivery.status, delivery.client_id, delivery.chat_id) == ("sent", None, None)

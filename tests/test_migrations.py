@@ -6,16 +6,16 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
-from storage import models  # noqa: F401  (the tables)
-from storage.db import alembic_config, current_revision, sync_url, upgrade
+from storage import models, repo
+from storage.db import Database, alembic_config, current_revision, sync_url, upgrade
 
 
 def test_migrations_match_the_models_and_go_both_ways(database_url: str) -> None:
     assert current_revision(database_url) is None
     upgrade(database_url)
-    assert current_revision(database_url) == "0005"
+    assert current_revision(database_url) == "0006"
     engine = create_engine(sync_url(database_url))
     try:
         with engine.connect() as connection:
@@ -102,3 +102,53 @@ def test_red_flag_exits_from_before_0005_keep_their_clients_held(database_url: s
             assert rows.all() == [(1, "B"), (2, None), (3, None)]
     finally:
         engine.dispose()
+
+
+def test_broadcast_history_survives_0006_and_a_clients_erasure(database_url: str) -> None:
+    upgrade(database_url, "0005")
+    engine = create_engine(sync_url(database_url))
+    now = {"now": "2026-11-01 10:00:00"}
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO client (telegram_id, chat_id, first_name, stage, blocked,"
+                    " created_at, last_active_at) VALUES (7, 7, 'A', 'idle', false, :now, :now)"
+                ),
+                now,
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO broadcast (staff_id, status, segment, created_at)"
+                    " VALUES (1, 'done', 'all', :now)"
+                ),
+                now,
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO delivery (broadcast_id, client_id, chat_id, status, updated_at)"
+                    " SELECT broadcast.id, client.id, 7, 'sent', :now FROM client, broadcast"
+                ),
+                now,
+            )
+        upgrade(database_url)
+    finally:
+        engine.dispose()
+    database = Database(database_url)
+    try:
+        with database.session() as session:
+            (client,) = session.exec(select(models.Client)).all()
+            repo.delete_client(session, client)
+        with database.session() as session:
+            (delivery,) = session.exec(select(models.Delivery)).all()
+            assert (delivery.status, delivery.client_id, delivery.chat_id) == ("sent", None, None)
+            dropped = models.Broadcast(staff_id=1, segment="all")
+            session.add(dropped)
+        with database.session() as session:
+            session.execute(text(f"DELETE FROM broadcast WHERE id = {dropped.id}"))
+            after = models.Broadcast(staff_id=1, segment="all")
+            session.add(after)
+            session.flush()
+            assert after.id > dropped.id, "a dropped draft's number is not given out again"
+    finally:
+        database.engine.dispose()

@@ -9,7 +9,10 @@ member has at most one tip in the making, a Broadcast row: `compose` waits for t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
+from asyncio.subprocess import DEVNULL, PIPE
 
 from sqlmodel import Session
 from telegram import CallbackQuery, Message, Update
@@ -24,10 +27,13 @@ from dialogs import broadcasts as dialog
 from dialogs.render import labels, render
 from dialogs.replies import Button, Reply
 from dialogs.staff_text import (
+    CHECK_COMMAND,
+    CHECK_DIRECTORY,
+    CHECK_SECONDS,
     TipError,
-    check_tip,
+    check_answer,
+    check_request,
     from_telegram_html,
-    render_tip,
     to_telegram_html,
 )
 from dialogs.tips import find_tip
@@ -35,6 +41,7 @@ from storage import broadcasts as repo
 from storage.models import Broadcast
 
 SHOWN_IN_LIST = 10
+log = logging.getLogger(__name__)
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -100,16 +107,43 @@ async def _take_tip(message: Message, context: BotContext, draft: Broadcast) -> 
         return
     template = from_telegram_html(source)
     if template.strip() or photo is None:  # a photo may go without a caption
-        try:
-            check_tip(template, caption=photo is not None)
-            render_tip(template, message.from_user.first_name)  # type: ignore[union-attr]
-        except TipError as exc:
-            await message.reply_text(render("staff/tip_problem", error=exc))
+        name = message.from_user.first_name  # type: ignore[union-attr]
+        problem = await _check_tip(template, name, caption=photo is not None)
+        if problem is not None:
+            await message.reply_text(render("staff/tip_problem", error=problem))
             return
     bid: int = draft.id  # type: ignore[assignment]
     saved = await context.services.db.run(lambda s: repo.save_tip(s, bid, template, photo))
     if saved is not None:
         await _preview(context, message.chat_id, saved, message.from_user.first_name)  # type: ignore[union-attr]
+
+
+async def _check_tip(template: str, first_name: str, *, caption: bool) -> TipError | None:
+    """check_tip, and render_tip for the staff member's own name (the preview), in a child
+    process that is killed after CHECK_SECONDS; None if the tip is fine.
+
+    Staff text runs there first, so whatever it does, the bot goes on answering. staff_text
+    bounds every value a tip makes, so a check takes milliseconds (plus about 0.3 s to start
+    Python); the process is what makes the time and memory limits hold for anything those
+    bounds missed: a thread could not be stopped, and one long step in C would hold the GIL
+    and stall the bot anyway. A process per check (tips are rare) needs no shutting down."""
+    process = await asyncio.create_subprocess_exec(
+        *CHECK_COMMAND, stdin=PIPE, stdout=PIPE, stderr=DEVNULL, cwd=CHECK_DIRECTORY
+    )
+    try:
+        request = check_request(template, first_name, caption=caption)
+        output, _ = await asyncio.wait_for(process.communicate(request), CHECK_SECONDS)
+    except TimeoutError:
+        log.warning("a tip check was stopped after %s seconds", CHECK_SECONDS)
+        return TipError("size", f"checking it took over {CHECK_SECONDS:g} seconds")
+    finally:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+    if process.returncode:
+        log.warning("a tip check ended with exit code %s", process.returncode)
+    return check_answer(output)
 
 
 async def _preview(
@@ -318,9 +352,13 @@ _ACTIONS = {
 
 
 async def on_unsubscribe(update: Update, context: BotContext) -> None:
-    """The "Unsubscribe from tips" button under every tip."""
+    """The "Unsubscribe from tips" button under every tip (and under a staff preview, where it
+    only says what it does for clients)."""
     query = update.callback_query
     assert query is not None
+    if context.services.is_staff(query.from_user.id):
+        await query.answer(labels.tips_preview_unsubscribe, show_alert=True)
+        return
     client, changed = await switch_consent(context, update, "tips", False)
     if client is None or not changed:
         await query.answer(labels.tips_already_off if client else labels.stale)

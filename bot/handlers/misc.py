@@ -1,15 +1,18 @@
-"""/help, blocking and unblocking, and the error handler."""
+"""/help, blocking and unblocking, the per-client throttle, and the error handler."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 
 from telegram import ChatMember, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.services import BotContext
+from bot.throttle import Verdict
+from dialogs.emergency import detect
 from dialogs.render import labels, render
 from storage import repo
 
@@ -32,6 +35,24 @@ async def on_membership(update: Update, context: BotContext) -> None:
     known = await context.services.db.run(lambda s: repo.set_blocked(s, chat, blocked))
     if known:
         log.info("client %s %s the bot", change.chat.id, "blocked" if blocked else "unblocked")
+
+
+async def throttle_messages(update: Update, context: BotContext) -> None:
+    """Runs before every handler of a client's messages: past a few a minute, one "slow down"
+    note, then nothing until the chat calms down (bot.throttle). Staff are not throttled."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or context.services.is_staff(user.id):
+        return
+    text = message.text or message.caption or ""
+    emergency = bool(text) and detect(text, context.services.phrases) is not None
+    verdict = context.services.throttle.check(
+        message.chat_id, time.monotonic(), emergency=emergency
+    )
+    if verdict is Verdict.ALLOW:
+        return
+    if verdict is Verdict.WARN:
+        await message.reply_text(render("slow_down"))
+    raise ApplicationHandlerStop
 
 
 async def reject_forged_presses(update: Update, context: BotContext) -> None:
