@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -32,6 +33,9 @@ class Services:
     tips: tuple[LibraryTip, ...] = field(default_factory=load_tips)  # the ready tips for /tips
     phrases: Phrases = field(default_factory=load_phrases)  # emergency phrases in free text
     throttle: ChatThrottle = field(default_factory=ChatThrottle)  # per-client fairness
+    # A client's messages to the team held until the last of a burst (merged into one post,
+    # bot.handlers.human.RelayBurst).
+    relay_bursts: dict[int, Any] = field(default_factory=dict)
 
     def is_staff(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.staff_ids

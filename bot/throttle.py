@@ -3,10 +3,12 @@ answered. One person flooding the bot must not eat the send budget that reminder
 everyone else's replies share.
 
 A token bucket per private chat: `burst` messages at once, refilled at `per_minute`. Past it,
-the first message gets one "slow down" note and the rest are dropped unanswered, until the
-bucket refills. An emergency in the client's words still gets through, once a minute. Hand-
-written because the libraries at hand (aiolimiter, PTB's AIORateLimiter) make a caller *wait*
-for a slot; this must decide at once, per chat, and forget idle chats so memory stays flat.
+the first message gets one "slow down" note and the rest are dropped unanswered; while the
+flood goes on, one message is answered as each token comes back, and only a chat that has
+calmed down completely gets a note again. An emergency in the client's words still gets
+through, once a minute. Hand-written because the libraries at hand (aiolimiter, PTB's
+AIORateLimiter) make a caller *wait* for a slot; this must decide at once, per chat, and
+forget idle chats so memory stays flat.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class _Bucket:
 
 
 class ChatThrottle:
-    def __init__(self, per_minute: float = 6.0, burst: int = 12) -> None:
+    def __init__(self, per_minute: float = 10.0, burst: int = 12) -> None:
         self.rate = per_minute / 60.0
         self.burst = float(burst)
         self._buckets: dict[int, _Bucket] = {}
@@ -46,9 +48,10 @@ class ChatThrottle:
             self._sweep(now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
         bucket.at = now
+        if bucket.tokens >= self.burst:  # calm again: a new flood gets a new note
+            bucket.warned = False
         if bucket.tokens >= 1:
             bucket.tokens -= 1
-            bucket.warned = False
             return Verdict.ALLOW
         if emergency and now - bucket.emergency_at >= EMERGENCY_EVERY:
             bucket.emergency_at = now

@@ -96,7 +96,7 @@ class Handoff(SQLModel, table=True):
         )
     )
     kind: str = Field(default="request", max_length=8)  # request | relay | staff (a reply)
-    status: str = Field(default="asked", max_length=8)  # asked|sending|sent|declined|failed
+    status: str = Field(default="asked", max_length=8)  # asked|sending|sent|declined|failed|closed
     screening_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("screening.id", ondelete="SET NULL"), nullable=True),

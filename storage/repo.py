@@ -319,6 +319,24 @@ def record_relay(
     )
 
 
+def close_conversation(session: Session, request_id: int) -> Client | None:
+    """Staff close a client's conversation (from its request's post): every open request and
+    staff reply of that client is marked closed. The client, or None if already closed."""
+    request = session.get(Handoff, request_id)
+    if request is None or request.kind != "request" or request.status != "sent":
+        return None
+    session.execute(
+        update(Handoff)
+        .where(
+            col(Handoff.client_id) == request.client_id,
+            col(Handoff.kind).in_(("request", "staff")),
+            col(Handoff.status) == "sent",
+        )
+        .values(status="closed")
+    )
+    return session.get(Client, request.client_id)
+
+
 def open_handoff(session: Session, client_id: int, since: datetime) -> Handoff | None:
     """The conversation with the team, open while the request or a staff reply is more recent
     than `since`: the latest such post. The client's own messages do not keep it open."""

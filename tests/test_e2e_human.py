@@ -295,3 +295,30 @@ async def test_the_conversation_window_is_the_same_both_ways_and_staff_keep_it_o
     closed = await staff.expect("Not delivered", chat=group)
     assert "closed after 7 days" in closed.text
     await alice.expect_silence(0.5)
+
+
+async def test_a_burst_to_the_team_is_one_post_and_staff_can_close_the_conversation(
+    bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
+) -> None:
+    post = await hand_off(alice, emulator)
+    group = emulator.chats[STAFF_CHAT_ID]
+    posts_before = len(await staff_posts(emulator))
+    for n in range(5):
+        await alice.send(f"part {n} of my long story")
+    await alice.expect("Passed on to the clinic team")
+    await alice.settle(1.5)
+    relayed = (await staff_posts(emulator))[posts_before:]
+    assert len(relayed) == 1 and all(f"part {n} of" in relayed[0] for n in range(5)), relayed
+    assert sum("Passed on" in (m.text or "") for m in alice.bot_messages()) == 1
+
+    mallory = SimUser(emulator, 6666, "Mallory")  # in the group, not staff
+    refused = await mallory.tap(labels.handoff_close, message=post)
+    await mallory.expect_silence(0.3)
+    assert refused.answer["text"] == labels.staff_only
+    await staff.tap(labels.handoff_close, message=post)
+    await staff.expect("closed the conversation with Alice", chat=group)
+    await alice.expect("has closed this conversation")
+    assert not group.messages[post.message_id].flat_buttons
+    await alice.send("Still there?")
+    reply = await alice.expect("Please use the buttons")  # her question again, not relayed
+    assert "Passed on" not in reply.text

@@ -10,11 +10,21 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from aiohttp import web
-from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeChatAdministrators,
+    BotCommandScopeChatMember,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 
-from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.emulator import MESSAGE_ACCESSIBLE_FOR, BotApiEmulator
 from bot.sandbox.flood import FloodLimits
 from bot.sandbox.users import SimUser
 
@@ -267,6 +277,133 @@ async def test_set_my_commands_rules(tg: Bot, emulator: BotApiEmulator) -> None:
         await tg.set_my_commands([BotCommand("Start-Now", "Begin")])
     with pytest.raises(BadRequest):
         await tg.set_my_commands([BotCommand("ok", "x" * 257)])
+
+
+def names(menu: list[dict[str, str]]) -> list[str]:
+    return [c["command"] for c in menu]
+
+
+async def test_command_menus_are_kept_per_scope_and_language(
+    tg: Bot, emulator: BotApiEmulator, user: SimUser
+) -> None:
+    """Telegram's order in a private chat: chat, all_private_chats, default; each in the
+    person's language first. getMyCommands answers for exactly the scope asked."""
+    staff = SimUser(emulator, 43, "Sam")
+    german = SimUser(emulator, 44, "Jo", language_code="de")
+    await tg.set_my_commands([BotCommand("start", "Begin")])
+    await tg.set_my_commands(
+        [BotCommand("start", "Begin"), BotCommand("broadcast", "Staff only")],
+        scope=BotCommandScopeChat(staff.id),
+    )
+    assert emulator.commands == [{"command": "start", "description": "Begin"}], "default only"
+    assert names(emulator.menu_for(user.id)) == ["start"]
+    assert names(emulator.menu_for(staff.id)) == ["start", "broadcast"]
+    # all_private_chats covers everyone's private chat, except where a chat's own list is set.
+    await tg.set_my_commands([BotCommand("help", "Help")], scope=BotCommandScopeAllPrivateChats())
+    assert names(emulator.menu_for(user.id)) == ["help"]
+    assert names(emulator.menu_for(staff.id)) == ["start", "broadcast"]
+    # A list in the person's language comes first within a scope, never across scopes.
+    await tg.set_my_commands(
+        [BotCommand("hilfe", "Hilfe")], scope=BotCommandScopeAllPrivateChats(), language_code="de"
+    )
+    assert names(emulator.menu_for(german.id)) == ["hilfe"]
+    assert names(emulator.menu_for(user.id)) == ["help"]
+    assert names(emulator.menu_for(user.id, language_code="de-AT")) == ["hilfe"]
+    await tg.set_my_commands([BotCommand("start", "Los")], scope=BotCommandScopeChat(german.id))
+    assert names(emulator.menu_for(german.id)) == ["start"]
+    # The lists as set, scope by scope: nothing falls back.
+    got = await tg.get_my_commands(scope=BotCommandScopeChat(staff.id))
+    assert [c.command for c in got] == ["start", "broadcast"]
+    assert await tg.get_my_commands(scope=BotCommandScopeChat(user.id)) == ()
+    assert await tg.get_my_commands(language_code="de") == ()
+    assert [c.command for c in await tg.get_my_commands()] == ["start"]
+    # Deleted (or set to nothing): the broader list shows through again.
+    await tg.delete_my_commands(scope=BotCommandScopeAllPrivateChats())
+    assert names(emulator.menu_for(user.id)) == ["start"]
+    assert names(emulator.menu_for(german.id)) == ["start"], "its chat's list is still set"
+    await tg.set_my_commands([], scope=BotCommandScopeChat(staff.id))
+    assert names(emulator.menu_for(staff.id)) == ["start"]
+    await tg.delete_my_commands()
+    assert emulator.commands == [] and emulator.menu_for(user.id) == []
+
+
+async def test_command_menus_in_groups(tg: Bot, emulator: BotApiEmulator, user: SimUser) -> None:
+    """In a group: chat_member, chat_administrators (admins), chat, all_chat_administrators
+    (admins), all_group_chats, default; the private chats' scopes do not apply."""
+    group = emulator.group_chat(-100777, "Clinic staff")
+    await tg.set_my_commands([BotCommand("start", "Begin")])
+    await tg.set_my_commands([BotCommand("help", "Help")], scope=BotCommandScopeAllPrivateChats())
+    assert names(emulator.menu_for(user.id, chat_id=group.id)) == ["start"]
+    await tg.set_my_commands([BotCommand("team", "Team")], scope=BotCommandScopeAllGroupChats())
+    await tg.set_my_commands(
+        [BotCommand("close", "Close")], scope=BotCommandScopeChatAdministrators(group.id)
+    )
+    assert names(emulator.menu_for(user.id, chat_id=group.id)) == ["team"]
+    assert names(emulator.menu_for(user.id, chat_id=group.id, admin=True)) == ["close"]
+    await tg.set_my_commands(
+        [BotCommand("mine", "Mine")], scope=BotCommandScopeChatMember(group.id, user.id)
+    )
+    assert names(emulator.menu_for(user.id, chat_id=group.id, admin=True)) == ["mine"]
+    assert names(emulator.menu_for(43, chat_id=group.id)) == ["team"]
+    assert names(emulator.menu_for(user.id)) == ["help"], "the private chat is apart"
+
+
+async def test_command_scope_rules(tg: Bot, emulator: BotApiEmulator, user: SimUser) -> None:
+    menu = [BotCommand("start", "Begin")]
+    with pytest.raises(BadRequest, match="(?i)^chat not found$"):
+        await tg.set_my_commands(menu, scope=BotCommandScopeChat(-100404))
+    with pytest.raises(BadRequest, match="(?i)can't use specified scope in private chats"):
+        await tg.set_my_commands(menu, scope=BotCommandScopeChatAdministrators(user.id))
+    with pytest.raises(BadRequest, match="(?i)can't use specified scope in private chats"):
+        await tg.delete_my_commands(scope=BotCommandScopeChatMember(user.id, user.id))
+    for code in ("EN", "eng", "en-US"):
+        with pytest.raises(BadRequest, match="(?i)invalid language code specified"):
+            await tg.set_my_commands(menu, language_code=code)
+    with pytest.raises(BadRequest, match="(?i)invalid language code specified"):
+        await tg.get_my_commands(language_code="english")
+    async with httpx.AsyncClient(base_url=emulator.base_url) as http:
+        url = f"/bot{emulator.token}/setMyCommands"
+        commands = [{"command": "start", "description": "Begin"}]
+        odd = await http.post(url, json={"commands": commands, "scope": {"type": "everyone"}})
+        assert odd.json()["description"] == (
+            "Bad Request: can't parse BotCommandScope: Unsupported type specified"
+        )
+        member = {"type": "chat_member", "chat_id": -100404, "user_id": 0}
+        bad = await http.post(url, json={"commands": commands, "scope": member})
+        assert "Invalid user_id" in bad.json()["description"]
+    assert emulator.command_menus == {}, "nothing refused was kept"
+
+
+async def test_presses_on_any_message_and_old_ones_arrive_inaccessible(
+    tg: Bot, emulator: BotApiEmulator, user: SimUser
+) -> None:
+    """`press`: anyone can press a button on a message in another chat (the callback query is
+    from the presser, its message in that chat); once a message is 48 hours old, Telegram
+    sends only its chat and id (an InaccessibleMessage, date 0), buttons unknown."""
+    await started(user)
+    other = SimUser(emulator, 43, "Sam")
+    await other.send("/start")
+    sent = await tg.send_message(
+        other.id,
+        "panel",
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("Go", callback_data="go")]]),
+    )
+    panel = other.chat.messages[sent.message_id]
+    fresh = emulator.press(user.user, panel, "go")
+    panel.date -= MESSAGE_ACCESSIBLE_FOR + 60
+    old = emulator.press(user.user, panel, "go")
+    queries = {
+        u.callback_query.id: u.callback_query for u in await tg.get_updates() if u.callback_query
+    }
+    now, then = queries[fresh.id], queries[old.id]
+    assert now.from_user.id == then.from_user.id == user.id
+    assert now.message.chat.id == other.id and now.message.is_accessible
+    assert now.message.reply_markup.inline_keyboard[0][0].callback_data == "go"
+    # PTB reads it as a Message dated 0 (ZERO_DATE): not accessible, no buttons.
+    assert not then.message.is_accessible and then.message.reply_markup is None
+    assert (then.message.chat.id, then.message.message_id) == (other.id, panel.message_id)
+    assert then.data == "go"
+    assert await tg.answer_callback_query(now.id) and await tg.answer_callback_query(then.id)
 
 
 async def test_documents_are_kept_for_the_user(tg: Bot, user: SimUser) -> None:

@@ -11,7 +11,9 @@ def test_a_burst_then_one_note_then_silence_until_it_refills() -> None:
     assert throttle.check(2, 0.0) is Verdict.ALLOW, "another chat is not affected"
     assert throttle.check(1, 5.0) is Verdict.DROP, "not yet a whole message back"
     assert throttle.check(1, 10.0) is Verdict.ALLOW, "one every 10 s at 6 a minute"
-    assert throttle.check(1, 10.5) is Verdict.WARN, "a new note after a pause"
+    assert throttle.check(1, 10.5) is Verdict.DROP, "one note per flood, not per token"
+    assert throttle.check(1, 60.0) is Verdict.ALLOW, "calm again: the bucket is full"
+    assert [throttle.check(1, 60.1) for _ in range(4)][-1] is Verdict.WARN, "a new flood"
 
 
 def test_a_steady_human_pace_is_never_throttled() -> None:

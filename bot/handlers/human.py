@@ -8,7 +8,11 @@ client in the bot. For a week after, what the client writes is passed on the sam
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -27,6 +31,7 @@ from storage import repo
 from storage.models import Client, Handoff, Screening, utcnow
 
 log = logging.getLogger(__name__)
+RELAY_MERGE = timedelta(seconds=2)  # a client's messages this close together are one post
 MAX_RELAYED = 3500  # characters of a passed-on message, leaving room for the frame
 
 
@@ -72,8 +77,9 @@ async def on_human_button(update: Update, context: BotContext) -> None:
         return
     posted = None
     if staff_chat is not None:
+        close = ((Button(labels.handoff_close, f"hc:{handoff_id}"),),)
         try:
-            posted = await context.bot.send_message(staff_chat, summary)
+            posted = await context.bot.send_message(staff_chat, summary, reply_markup=markup(close))
         except TelegramError:
             log.exception("could not post a hand-off to the staff chat")
     if posted is None:
@@ -98,16 +104,46 @@ async def relay_to_staff(
     message = update.message
     staff_chat = services.settings.staff_chat_id
     assert message is not None, "only new messages are for the team (dialogs.awaiting)"
-    more_coming = backlog(context, update) > 1  # a burst: one confirmation, after the last
     text = message.text or message.caption
     if staff_chat is None:  # the setting was removed since the hand-off
         urgent_advice = _urgent(safety_of(client, services.questionnaire))
         await message.reply_text(**_unavailable(services, urgent_advice))
         return
     if text is None:
-        if not more_coming:
+        if backlog(context, update) <= 1:  # a burst of stickers: one answer, after the last
             await message.reply_text(render("relay_text_only"))
         return
+    # What the client writes within a few seconds is merged into one post (the throttle caps
+    # how much a minute can hold); an emergency anywhere in it marks the whole post.
+    burst = services.relay_bursts.get(message.chat_id)
+    if burst is None:
+        burst = services.relay_bursts[message.chat_id] = RelayBurst(client, handoff)
+        context.application.create_task(_flush_later(context, message.chat_id))
+    burst.parts.append((text, urgent.label if urgent else None))
+    burst.text_only = burst.text_only or message.text is None
+
+
+@dataclass
+class RelayBurst:
+    """A client's messages to the team, waiting to be posted as one."""
+
+    client: Client
+    handoff: Handoff
+    parts: list[tuple[str, str | None]] = field(default_factory=list)  # text, urgent label
+    text_only: bool = False  # a photo's caption was taken without the photo
+
+
+async def _flush_later(context: BotContext, chat: int) -> None:
+    """Post a chat's waiting messages to the team as one, RELAY_MERGE seconds after the first,
+    and confirm once."""
+    await asyncio.sleep(RELAY_MERGE.total_seconds())
+    services = context.services
+    burst = services.relay_bursts.pop(chat, None)
+    staff_chat = services.settings.staff_chat_id
+    if burst is None or staff_chat is None:
+        return
+    client = burst.client
+    urgent_label = next((label for _, label in burst.parts if label), None)
     try:
         posted = await context.bot.send_message(
             staff_chat,
@@ -115,21 +151,45 @@ async def relay_to_staff(
                 "staff_relay",
                 name=client.first_name,
                 telegram_id=client.telegram_id,
-                text=_clip(text),
-                urgent=urgent.label if urgent else None,
+                text=_clip("\n\n".join(part for part, _ in burst.parts)),
+                urgent=urgent_label,
             ),
-            reply_to_message_id=handoff.staff_message_id,
+            reply_to_message_id=burst.handoff.staff_message_id,
             allow_sending_without_reply=True,
         )
     except TelegramError:
         log.exception("could not pass a client's message on to the staff chat")
         urgent_advice = _urgent(safety_of(client, services.questionnaire))
-        await message.reply_text(**_unavailable(services, urgent_advice))
+        await context.bot.send_message(chat, **_unavailable(services, urgent_advice))
         return
     post = (posted.chat_id, posted.message_id)
     await services.db.run(lambda s: repo.record_relay(s, client.id, post))  # type: ignore[arg-type]
-    if not more_coming:
-        await message.reply_text(render("relay_sent", text_only=message.text is None))
+    await context.bot.send_message(chat, render("relay_sent", text_only=burst.text_only))
+
+
+async def on_close_button(update: Update, context: BotContext) -> None:
+    """hc:<request>: a staff member closes the conversation; the client is told how to
+    open a new one. Only STAFF_IDS may, like answering."""
+    query = update.callback_query
+    assert query is not None
+    if not context.services.is_staff(query.from_user.id):
+        await query.answer(labels.staff_only, show_alert=True)
+        return
+    request_id = int((query.data or "").split(":")[1])
+    client = await context.services.db.run(lambda s: repo.close_conversation(s, request_id))
+    if client is None:
+        await query.answer(labels.stale)
+        return
+    await query.answer(labels.handoff_closed)
+    with contextlib.suppress(TelegramError):  # the post stays; its button goes
+        await query.edit_message_reply_markup(None)
+    assert query.message is not None
+    await context.bot.send_message(
+        query.message.chat.id,
+        render("staff_closed", name=client.first_name, staff_name=query.from_user.first_name),
+    )
+    with contextlib.suppress(Forbidden):
+        await context.bot.send_message(client.chat_id, render("handoff_closed"))
 
 
 async def on_staff_reply(update: Update, context: BotContext) -> None:

@@ -42,7 +42,11 @@ JSON_PARAMS = {
     "reply_parameters",
 }
 CALLBACK_DEADLINE = 15.0
+# A callback query's `message` is an InaccessibleMessage (chat, id, date 0) once the pressed
+# message is older than this: Telegram no longer includes it.
+MESSAGE_ACCESSIBLE_FOR = 48 * 3600
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+_LANGUAGE_RE = re.compile(r"^([a-z]{2})?$")
 _BUTTON_URL_RE = re.compile(r"^(https?://[^\s/?#]+[^\s]*|tg://\S+)$", re.I)
 
 
@@ -176,7 +180,10 @@ class BotApiEmulator:
         self.callback_queries: dict[str, CallbackQuery] = {}
         self.errors: list[Recorded] = []
         self.calls: dict[str, int] = {}
-        self.commands: list[dict[str, str]] = []
+        # Command menus as the bot set them: (scope, language_code) -> list; scope is a
+        # tuple such as ("default",), ("all_private_chats",), ("chat", chat_id) or
+        # ("chat_member", chat_id, user_id); language_code "" is for all languages.
+        self.command_menus: dict[tuple[tuple[Any, ...], str], list[dict[str, str]]] = {}
         self.webhook: dict[str, Any] | None = None
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -217,6 +224,77 @@ class BotApiEmulator:
             await self._runner.cleanup()
 
     # --- the people's side (used by SimUser) ---------------------------------------------------
+
+    @property
+    def commands(self) -> list[dict[str, str]]:
+        """The default scope's menu for all languages (what anyone sees when nothing more
+        specific is set). What a particular person sees: `menu_for`."""
+        return self.command_menus.get((("default",), ""), [])
+
+    def menu_for(
+        self,
+        user_id: int,
+        *,
+        chat_id: int | None = None,
+        admin: bool = False,
+        language_code: str | None = None,
+    ) -> list[dict[str, str]]:
+        """The command menu this person sees in their private chat with the bot (or, with
+        `chat_id`, in that group; `admin`: as one of its administrators), by Telegram's rule:
+        the first list that is set, scope by scope from the narrowest, each in the person's
+        language first and then for all languages.
+
+        Private chat: chat, all_private_chats, default. Group: chat_member,
+        chat_administrators (admins), chat, all_chat_administrators (admins),
+        all_group_chats, default. The language is the person's app language (`language_code`
+        of the user), unless given."""
+        if language_code is None:
+            known = self.chats.get(user_id)
+            language_code = str((known.user or {}).get("language_code", "")) if known else ""
+        language = language_code.split("-")[0].lower()
+        scopes: list[tuple[Any, ...]]
+        if chat_id is None or chat_id == user_id:
+            scopes = [("chat", user_id), ("all_private_chats",), ("default",)]
+        else:
+            scopes = [("chat_member", chat_id, user_id)]
+            if admin:
+                scopes.append(("chat_administrators", chat_id))
+            scopes.append(("chat", chat_id))
+            if admin:
+                scopes.append(("all_chat_administrators",))
+            scopes += [("all_group_chats",), ("default",)]
+        for scope in scopes:
+            for code in dict.fromkeys((language, "")):
+                menu = self.command_menus.get((scope, code))
+                if menu:
+                    return [dict(c) for c in menu]
+        return []
+
+    def press(self, user: dict[str, Any], message: Message, data: str) -> CallbackQuery:
+        """`user` presses a button carrying `data` on `message`, in whatever chat that message
+        is: the callback query Telegram sends (`from` the presser, `message` the pressed one,
+        or an InaccessibleMessage if it is too old; see `pressed_message_json`). A test makes
+        one person press another's message this way (a client on a staff member's panel: a
+        modified app, or a button the client was shown), old messages included; call the
+        presser's SimUser.mark() first so its waits look only at what follows."""
+        query = self.new_callback_query(int(user["id"]))
+        payload = {
+            "id": query.id,
+            "from": user,
+            "message": self.pressed_message_json(message),
+            "chat_instance": str(message.chat_id),
+            "data": data,
+        }
+        self.push_update("callback_query", payload)
+        return query
+
+    def pressed_message_json(self, message: Message) -> dict[str, Any]:
+        """The `message` of a callback query: the message as it is now, or, once it is older
+        than MESSAGE_ACCESSIBLE_FOR, an InaccessibleMessage (its chat, its id, date 0)."""
+        if time.time() - message.date > MESSAGE_ACCESSIBLE_FOR:
+            chat = self.chats[message.chat_id]
+            return {"chat": chat.as_json(), "message_id": message.message_id, "date": 0}
+        return self.message_json(message)
 
     def private_chat(self, user: dict[str, Any]) -> Chat:
         chat = self.chats.get(user["id"])
@@ -512,6 +590,7 @@ class BotApiEmulator:
         commands = params.get("commands")
         if not isinstance(commands, list):
             raise bad_request('parameter "commands" is required')
+        target = self._command_target(params)
         if len(commands) > 100:
             raise bad_request("too much commands specified")
         for command in commands:
@@ -525,15 +604,40 @@ class BotApiEmulator:
                     if not description
                     else "BOT_COMMAND_DESCRIPTION_INVALID"
                 )
-        self.commands = [dict(c) for c in commands]
+        if commands:
+            self.command_menus[target] = [
+                {"command": str(c["command"]), "description": str(c["description"])}
+                for c in commands
+            ]
+        else:  # an empty list is no list: the broader scopes show through, as after delete
+            self.command_menus.pop(target, None)
         return True
 
     async def _m_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, str]]:
-        return self.commands
+        """Exactly that scope and language's list (no falling back), [] if none is set."""
+        return [dict(c) for c in self.command_menus.get(self._command_target(params), [])]
 
     async def _m_deleteMyCommands(self, params: dict[str, Any]) -> bool:
-        self.commands = []
+        self.command_menus.pop(self._command_target(params), None)
         return True
+
+    def _command_target(self, params: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
+        """The (scope, language_code) a *MyCommands call is about, checked as Telegram checks
+        them; a missing scope is the default one."""
+        scope = _command_scope(params.get("scope"))
+        if len(scope) > 1 and scope[1] <= 0:  # a group: one the bot is in
+            chat = self.chats.get(scope[1])
+            if chat is None or chat.bot_removed:
+                raise bad_request("chat not found")
+        elif len(scope) > 1 and scope[0] != "chat":
+            raise bad_request("can't use specified scope in private chats")
+        # A user id is taken as it comes: Telegram says "chat not found" for someone who never
+        # wrote to the bot, but here people (SimUser) come into being when a test makes them,
+        # often after the bot has started and set its menus.
+        language = params.get("language_code") or ""
+        if not isinstance(language, str) or not _LANGUAGE_RE.match(language):
+            raise bad_request("invalid language code specified")
+        return scope, language
 
     async def _m_sendChatAction(self, params: dict[str, Any]) -> bool:
         self._writable_chat(params)
@@ -827,6 +931,36 @@ def _check_markup(markup: Any) -> dict[str, Any] | None:
                     f"inline keyboard button URL '{button['url']}' is invalid: Wrong HTTP URL"
                 )
     return markup
+
+
+def _command_scope(raw: Any) -> tuple[Any, ...]:
+    """A BotCommandScope object as a key: ("default",), ("chat", chat_id), ...; Telegram's
+    words for one it cannot read. Chats are numeric ids (the emulator's groups have no
+    @username, so a username names no chat)."""
+    if raw in (None, ""):
+        return ("default",)
+    if not isinstance(raw, dict):
+        raise bad_request("can't parse BotCommandScope: BotCommandScope must be an Object")
+    kind = raw.get("type")
+    if kind in ("default", "all_private_chats", "all_group_chats", "all_chat_administrators"):
+        return (kind,)
+    if kind not in ("chat", "chat_administrators", "chat_member"):
+        raise bad_request("can't parse BotCommandScope: Unsupported type specified")
+    if "chat_id" not in raw:
+        raise bad_request("can't parse BotCommandScope: Can't find field \"chat_id\"")
+    try:
+        chat_id = int(str(raw["chat_id"]))
+    except ValueError:
+        raise bad_request("chat not found") from None
+    if kind != "chat_member":
+        return (kind, chat_id)
+    try:
+        user_id = int(str(raw.get("user_id", "")))
+    except ValueError:
+        user_id = 0
+    if user_id <= 0:
+        raise bad_request("can't parse BotCommandScope: Invalid user_id specified")
+    return (kind, chat_id, user_id)
 
 
 def _allowed(update: dict[str, Any], allowed: Any) -> bool:
