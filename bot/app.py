@@ -125,6 +125,7 @@ def _add_handlers(app: Application, services: Services) -> None:
     app.add_handler(MessageHandler(private, misc.throttle_messages), group=-2)
     app.add_handler(CallbackQueryHandler(human.on_human_button, pattern=r"^h:(ask|[yn]:\d+)$"))
     app.add_handler(CallbackQueryHandler(human.on_close_button, pattern=r"^hc:\d+$"))
+    app.add_handler(CallbackQueryHandler(human.on_details_button, pattern=r"^hd:\d+$"))
     app.add_handler(CallbackQueryHandler(privacy.on_privacy_button, pattern=r"^p:[ht]:[01]$"))
     app.add_handler(CallbackQueryHandler(privacy.on_delete_button, pattern=r"^d:(n|y:\d+)$"))
     app.add_handler(CallbackQueryHandler(reminders.on_reminder_button, pattern=r"^(rs|mv):"))

@@ -1,30 +1,47 @@
-"""Periodic work on PTB's JobQueue (APScheduler): the daily retention sweep."""
+"""Periodic work on PTB's JobQueue (APScheduler): the daily retention sweep, and the hourly
+removal of health details shown to staff."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
+from telegram import Bot
 from telegram.ext import Application
 
 from bot.services import BotContext, Services
+from bot.staff_posts import DETAILS_SHOWN, remove_posts
 from storage import repo
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
 
-async def erase_inactive_clients(services: Services) -> int:
-    """Erase clients inactive for longer than RETENTION_DAYS. Returns how many."""
+async def erase_inactive_clients(services: Services, bot: Bot) -> int:
+    """Erase clients inactive for longer than RETENTION_DAYS, and their posts in the staff
+    group as far as Telegram allows. Returns how many."""
     before = utcnow() - timedelta(days=services.settings.retention_days)
-    erased = await services.db.run(lambda s: repo.erase_inactive(s, before))
+    erased, posts = await services.db.run(lambda s: repo.erase_inactive(s, before))
     if erased:
         log.info("retention: erased %d clients inactive since %s", erased, before.date())
+        await remove_posts(bot, posts)
     return erased
 
 
 async def _retention_job(context: BotContext) -> None:
-    await erase_inactive_clients(context.services)
+    await erase_inactive_clients(context.services, context.bot)
+
+
+async def remove_expired_details(services: Services, bot: Bot) -> int:
+    """Health details shown to staff a day ago go (the post that asked for them stays)."""
+    before = utcnow() - DETAILS_SHOWN
+    expired = await services.db.run(lambda s: repo.expired_details(s, before))
+    await remove_posts(bot, [(chat, message) for _, chat, message in expired])
+    return len(expired)
+
+
+async def _details_job(context: BotContext) -> None:
+    await remove_expired_details(context.services, context.bot)
 
 
 def schedule_jobs(application: Application) -> None:
@@ -32,4 +49,7 @@ def schedule_jobs(application: Application) -> None:
     assert application.job_queue is not None, "install python-telegram-bot[job-queue]"
     application.job_queue.run_repeating(
         _retention_job, interval=timedelta(days=1), first=timedelta(minutes=1), name="retention"
+    )
+    application.job_queue.run_repeating(
+        _details_job, interval=timedelta(minutes=10), first=timedelta(seconds=30), name="details"
     )

@@ -95,8 +95,11 @@ class Handoff(SQLModel, table=True):
             Integer, ForeignKey("client.id", ondelete="CASCADE"), nullable=False, index=True
         )
     )
-    kind: str = Field(default="request", max_length=8)  # request | relay | staff (a reply)
-    status: str = Field(default="asked", max_length=8)  # asked|sending|sent|declined|failed|closed
+    # request | relay (a client's message) | staff (a staff reply's receipt) | detail (health
+    # details shown on demand, removed after a day) | note (a staff action's note)
+    kind: str = Field(default="request", max_length=8)
+    # asked | sending | sent | declined | failed | closed | deleted (a detail post removed)
+    status: str = Field(default="asked", max_length=8)
     screening_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("screening.id", ondelete="SET NULL"), nullable=True),

@@ -149,12 +149,15 @@ def delete_client(session: Session, client: Client) -> None:
     session.delete(client)
 
 
-def erase_inactive(session: Session, before: datetime) -> int:
-    """Erase every client inactive since before `before`. Returns how many."""
+def erase_inactive(session: Session, before: datetime) -> tuple[int, list[tuple[int, int]]]:
+    """Erase every client inactive since before `before`. Returns how many, and the bot's
+    posts about them in the staff chat (for the caller to remove)."""
     stale = (session.exec(select(Client).where(Client.last_active_at < before))).all()
+    posts = []
     for client in stale:
+        posts += staff_posts(session, client.id)  # type: ignore[arg-type]
         delete_client(session, client)
-    return len(stale)
+    return len(stale), posts
 
 
 # --- the conversation state --------------------------------------------------------------------
@@ -365,19 +368,36 @@ def client_for_staff_message(
     return result.first()
 
 
+STAFF_POSTS = ("request", "relay", "staff", "detail", "note")  # every post the bot tracks
+
+
 def staff_posts(
-    session: Session, client_id: int, kinds: tuple[str, ...] = ("request", "relay")
+    session: Session, client_id: int, kinds: tuple[str, ...] = STAFF_POSTS
 ) -> list[tuple[int, int]]:
     """The bot's posts about this client in the staff chat, as (chat id, message id)."""
     result = session.exec(
         select(Handoff.staff_chat_id, Handoff.staff_message_id).where(
             Handoff.client_id == client_id,
             col(Handoff.kind).in_(kinds),
+            col(Handoff.status) != "deleted",
             col(Handoff.staff_message_id).is_not(None),
             col(Handoff.staff_chat_id).is_not(None),
         )
     )
     return [(int(chat), int(message)) for chat, message in result.all()]  # type: ignore[arg-type]
+
+
+def expired_details(session: Session, before: datetime) -> list[tuple[int, int, int]]:
+    """Health details shown to staff before `before`, still in the group: (row, chat, id).
+    They are marked deleted here; the caller removes the posts."""
+    rows = session.exec(
+        select(Handoff).where(
+            Handoff.kind == "detail", Handoff.status == "sent", col(Handoff.created_at) < before
+        )
+    ).all()
+    for row in rows:
+        row.status = "deleted"
+    return [(row.id, row.staff_chat_id, row.staff_message_id) for row in rows]  # type: ignore[misc]
 
 
 def forget_staff_posts(session: Session) -> None:

@@ -430,6 +430,10 @@ async def test_an_emptied_audience_shows_as_it_is(
     await staff.tap(labels.back)
     panel = await staff.expect("Audience:")
     assert "Came via link: flyer, 0 clients" in panel.shown_text
+    refused = await staff.tap(labels.bc_send_now, message=panel)
+    await staff.expect_silence(0.3)
+    assert refused.answer["text"] == labels.bc_nobody
+    assert [b.status for b in await rows(bot, Broadcast)] == ["draft"], "not started"
 
 
 async def test_a_clients_delete_leaves_broadcast_history_as_it_was(

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
+from bot.jobs import remove_expired_details
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator, Message
 from bot.sandbox.users import SimUser
@@ -32,6 +33,16 @@ async def staff_posts(emulator: BotApiEmulator) -> list[str]:
     return [m.text or "" for m in emulator.chats[STAFF_CHAT_ID].messages.values() if m.from_bot]
 
 
+async def details(staff: SimUser, emulator: BotApiEmulator) -> str:
+    """Staff open the health details under the latest hand-off post; their text."""
+    group = emulator.chats[STAFF_CHAT_ID]
+    post = [m for m in group.messages.values() if m.from_bot and "asks to talk" in (m.text or "")][
+        -1
+    ]
+    await staff.tap(labels.handoff_details, message=post)
+    return (await staff.expect("Client id", chat=group)).text or ""
+
+
 async def test_talk_to_a_therapist_from_the_result(
     bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
 ) -> None:
@@ -46,9 +57,10 @@ async def test_talk_to_a_therapist_from_the_result(
 
     (post,) = await staff_posts(emulator)
     assert "Alice" in post and "@alice_b" in post and str(alice.id) in post
-    assert "lazy-glute pattern strong" in post
-    assert "Pain Eliminator" in post
     assert "Reply to this message" in post
+    assert "lazy-glute" not in post and "Pain Eliminator" not in post, "no health in the post"
+    shown = await details(staff, emulator)
+    assert "lazy-glute pattern strong" in shown and "Pain Eliminator" in shown
 
     group = emulator.chats[STAFF_CHAT_ID]
     handoff = next(m for m in group.messages.values() if m.from_bot)
@@ -68,7 +80,7 @@ async def test_talk_to_a_therapist_from_the_result(
 
 
 async def test_human_after_a_red_flag_says_so_to_staff(
-    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+    bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
 ) -> None:
     await start_and_consent(alice)
     await answer(alice, "rf_nerves", "no")
@@ -83,8 +95,10 @@ async def test_human_after_a_red_flag_says_so_to_staff(
     sent = await alice.expect("within one working day")
     assert sent.text.startswith("🩺 Please see a doctor today")
     (post,) = await staff_posts(emulator)
-    assert "tier B" in post and "see a doctor today" in post
-    assert "They reported fever, chills or feeling unwell" in post, "which symptom, to staff"
+    assert "need a doctor first" in post and "fever" not in post
+    shown = await details(staff, emulator)
+    assert "tier B" in shown and "see a doctor today" in shown
+    assert "They reported fever, chills or feeling unwell" in shown, "which symptom, to staff"
 
 
 async def test_declining_the_handoff_sends_nothing(
@@ -153,7 +167,7 @@ async def test_a_403_on_sending_marks_the_client_blocked(
 
 
 async def test_yes_sends_exactly_what_was_promised_once(
-    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+    bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
 ) -> None:
     await start_and_consent(alice)
     await alice.send("/human")
@@ -166,7 +180,9 @@ async def test_yes_sends_exactly_what_was_promised_once(
     assert sent.index("999") < sent.index("within one working day"), "tier A: 999 first"
     await alice.settle(0.5)
     (post,) = await staff_posts(emulator)
-    assert "No finished self-check" in post and "tier" not in post
+    assert "doctor" not in post, "the red flag came after what she agreed to share"
+    shown = await details(staff, emulator)
+    assert "No finished self-check" in shown and "tier" not in shown
     assert second.answer == {"text": labels.stale}
 
 
@@ -322,3 +338,52 @@ async def test_a_burst_to_the_team_is_one_post_and_staff_can_close_the_conversat
     await alice.send("Still there?")
     reply = await alice.expect("Please use the buttons")  # her question again, not relayed
     assert "Passed on" not in reply.text
+
+
+async def test_health_details_are_shown_on_demand_and_gone_after_a_day(
+    bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
+) -> None:
+    await start_and_consent(alice)
+    await answer_all(alice)
+    await alice.send("/human")
+    await alice.expect("Shall I send it?")
+    await alice.tap(labels.handoff_send)
+    await alice.expect("A therapist will reply")
+    mallory = SimUser(emulator, 6666, "Mallory")  # in the group, not staff
+    group = emulator.chats[STAFF_CHAT_ID]
+    post = next(m for m in group.messages.values() if m.from_bot)
+    refused = await mallory.tap(labels.handoff_details, message=post)
+    await mallory.expect_silence(0.3)
+    assert refused.answer["text"] == labels.staff_only
+    shown = await details(staff, emulator)
+    assert "lazy-glute pattern" in shown
+    assert await remove_expired_details(bot.services, bot.app.bot) == 0, "not yet a day"
+    await execute(
+        bot,
+        update(Handoff)
+        .where(Handoff.kind == "detail")
+        .values(created_at=utcnow() - timedelta(hours=25)),
+    )
+    assert await remove_expired_details(bot.services, bot.app.bot) == 1
+    live = [m.text or "" for m in group.messages.values() if m.from_bot and not m.deleted]
+    assert live == [post.text], "the details went; the post without health data stays"
+
+
+async def test_delete_removes_what_it_can_and_asks_staff_for_the_rest(
+    bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
+) -> None:
+    post = await hand_off(alice, emulator)
+    await alice.send("my message for the team")
+    relayed = await staff.expect("my message for the team", chat=emulator.chats[STAFF_CHAT_ID])
+    post.date -= 3 * 24 * 3600  # the request post is three days old now
+    await alice.send("/delete")
+    await alice.expect("Delete everything?")
+    await alice.tap(labels.delete_yes)
+    done = await alice.expect("has been deleted")
+    assert "removed my 1 post" in done.text and "1 older post" in done.text
+    group = emulator.chats[STAFF_CHAT_ID]
+    assert group.messages[relayed.message_id].deleted
+    please = await staff.expect("has deleted their data", chat=group)
+    assert "Alice" not in (please.text or "")
+    assert [e.description for e in emulator.errors] == ["Bad Request: message can't be deleted"]
+    emulator.errors.clear()

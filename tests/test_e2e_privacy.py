@@ -118,7 +118,7 @@ async def test_retention_erases_clients_inactive_for_too_long(
         bot,
         update(Client).where(col(Client.telegram_id) == bob.id).values(last_active_at=old),
     )
-    assert await erase_inactive_clients(bot.services) == 1
+    assert await erase_inactive_clients(bot.services, bot.app.bot) == 1
     (left,) = await rows(bot, Client)
     assert left.telegram_id == alice.id
     assert await count(bot, Answer) == 1
@@ -151,5 +151,5 @@ async def test_any_use_of_the_bot_counts_as_activity(bot: RunningBot, alice: Sim
     await execute(bot, update(Client).values(last_active_at=old))
     await alice.send("/privacy")
     await alice.expect("Your privacy")
-    assert await erase_inactive_clients(bot.services) == 0
+    assert await erase_inactive_clients(bot.services, bot.app.bot) == 0
     assert len(await rows(bot, Client)) == 1

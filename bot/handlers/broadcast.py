@@ -268,6 +268,11 @@ async def _send_now(query: CallbackQuery, context: BotContext, press: dialog.Pre
     bid = press.broadcast_id
     now = services.clock()
     panel_id = query.message.message_id if query.message else None
+    draft = await _draft(context, bid, ("draft",))
+    segment = draft.segment if draft else ""
+    if draft is not None and not await services.db.run(lambda s: repo.audience(s, segment)):
+        await query.answer(labels.bc_nobody, show_alert=True)  # nothing to send: not started
+        return True
     if not await services.db.run(lambda s: repo.start(s, bid, "draft", now, panel_id)):
         return False
     await query.answer(labels.bc_started)

@@ -63,7 +63,8 @@ async def on_human_button(update: Update, context: BotContext) -> None:
             handoff.status = "declined" if answer == "n" else "failed"
             return handoff, "", safety
         handoff.status = "sending"
-        return handoff, _staff_summary(session, client, handoff, services), safety
+        shared_hold = safety.holds and handoff.screening_id is not None
+        return handoff, render("staff_handoff_post", client=client, urgent=shared_hold), safety
 
     taken = await services.db.run(take)
     if taken is None:
@@ -77,9 +78,14 @@ async def on_human_button(update: Update, context: BotContext) -> None:
         return
     posted = None
     if staff_chat is not None:
-        close = ((Button(labels.handoff_close, f"hc:{handoff_id}"),),)
+        buttons = (
+            (Button(labels.handoff_details, f"hd:{handoff_id}"),),
+            (Button(labels.handoff_close, f"hc:{handoff_id}"),),
+        )
         try:
-            posted = await context.bot.send_message(staff_chat, summary, reply_markup=markup(close))
+            posted = await context.bot.send_message(
+                staff_chat, summary, reply_markup=markup(buttons)
+            )
         except TelegramError:
             log.exception("could not post a hand-off to the staff chat")
     if posted is None:
@@ -167,6 +173,38 @@ async def _flush_later(context: BotContext, chat: int) -> None:
     await context.bot.send_message(chat, render("relay_sent", text_only=burst.text_only))
 
 
+async def on_details_button(update: Update, context: BotContext) -> None:
+    """hd:<request>: the health details a client agreed to share, shown to staff on demand as
+    a reply that the bot removes after DETAILS_SHOWN (well inside the 48 hours Telegram lets a
+    bot delete its posts), so no health detail lives on in the group."""
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    services = context.services
+    if not services.is_staff(query.from_user.id):
+        await query.answer(labels.staff_only, show_alert=True)
+        return
+    request_id = int((query.data or "").split(":")[1])
+
+    def details(session: Session) -> tuple[int, str] | None:
+        request = session.get(Handoff, request_id)
+        client = session.get(Client, request.client_id) if request else None
+        if request is None or client is None or request.kind != "request":
+            return None
+        return client.id, _staff_summary(session, client, request, services)  # type: ignore[return-value]
+
+    found = await services.db.run(details)
+    if found is None:
+        await query.answer(labels.stale)
+        return
+    client_id, summary = found
+    await query.answer(labels.handoff_details_shown)
+    shown = await context.bot.send_message(
+        query.message.chat.id, summary, reply_to_message_id=query.message.message_id
+    )
+    post = (shown.chat_id, shown.message_id)
+    await services.db.run(lambda s: repo.record_relay(s, client_id, post, "detail"))
+
+
 async def on_close_button(update: Update, context: BotContext) -> None:
     """hc:<request>: a staff member closes the conversation; the client is told how to
     open a new one. Only STAFF_IDS may, like answering."""
@@ -184,10 +222,12 @@ async def on_close_button(update: Update, context: BotContext) -> None:
     with contextlib.suppress(TelegramError):  # the post stays; its button goes
         await query.edit_message_reply_markup(None)
     assert query.message is not None
-    await context.bot.send_message(
+    note = await context.bot.send_message(
         query.message.chat.id,
         render("staff_closed", name=client.first_name, staff_name=query.from_user.first_name),
     )
+    post = (note.chat_id, note.message_id)
+    await context.services.db.run(lambda s: repo.record_relay(s, client.id, post, "note"))  # type: ignore[arg-type]
     with contextlib.suppress(Forbidden):
         await context.bot.send_message(client.chat_id, render("handoff_closed"))
 

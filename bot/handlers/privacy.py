@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 from sqlmodel import Session
 from telegram import InputFile, Update
-from telegram.error import TelegramError
 
 from bot.handlers.common import chat_id, telegram_user
 from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
+from bot.staff_posts import remove_posts
 from dialogs.render import labels, render
 from dialogs.replies import Button
 from storage import repo
@@ -35,12 +34,10 @@ async def on_privacy_button(update: Update, context: BotContext) -> None:
         return
     await query.answer(labels.done)
     await edit_pressed(query, **_privacy(context.services, client))  # type: ignore[arg-type]
-    if topic == "health" and not agree:  # the summaries staff were sent go too
+    if topic == "health" and not agree:  # health details shown to staff go too
         client_id: int = client.id  # type: ignore[assignment]
-        posts = await context.services.db.run(
-            lambda s: repo.staff_posts(s, client_id, ("request",))
-        )
-        await _remove_posts(context, posts)
+        posts = await context.services.db.run(lambda s: repo.staff_posts(s, client_id, ("detail",)))
+        await remove_posts(context.bot, posts)
 
 
 async def on_stop_tips(update: Update, context: BotContext) -> None:
@@ -115,8 +112,9 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
         await query.answer(labels.stale)
         return
     await query.answer(labels.done)
-    await edit_pressed(query, render("deleted"))
-    await _remove_posts(context, posts)
+    kept = await remove_posts(context.bot, posts)
+    # Said after the deletion, including what could not be removed.
+    await edit_pressed(query, render("deleted", removed=len(posts) - len(kept), kept=len(kept)))
 
 
 async def _client(context: BotContext, update: Update) -> Client | None:
@@ -146,14 +144,6 @@ async def switch_consent(
         return client, True
 
     return await context.services.db.run(switch)
-
-
-async def _remove_posts(context: BotContext, posts: list[tuple[int, int]]) -> None:
-    """Delete the bot's posts about a client from the staff chat, as far as Telegram allows
-    (a bot may delete its own messages for 48 hours; older ones stay with the clinic)."""
-    for chat, message_id in posts:
-        with contextlib.suppress(TelegramError):
-            await context.bot.delete_message(chat, message_id)
 
 
 def _privacy(services: Services, client: Client | None) -> dict[str, object]:

@@ -776,6 +776,8 @@ class BotApiEmulator:
         message = chat.messages.get(_int(params.get("message_id"), 0))
         if message is None or message.deleted:
             raise bad_request("message to delete not found")
+        if message.date < time.time() - MESSAGE_ACCESSIBLE_FOR:  # a bot's own, after 48 hours
+            raise bad_request("message can't be deleted")
         message.deleted = True
         self._record(chat, "delete", message)
         return True

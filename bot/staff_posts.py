@@ -1,0 +1,42 @@
+"""The bot's posts about a client in the staff group, removed when the client is erased.
+
+Telegram lets a bot delete its own messages for 48 hours only. Health details are shown on
+demand and removed after DETAILS_SHOWN, well inside that; the rest (who asked, what the client
+wrote to the team) may be older when the client is erased, and then the bot replies to each
+such post asking the clinic to delete it, naming no one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import timedelta
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from dialogs.render import render
+
+log = logging.getLogger(__name__)
+DETAILS_SHOWN = timedelta(hours=24)
+
+Post = tuple[int, int]  # (chat id, message id)
+
+
+async def remove_posts(bot: Bot, posts: list[Post]) -> list[Post]:
+    """Delete what Telegram still lets the bot delete; ask staff to delete the rest.
+    Returns the posts that could not be removed."""
+    kept = []
+    for chat, message_id in posts:
+        try:
+            await bot.delete_message(chat, message_id)
+        except TelegramError:
+            kept.append((chat, message_id))
+    for chat, message_id in kept:
+        with contextlib.suppress(TelegramError):  # the post may be gone already
+            await bot.send_message(
+                chat, render("staff_please_delete"), reply_to_message_id=message_id
+            )
+    if kept:
+        log.info("asked staff to delete %d posts the bot can no longer remove", len(kept))
+    return kept
