@@ -218,6 +218,11 @@ async def our_bot(recipients: int, chatting: int, postgres: str | None) -> Resul
 
             async def send_now() -> None:
                 await staff.tap(labels.bc_send_now, message=panel)
+                confirm = await staff.expect("now?", timeout=120)
+                yes = next(
+                    b["text"] for b in confirm.flat_buttons if b["text"].startswith("📤 Yes")
+                )
+                await staff.tap(yes, message=confirm)
                 await wait_report(staff, "Report for tip #", result)
 
             await measure(emu, result, chatting, send_now)

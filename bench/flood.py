@@ -123,6 +123,9 @@ async def main() -> None:
             await asyncio.sleep(WARM_UP)
             began = time.monotonic()
             await staff.tap(labels.bc_send_now, message=panel)
+            confirm = await staff.expect("now?", timeout=120)
+            yes = next(b["text"] for b in confirm.flat_buttons if b["text"].startswith("📤 Yes"))
+            await staff.tap(yes, message=confirm)
             timeout = args.recipients / SEND_RATE * 6 + 120
             report = await staff.expect("Report for tip #", timeout=timeout)
             elapsed = time.monotonic() - began

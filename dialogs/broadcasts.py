@@ -102,6 +102,16 @@ def panel(
     return Reply(text, buttons, replace=replace)
 
 
+def confirm_send(broadcast_id: int, count: int) -> Reply:
+    """The last word before a tip goes out: to how many clients."""
+    text = render("staff/confirm_send", number=broadcast_id, count=count)
+    buttons: Keyboard = (
+        (Button(labels.bc_confirm_send.format(count=count), data("go", broadcast_id)),),
+        (Button(labels.back, data("back", broadcast_id)),),
+    )
+    return Reply(text, buttons, replace=True)
+
+
 def audience_choice(broadcast_id: int, counts: dict[str, int], services: dict[str, str]) -> Reply:
     """Each segment with how many clients it reaches, the largest sources first (Telegram
     allows 100 buttons; the rarest sources beyond that are counted, not offered)."""

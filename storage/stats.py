@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func
+from sqlalchemy import ColumnElement, and_, case, func
 from sqlmodel import Session, col, select
 
 from storage.broadcasts import STATUSES as DELIVERY_STATUSES
@@ -72,6 +72,12 @@ def collect(
     )
     for kind, *counts in session.exec(kind_counts.group_by(col(Event.kind))).all():
         events[kind] = tuple(int(n) for n in counts)
+    # Changing the settings turns reminders "on" again: opt-ins count each client once per
+    # window (an erased client's events are unlinked and count one each).
+    opted = select(*_distinct_clients_per_window(sinces)).where(
+        col(Event.kind) == "reminders_on", col(Event.at) >= widest
+    )
+    events["reminders_on"] = tuple(int(n) for n in session.exec(opted).one())
 
     detailed = select(col(Event.kind), _narrowest(col(Event.at), sinces), col(Event.data)).where(
         col(Event.kind).in_(("client_new", "screening_finished", "red_flag_exit")),
@@ -125,6 +131,15 @@ def collect(
 def _per_window(at: Any, sinces: Iterable[datetime]) -> list[ColumnElement[int]]:
     """COUNT of the rows whose `at` falls in each window."""
     return [func.count(case((at >= since, 1))) for since in sinces]
+
+
+def _distinct_clients_per_window(sinces: Iterable[datetime]) -> list[ColumnElement[int]]:
+    at, client = col(Event.at), col(Event.client_id)
+    return [
+        func.count(func.distinct(case((at >= since, client))))
+        + func.count(case((and_(at >= since, client.is_(None)), 1)))
+        for since in sinces
+    ]
 
 
 def _narrowest(at: Any, sinces: Sequence[datetime]) -> ColumnElement[int]:

@@ -62,6 +62,14 @@ async def bot_process(cwd: Path, *, capture: bool = False, **values: str) -> Pro
     )
 
 
+async def ready(emulator: BotApiEmulator, timeout: float = 30.0) -> None:
+    """Wait until a bot just started as a process answers (imports and migrations take a few
+    seconds on a busy machine); a probe user of its own, so no test user's chat changes."""
+    probe = SimUser(emulator, 999_999_998, "Probe")
+    await probe.send("/help")
+    await probe.expect("What I can do", timeout=timeout)
+
+
 async def start_and_consent(
     user: SimUser, *, health: bool = True, tips: bool = True, source: str | None = None
 ) -> Message:

@@ -26,6 +26,7 @@ from tests.flows import (
     answer_all,
     bot_process,
     execute,
+    ready,
     rows,
     seed_clients,
     start_and_consent,
@@ -48,7 +49,7 @@ async def compose(staff: SimUser, text: str = TIP, **kwargs: object) -> Message:
     await staff.send("/broadcast")
     await staff.expect("Send me the tip")
     await staff.send(text, **kwargs)  # type: ignore[arg-type]
-    return await staff.expect("Audience:")
+    return await staff.expect("Audience:", timeout=10)
 
 
 async def schedule(staff: SimUser, when: str) -> None:
@@ -58,6 +59,17 @@ async def schedule(staff: SimUser, when: str) -> None:
     await staff.expect("When should tip #1 go out")
     await staff.send(when)
     await staff.expect("is scheduled")
+
+
+async def send_now(staff: SimUser, panel: Message | None = None) -> str:
+    """ "Send now" under the panel, then "Yes, send to N now"; the question's text (the panel
+    is edited into it, and then into the status message)."""
+    await staff.tap(labels.bc_send_now, message=panel)
+    confirm = await staff.expect("now?")
+    question = confirm.shown_text
+    yes = next(b["text"] for b in confirm.flat_buttons if b["text"].startswith("📤 Yes"))
+    await staff.tap(yes, message=confirm)
+    return question
 
 
 async def wait_done(staff: SimUser, number: int, timeout: float = 30.0) -> Message:
@@ -82,7 +94,8 @@ async def test_staff_compose_preview_and_send(
     assert "<b>Hi</b> Sam!" in (preview.html or "")
     assert '<a href="https://example.com/">example.com</a>' in (preview.html or "")
     assert [b["text"] for b in preview.flat_buttons] == [labels.tips_unsubscribe]
-    await staff.tap(labels.bc_send_now)
+    question = await send_now(staff)
+    assert "Send tip #1 to 2 clients now?" in question
     number = (await rows(bot, Broadcast))[0].id
     report = await wait_done(staff, number)
     assert "sent to 2 of 2" in report.shown_text
@@ -157,7 +170,7 @@ async def test_photo_tip_and_unsubscribe(bot: RunningBot, staff: SimUser, alice:
     pressed = await staff.tap(labels.tips_unsubscribe, message=preview)
     await staff.expect_silence(0.3)
     assert pressed.answer["text"] == labels.tips_preview_unsubscribe, "not 'out of date'"
-    await staff.tap(labels.bc_send_now)
+    await send_now(staff)
     await wait_done(staff, 1)
     [tip] = tips_of(alice)
     assert tip.photo is not None and tip.caption == "Bridges, Alice!"
@@ -195,7 +208,7 @@ async def test_segments_count_and_target(
     await staff.tap(labels.seg_source.format(source="spring_flyer") + " (1)")
     panel = await staff.expect("Audience:")
     assert "spring_flyer" in panel.shown_text and "1 client" in panel.shown_text
-    await staff.tap(labels.bc_send_now)
+    await send_now(staff)
     await wait_done(staff, 1)
     assert [len(tips_of(u)) for u in (alice, bob, carol)] == [0, 1, 0]
 
@@ -212,7 +225,7 @@ async def test_a_403_marks_the_client_blocked_and_a_400_is_not_retried(
     gone = Client(telegram_id=5999, chat_id=5999, tips_consent=True)  # Telegram: 400
     await bot.services.db.run(lambda s: s.add(gone))
     panel = await compose(staff)
-    await staff.tap(labels.bc_send_now)
+    await send_now(staff)
     report = await wait_done(staff, 1)
     assert "sent to 1 of 4" in report.shown_text
     by_chat = {d.chat_id: d for d in await rows(bot, Delivery)}
@@ -302,7 +315,7 @@ async def test_stop_a_broadcast_while_it_runs(
     async with RunningBot(slow, poll_timeout=1.0) as running:
         panel = await compose(staff)
         assert "60 clients" in panel.text
-        await staff.tap(labels.bc_send_now)
+        await send_now(staff)
         await staff.expect("Sending tip #1")
         await staff.tap(labels.bc_stop, message=staff.chat.messages[panel.message_id])
         report = await wait_done(staff, 1)
@@ -337,9 +350,10 @@ async def test_killed_half_way_every_client_gets_exactly_one_copy(
 
     first = await start()
     try:
+        await ready(emulator)
         panel = await compose(staff)
         assert "400 clients" in panel.text
-        await staff.tap(labels.bc_send_now)
+        await send_now(staff)
         while delivered() < 150:
             await emulator.changed(0.05)
     finally:
@@ -380,7 +394,7 @@ async def test_429s_are_waited_out_and_nobody_is_missed_or_doubled(
     users = seed_clients(settings.database_url, emulator, 40)
     async with RunningBot(settings, poll_timeout=1.0) as running:
         await compose(staff)
-        await staff.tap(labels.bc_send_now)
+        await send_now(staff)
         report = await wait_done(staff, 1, timeout=60)
         assert running.governor.retries > 0, "Telegram did say 429"
     assert "sent to 40 of 40" in report.shown_text
@@ -441,7 +455,7 @@ async def test_a_clients_delete_leaves_broadcast_history_as_it_was(
 ) -> None:
     await start_and_consent(alice)
     await compose(staff)
-    await staff.tap(labels.bc_send_now)
+    await send_now(staff)
     await wait_done(staff, 1)
     await alice.send("/delete")
     await alice.expect("Delete everything?")

@@ -22,7 +22,7 @@ from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import BreakDay, Client, ReminderPlan, utcnow
-from tests.flows import answer_all, bot_process, rows, start_and_consent
+from tests.flows import answer_all, bot_process, ready, rows, start_and_consent
 
 INTERVAL = 2  # seconds
 
@@ -303,6 +303,7 @@ async def test_a_crash_sends_nothing_twice_and_no_burst(
 
     first = await start()
     try:
+        await ready(emulator)
         await start_and_consent(alice)
         await opt_in(alice, zone_at(10, 15))
         await next_prompt(alice)

@@ -18,7 +18,7 @@ from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import Client, Delivery, Screening
 from tests.flows import LABELS, TYPICAL, answer, answer_all, rows, start_and_consent
-from tests.test_e2e_broadcast import compose, tips_of, wait_done
+from tests.test_e2e_broadcast import compose, send_now, tips_of, wait_done
 from tests.test_e2e_human import details, hand_off, staff_posts
 from tests.test_e2e_reminders import INTERVAL, next_prompt, opt_in, prompt_times, zone_at
 
@@ -63,7 +63,7 @@ async def test_after_a_tier_b_exit_no_prompt_no_tip_no_booking_until_a_doctor_ch
     panel = await compose(staff)
     assert "1 client now" in panel.shown_text
     assert "1 more client wants tips but is left out after a red-flag answer" in panel.shown_text
-    await staff.tap(labels.bc_send_now)
+    await send_now(staff)
     assert "sent to 1 of 1" in (await wait_done(staff, 1)).shown_text
     assert (len(tips_of(alice)), len(tips_of(bob))) == (0, 1)
 
@@ -98,7 +98,7 @@ async def test_after_a_tier_b_exit_no_prompt_no_tip_no_booking_until_a_doctor_ch
     (client,) = [c for c in await rows(bot, Client) if c.telegram_id == alice.id]
     assert client.safety_tier is None and client.safety_cleared_at is not None
     await compose(staff)
-    await staff.tap(labels.bc_send_now)
+    await send_now(staff)
     await wait_done(staff, 2)
     assert len(tips_of(alice)) == 1
     assert sorted(d.status for d in await rows(bot, Delivery)) == ["sent", "sent", "sent"]

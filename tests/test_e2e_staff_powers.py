@@ -23,7 +23,7 @@ from dialogs.render import labels
 from storage.models import Broadcast, Delivery
 from tests.conftest import STAFF_CHAT_ID
 from tests.flows import rows, seed_clients, start_and_consent
-from tests.test_e2e_broadcast import compose, tips_of, wait_done
+from tests.test_e2e_broadcast import compose, send_now, tips_of, wait_done
 
 STAFF_COMMANDS = {"broadcast", "broadcasts", "tips", "stats"}
 TOO_OLD = MESSAGE_ACCESSIBLE_FOR + 3600  # seconds: Telegram sends such a message without it
@@ -202,7 +202,7 @@ async def test_a_client_pressing_staff_data_on_messages_too_old_to_include_chang
     finally:
         panel.date += TOO_OLD
     # The tip is as the staff member left it, and still theirs to send.
-    await staff.tap(labels.bc_send_now, message=panel)
+    await send_now(staff, panel)
     report = await wait_done(staff, number)
     assert "sent to 1 of 1" in report.shown_text
     assert len(tips_of(alice)) == 1
@@ -219,7 +219,7 @@ async def test_a_client_cannot_stop_a_broadcast_that_is_sending(
     async with RunningBot(slow, poll_timeout=1.0) as running:
         panel = await compose(staff)
         assert "20 clients" in panel.text
-        await staff.tap(labels.bc_send_now)
+        await send_now(staff)
         await staff.expect("Sending tip #1")
         stop = next(b for b in panel.flat_buttons if b["text"] == labels.bc_stop)
         await refused(client, panel, stop["callback_data"])

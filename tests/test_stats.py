@@ -89,6 +89,18 @@ def test_windows_kinds_sources_services_and_tiers(db: Database) -> None:
         assert line in text.splitlines(), line
 
 
+def test_reminder_opt_ins_count_each_client_once(db: Database) -> None:
+    with db.session() as session:
+        client = Client(telegram_id=1, chat_id=1)
+        session.add(client)
+        session.flush()
+        for days_ago in (1, 2, 20):  # on, then two settings changes: one opt-in
+            at = NOW - timedelta(days=days_ago)
+            session.add(Event(kind="reminders_on", at=at, client_id=client.id))
+        session.add(Event(kind="reminders_on", at=NOW - timedelta(days=3)))  # an erased client
+    assert figures(db).events["reminders_on"] == (2, 2)
+
+
 def test_sources_are_capped_escaped_and_kept_short(db: Database) -> None:
     hostile = "<b>&amp;" + "x" * 80
     add_events(

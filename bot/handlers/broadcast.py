@@ -261,6 +261,22 @@ async def _back_to_panel(query: CallbackQuery, context: BotContext, press: dialo
     return True
 
 
+async def _confirm_send(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+    """ "Send now" first asks: to how many clients, now (none: nothing to confirm)."""
+    draft = await _draft(context, press.broadcast_id, ("draft",))
+    if draft is None:
+        return False
+    segment = draft.segment
+    count = len(await context.services.db.run(lambda s: repo.audience(s, segment)))
+    if not count:
+        await query.answer(labels.bc_nobody, show_alert=True)  # nothing to send: not started
+        return True
+    reply = dialog.confirm_send(press.broadcast_id, count)
+    await query.answer()
+    await edit_pressed(query, reply.text, markup(reply.buttons))
+    return True
+
+
 async def _send_now(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
     """Create the deliveries now; the panel becomes the status message the broadcaster
     keeps up to date (it picks the broadcast up within a second)."""
@@ -268,11 +284,6 @@ async def _send_now(query: CallbackQuery, context: BotContext, press: dialog.Pre
     bid = press.broadcast_id
     now = services.clock()
     panel_id = query.message.message_id if query.message else None
-    draft = await _draft(context, bid, ("draft",))
-    segment = draft.segment if draft else ""
-    if draft is not None and not await services.db.run(lambda s: repo.audience(s, segment)):
-        await query.answer(labels.bc_nobody, show_alert=True)  # nothing to send: not started
-        return True
     if not await services.db.run(lambda s: repo.start(s, bid, "draft", now, panel_id)):
         return False
     await query.answer(labels.bc_started)
@@ -344,7 +355,8 @@ _ACTIONS = {
     "aud": _show_audiences,
     "seg": _choose_audience,
     "back": _back_to_panel,
-    "send": _send_now,
+    "send": _confirm_send,
+    "go": _send_now,
     "when": _ask_when,
     "edit": _edit,
     "drop": _drop,
