@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections import Counter
 
 from bench.broadcast import (
     FIRST_ID,
@@ -161,6 +162,22 @@ async def main() -> None:
     print(f"  duplicates / losses               {duplicates} / {losses}")
     print(f"  429 answers                       {sum(1 for e in emu.errors if e.code == 429)}")
     print(f"  other refused calls               {sum(1 for e in emu.errors if e.code != 429)}")
+    kinds = {FLOODER_ID: "flooder", CALM_ID: "calm", FIRST_ID: "recipient"}
+    where = Counter(
+        f"{e.method} to a "
+        + next(
+            (
+                k
+                for base, k in kinds.items()
+                if 0 <= int(e.params.get("chat_id", -1)) - base < 10**5
+            ),
+            "other",
+        )
+        for e in emu.errors
+        if e.code == 429
+    )
+    for place, count in where.most_common():
+        print(f"    429: {place}: {count}")
     print(f"  flooders: messages sent           {sum(sent[: len(flooders)])}")
     print(
         f"  flooders: replies during the tip  {sum(flood_replies)} "
