@@ -116,12 +116,14 @@ def is_tip(message: Message) -> bool:
     return any(b.get("text") == labels.tips_unsubscribe for b in message.flat_buttons)
 
 
-async def chatter(user: SimUser, tally: Chatting, stop: asyncio.Event) -> None:
-    """/help at human pace until told to stop; the time from each to the bot's reply."""
+async def chatter(
+    user: SimUser, tally: Chatting, stop: asyncio.Event, pace: tuple[float, float] = (1.0, 3.0)
+) -> None:
+    """/help every `pace` seconds until told to stop; the time from each to the bot's reply."""
     rng = random.Random(user.id)
     while True:
         try:
-            await asyncio.wait_for(stop.wait(), rng.uniform(1.0, 3.0))
+            await asyncio.wait_for(stop.wait(), rng.uniform(*pace))
             return
         except TimeoutError:
             pass

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import random
 import time
 from collections import Counter
 
@@ -30,6 +29,7 @@ from bench.broadcast import (
     STAFF_ID,
     TIP,
     Chatting,
+    chatter,
     is_tip,
     open_chats,
     seed,
@@ -44,6 +44,7 @@ FLOODER_ID = 800_000
 CALM_ID = 700_000
 FLOOD_RATE = 5.0  # messages a second from each flooder
 WARM_UP = 3.0
+CALM_PACE = (5.0, 15.0)  # seconds between a calm client's messages
 
 
 async def flooder(user: SimUser, stop: asyncio.Event) -> int:
@@ -55,25 +56,6 @@ async def flooder(user: SimUser, stop: asyncio.Event) -> int:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1 / FLOOD_RATE)
     return sent
-
-
-async def calm(user: SimUser, tally: Chatting, stop: asyncio.Event) -> None:
-    """/help every 5 to 15 s; the time from each to the bot's reply."""
-    rng = random.Random(user.id)
-    while True:
-        try:
-            await asyncio.wait_for(stop.wait(), rng.uniform(5.0, 15.0))
-            return
-        except TimeoutError:
-            pass
-        await user.send("/help")
-        started = user.acted_at
-        try:
-            reply = await user.next_action(timeout=60)
-        except TimeoutError:
-            tally.unanswered += 1
-            continue
-        tally.samples.append((started, reply.at - started))
 
 
 async def sample_memory(bot_rss: list[float], ps: object, stop: asyncio.Event) -> None:
@@ -120,7 +102,7 @@ async def main() -> None:
             await asyncio.sleep(1.0)
             start_rss = rss[-1]
             load = [asyncio.create_task(flooder(u, stop)) for u in flooders]
-            load += [asyncio.create_task(calm(u, tally, stop)) for u in calms]
+            load += [asyncio.create_task(chatter(u, tally, stop, CALM_PACE)) for u in calms]
             await asyncio.sleep(WARM_UP)
             began = time.monotonic()
             await staff.tap(labels.bc_send_now, message=panel)
