@@ -18,9 +18,12 @@ from tests.conftest import STAFF_CHAT_ID
 from tests.flows import answer, answer_all, execute, rows, start_and_consent
 
 
-async def hand_off(alice: SimUser, emulator: BotApiEmulator) -> Message:
-    """Alice starts, asks for a person and agrees; returns the post in the staff chat."""
+async def hand_off(alice: SimUser, emulator: BotApiEmulator, *, screened: bool = False) -> Message:
+    """Alice starts (and finishes the self-check, if `screened`), asks for a person and
+    agrees; returns the post in the staff chat."""
     await start_and_consent(alice)
+    if screened:
+        await answer_all(alice)
     await alice.send("/human")
     await alice.expect("Shall I send it?")
     await alice.tap(labels.handoff_send)
@@ -343,15 +346,9 @@ async def test_a_burst_to_the_team_is_one_post_and_staff_can_close_the_conversat
 async def test_health_details_are_shown_on_demand_and_gone_after_a_day(
     bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
 ) -> None:
-    await start_and_consent(alice)
-    await answer_all(alice)
-    await alice.send("/human")
-    await alice.expect("Shall I send it?")
-    await alice.tap(labels.handoff_send)
-    await alice.expect("A therapist will reply")
+    post = await hand_off(alice, emulator, screened=True)
     mallory = SimUser(emulator, 6666, "Mallory")  # in the group, not staff
     group = emulator.chats[STAFF_CHAT_ID]
-    post = next(m for m in group.messages.values() if m.from_bot)
     refused = await mallory.tap(labels.handoff_details, message=post)
     await mallory.expect_silence(0.3)
     assert refused.answer["text"] == labels.staff_only
