@@ -2,7 +2,9 @@
 
 Two lanes share Telegram's overall budget (SEND_RATE new messages per second; edits of a
 message already sent, such as a question replaced by the next, do not count):
-- "interactive" (the default): replies to a person's action; always served first;
+- "interactive" (the default): replies to a person's action; always served first, and
+  among those a chat that has had many messages in the last minutes (someone flooding the
+  bot) waits until the others' replies have gone;
 - "bulk" (`rate_limit_args="bulk"`, for sends nobody is waiting on, such as the reminders
   and broadcasts to come): only takes a send when no reply is waiting and a reserve of the
   budget is left, so people chatting stay fast.
@@ -27,13 +29,15 @@ from telegram.error import Forbidden, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.botapi import SEND_METHODS
-from bot.tokenbucket import TokenBucket
+from bot.send_budget import SendBudget
 
 log = logging.getLogger(__name__)
 
 INTERACTIVE = "interactive"
 BULK = "bulk"
 BlockedHook = Callable[[int], Awaitable[None]]
+LOAD_FADE = 10.0  # seconds for one message to a chat to stop counting towards its load
+BUSY_LOAD = 5  # a chat whose load is above this gets its replies after everyone else's
 
 
 class Governor(BaseRateLimiter[str]):
@@ -49,16 +53,17 @@ class Governor(BaseRateLimiter[str]):
         max_retries: int = 5,
     ) -> None:
         self.rate = rate
-        # Telegram counts by its own clock, requests reach it a little later than they leave
-        # here, and a tight run can arrive bunched: keeping a little under its figures (2% of
-        # the rate, one message of each burst) is what keeps 429s from happening at all.
+        # Each budget counts a request over its whole flight (see `SendBudget`), so late
+        # arrivals cannot bunch up at Telegram; keeping a little under its figures (2% of the
+        # rate, one message of each burst) allows for Telegram's own clock and rounding.
         burst = max(1.0, rate * 0.9)
-        self._overall = TokenBucket(rate * 0.98, burst)
+        self._overall = SendBudget(rate * 0.98, burst)
         self._bulk_floor = 1.0 + bulk_reserve * burst
         self._chat_rate = chat_rate * 0.98
         self._chat_burst = max(1.0, chat_burst - 1)
-        self._chats: dict[int, TokenBucket] = {}
-        self._interactive_waiting = 0
+        self._chats: dict[int, SendBudget] = {}
+        self._waiting = [0, 0, 0]  # by level: replies, replies to busy chats, bulk
+        self._chat_load: dict[int, float] = {}  # when each chat's recent sends will have faded
         self._paused_until = 0.0
         self._chat_paused_until: dict[int, float] = {}
         self._recent: dict[int, tuple[float, float]] = {}
@@ -85,8 +90,7 @@ class Governor(BaseRateLimiter[str]):
         chat_id = _chat_id(data)
         for attempt in range(self._max_retries + 1):
             await self._wait_pause(chat_id)
-            if endpoint in SEND_METHODS:
-                await self._acquire(lane, chat_id)
+            budgets = await self._acquire(lane, chat_id) if endpoint in SEND_METHODS else ()
             self._note_chat(chat_id)
             try:
                 return await callback(*args, **kwargs)
@@ -100,6 +104,10 @@ class Governor(BaseRateLimiter[str]):
                 if chat_id is not None and chat_id > 0 and self.on_blocked is not None:
                     await self.on_blocked(chat_id)
                 raise
+            finally:
+                answered_at = time.monotonic()
+                for budget in budgets:
+                    budget.finish(answered_at)
         raise AssertionError("unreachable")
 
     def _note_chat(self, chat_id: int | None) -> None:
@@ -110,6 +118,7 @@ class Governor(BaseRateLimiter[str]):
         if len(self._recent) > 10_000:  # forget chats quiet for a while
             self._recent = {k: v for k, v in self._recent.items() if now - v[1] < 60}
             self._chat_paused_until = {k: v for k, v in self._chat_paused_until.items() if v > now}
+            self._chat_load = {k: v for k, v in self._chat_load.items() if v > now}
         self._recent[chat_id] = (self._recent.get(chat_id, (0.0, 0.0))[1], now)
 
     def _pause(self, chat_id: int | None, seconds: float) -> None:
@@ -130,41 +139,56 @@ class Governor(BaseRateLimiter[str]):
                 return
             await asyncio.sleep(until - now)
 
-    async def _acquire(self, lane: str, chat_id: int | None) -> None:
-        if lane == INTERACTIVE:
-            self._interactive_waiting += 1
+    async def _acquire(self, lane: str, chat_id: int | None) -> tuple[SendBudget, ...]:
+        """Wait for a send slot; the budgets it was taken from count it until it is answered."""
+        level = self._level(lane, chat_id)
+        self._waiting[level] += 1
         try:
             while True:
                 now = time.monotonic()
                 if now < self._paused_until:
                     await asyncio.sleep(self._paused_until - now)
                     continue
+                # A chat can turn busy while its reply waits (its earlier replies went).
+                self._waiting[level] -= 1
+                level = self._level(lane, chat_id)
+                self._waiting[level] += 1
                 chat = self._chat_bucket(chat_id, now)
                 need = 1.0 if lane == INTERACTIVE else self._bulk_floor
                 wait = self._overall.wait_time(now, need)
-                if lane == BULK and self._interactive_waiting:
+                if any(self._waiting[:level]):
                     wait = max(wait, 1.0 / self.rate)
                 if chat is not None:
                     wait = max(wait, chat.wait_time(now))
                 if wait <= 0:
-                    self._overall.take(now)
-                    if chat is not None:
-                        chat.take(now)
-                    return
+                    budgets = (self._overall,) if chat is None else (self._overall, chat)
+                    for budget in budgets:
+                        budget.start()
+                    if chat_id is not None:
+                        faded = max(self._chat_load.get(chat_id, now), now)
+                        self._chat_load[chat_id] = faded + LOAD_FADE
+                    return budgets
                 await asyncio.sleep(wait)
         finally:
-            if lane == INTERACTIVE:
-                self._interactive_waiting -= 1
+            self._waiting[level] -= 1
 
-    def _chat_bucket(self, chat_id: int | None, now: float) -> TokenBucket | None:
+    def _level(self, lane: str, chat_id: int | None) -> int:
+        """0: a reply; 1: a reply to a chat that has had more than `BUSY_LOAD` messages beyond
+        one per `LOAD_FADE` seconds (someone flooding the bot); 2: bulk."""
+        if lane == BULK:
+            return 2
+        faded = self._chat_load.get(chat_id, 0.0) if chat_id is not None else 0.0
+        return 1 if faded - time.monotonic() > BUSY_LOAD * LOAD_FADE else 0
+
+    def _chat_bucket(self, chat_id: int | None, now: float) -> SendBudget | None:
         if chat_id is None:
             return None
         bucket = self._chats.get(chat_id)
         if bucket is None:
-            if len(self._chats) > 10_000:  # forget chats whose bucket has refilled
-                self._chats = {k: b for k, b in self._chats.items() if b.wait_time(now, b.burst)}
+            if len(self._chats) > 10_000:  # forget chats whose budget is whole again
+                self._chats = {k: b for k, b in self._chats.items() if not b.idle(now)}
             rate, burst = (20 / 60, 20.0) if chat_id < 0 else (self._chat_rate, self._chat_burst)
-            bucket = self._chats[chat_id] = TokenBucket(rate, burst, now)
+            bucket = self._chats[chat_id] = SendBudget(rate, burst)
         return bucket
 
 

@@ -118,3 +118,28 @@ async def test_a_chats_own_429_pauses_only_that_chat(
     assert held_back, "the busy chat waited out its own 429 while the other chat went on"
     assert len(busy.bot_messages()) == 6
     emulator.errors.clear()
+
+
+@pytest.mark.parametrize("flood_limits", [FloodLimits(chat_rate=100, chat_burst=100)])
+async def test_a_flooded_chat_waits_behind_everyone_elses_replies(
+    emulator: BotApiEmulator, people: list[SimUser]
+) -> None:
+    """Someone who keeps the bot busy (here 20 replies queued for one chat) cannot make the
+    other clients' replies wait behind theirs."""
+    governor = Governor(rate=4, chat_rate=100, chat_burst=100)
+    bot = await make_bot(emulator, governor)
+    flooder, others = people[0], people[1:4]
+    try:
+        flood = asyncio.gather(*(bot.send_message(flooder.id, f"m{i}") for i in range(20)))
+        while len(flooder.bot_messages()) < 8:
+            await emulator.changed(1.0)
+        replies = asyncio.gather(*(bot.send_message(p.id, "your reply") for p in others))
+        await replies
+        answered_at = emulator.seq_now
+        await flood
+    finally:
+        await bot.shutdown()
+    after = [a for a in flooder.chat.actions if a.seq > answered_at]
+    assert len(after) >= 8, "the other clients' replies waited behind the flood"
+    assert len(flooder.bot_messages()) == 20
+    assert emulator.errors == []
