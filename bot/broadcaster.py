@@ -2,11 +2,13 @@
 
 A one-second tick on PTB's JobQueue starts scheduled broadcasts that fell due and runs each
 broadcast that is sending (one task per broadcast, also after a restart). Each recipient's
-delivery is claimed (`sending`, committed) before its request leaves and finished after it
-returns; at start-up, a delivery still `sending` was in flight during a crash and becomes
-`unconfirmed` instead of being sent again. Sends use the outbound governor's "bulk" lane,
-so they keep to the overall budget, wait out 429s and let replies to people chatting go
-first. The staff member who sent it sees one status message, edited as it goes, then a report.
+delivery is claimed (`sending`, committed) once the governor grants its send slot, just
+before the request leaves, and finished after it returns; a request that never left (no
+connection) goes back to `pending`. At start-up, a delivery still `sending` was in flight
+during a crash and becomes `unconfirmed` instead of being sent again. Sends use the outbound
+governor's "bulk" lane, so they keep to the overall budget, wait out 429s and let replies to
+people chatting go first. The staff member who sent it sees one status message, edited as it
+goes, then a report.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, Job
 
-from bot.outbound import BULK
+from bot.botapi import NotSent
+from bot.outbound import NotClaimed, SlotClaim
 from bot.replies import markup
 from bot.services import Services
 from dialogs import broadcasts as dialog
@@ -183,24 +186,33 @@ class Broadcaster:
                 queue.task_done()
 
     async def _deliver(self, broadcast: Broadcast, delivery_id: int) -> None:
+        """Send one tip. The delivery is claimed (`sending`) only once the governor grants its
+        send slot, so a crash leaves unconfirmed just the requests that had really left."""
         db = self.services.db
-        claimed = await db.run(lambda s: repo.claim(s, delivery_id))
-        if claimed is None:
+        recipient = await db.run(lambda s: repo.recipient(s, delivery_id))
+        if recipient is None:
+            await db.run(lambda s: repo.claim(s, delivery_id))  # records why not (erased)
             return
+
+        async def take() -> bool:
+            return await db.run(lambda s: repo.claim(s, delivery_id)) is not None
+
         status, message_id, reason = "sent", None, None
         try:
             sent = await send_tip(
                 self.application.bot,
-                claimed.chat_id,
+                recipient.chat_id,
                 broadcast,
-                claimed.first_name,
-                rate_limit_args=BULK,
+                recipient.first_name,
+                rate_limit_args=SlotClaim(take),
             )
             message_id = sent.message_id
+        except NotClaimed:
+            return  # blocked, unsubscribed, held or erased meanwhile: `claim` recorded it
         except Forbidden:
             status, reason = "blocked", "blocked the bot"  # the governor marked the client
-        except RetryAfter:
-            status = "pending"  # Telegram kept saying "slow down": try again later in this run
+        except (RetryAfter, NotSent):
+            status = "pending"  # "slow down" or no connection: it did not go; try again later
         except BadRequest as exc:
             status, reason = "failed", exc.message[:200]  # the same request would fail again
         except TelegramError as exc:

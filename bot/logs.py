@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 
 _TOKEN_RE = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{30,}")
@@ -81,3 +82,19 @@ def _install(handler: logging.Handler, level: str, token: str | None) -> None:
     quiet = ("httpx", "httpcore", "apscheduler", "aiohttp.access", "alembic", "sqlalchemy")
     for noisy in quiet:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class OncePerOutage:
+    """PTB's polling loop logs a full traceback for every failed getUpdates while Telegram is
+    away (one every few seconds). This error callback logs one line when the failures
+    start and stays quiet while they continue (`quiet` seconds between failures)."""
+
+    def __init__(self, logger: logging.Logger, what: str, quiet: float = 60.0) -> None:
+        self.logger, self.what, self.quiet = logger, what, quiet
+        self._last = float("-inf")
+
+    def __call__(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._last > self.quiet:
+            self.logger.warning("%s failing: %s (retrying quietly)", self.what, exc)
+        self._last = now

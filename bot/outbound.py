@@ -5,12 +5,16 @@ message already sent, such as a question replaced by the next, do not count):
 - "interactive" (the default): replies to a person's action; always served first, and
   among those a chat that has had many messages in the last minutes (someone flooding the
   bot) waits until the others' replies have gone;
-- "bulk" (`rate_limit_args="bulk"`, for sends nobody is waiting on, such as the reminders
-  and broadcasts to come): only takes a send when no reply is waiting and a reserve of the
-  budget is left, so people chatting stay fast.
+- "bulk" (`rate_limit_args="bulk"` or a `SlotClaim`, for sends nobody is waiting on: the
+  reminders and tips): only takes a send when no reply is waiting and a reserve of the
+  budget is left, so people chatting stay fast. A `SlotClaim` claims its row only once the
+  slot is granted.
 New messages to one chat also keep to about one per second after a short burst. A 429 is
-waited out and the request tried again: if the chat had just used its own budget, only that
-chat pauses; otherwise (the overall limit) all sending does. A 403 tells `on_blocked`.
+waited out and the request tried again: on an edit, only that chat's edits pause; if the chat
+had just used its own budget, only that chat pauses; otherwise (the overall limit) all
+sending does. A request that never left (no connection to the Bot API) pauses all sending,
+longer while the outage lasts; a claimed row is handed back to be sent later, anything else
+is tried again a few times. A 403 tells `on_blocked`.
 
 Hand-written because PTB's AIORateLimiter has one queue: a broadcast would make every
 chatting client wait behind it.
@@ -22,13 +26,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from telegram.error import Forbidden, RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.botapi import SEND_METHODS
+from bot.botapi import SEND_METHODS, NotSent
 from bot.send_budget import SendBudget
 
 log = logging.getLogger(__name__)
@@ -36,11 +41,25 @@ log = logging.getLogger(__name__)
 INTERACTIVE = "interactive"
 BULK = "bulk"
 BlockedHook = Callable[[int], Awaitable[None]]
+OUTAGE_PAUSE, OUTAGE_PAUSE_MAX = 1.0, 15.0  # seconds of waiting while the Bot API is unreachable
 LOAD_FADE = 10.0  # seconds for one message to a chat to stop counting towards its load
 BUSY_LOAD = 5  # a chat whose load is above this gets its replies after everyone else's
 
 
-class Governor(BaseRateLimiter[str]):
+class NotClaimed(Exception):
+    """The send was not made: its row had been taken or changed by the time its slot came."""
+
+
+@dataclass(frozen=True)
+class SlotClaim:
+    """`rate_limit_args` for a bulk send whose row (a tip delivery, a reminder prompt) is
+    claimed only once its send slot is granted, so that after a crash "in flight" means
+    really in flight. `take` returns False if the row is no longer there to send."""
+
+    take: Callable[[], Awaitable[bool]]
+
+
+class Governor(BaseRateLimiter[str | SlotClaim]):
     """Lanes, the overall budget, per-chat pacing, 429 back-off and 403 reporting."""
 
     def __init__(
@@ -65,8 +84,9 @@ class Governor(BaseRateLimiter[str]):
         self._waiting = [0, 0, 0]  # by level: replies, replies to busy chats, bulk
         self._chat_load: dict[int, float] = {}  # when each chat's recent sends will have faded
         self._paused_until = 0.0
-        self._chat_paused_until: dict[int, float] = {}
+        self._chat_paused_until: dict[tuple[str, int], float] = {}
         self._recent: dict[int, tuple[float, float]] = {}
+        self._outage = 0.0  # the current pause while the Bot API is unreachable, 0 if it is not
         self._max_retries = max_retries
         self.on_blocked: BlockedHook | None = None
         self.retries = 0  # 429s met, for the benchmarks
@@ -84,31 +104,66 @@ class Governor(BaseRateLimiter[str]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: str | None,
+        rate_limit_args: str | SlotClaim | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        lane = BULK if rate_limit_args == BULK else INTERACTIVE
+        claim = rate_limit_args if isinstance(rate_limit_args, SlotClaim) else None
+        lane = BULK if rate_limit_args == BULK or claim is not None else INTERACTIVE
         chat_id = _chat_id(data)
-        for attempt in range(self._max_retries + 1):
-            await self._wait_pause(chat_id)
+        edit = endpoint.startswith("edit")
+        limited, unreachable, claimed = 0, 0, False
+        while True:
+            await self._wait_pause(chat_id, edit)
             budgets = await self._acquire(lane, chat_id) if endpoint in SEND_METHODS else ()
-            self._note_chat(chat_id)
-            try:
-                return await callback(*args, **kwargs)
-            except RetryAfter as exc:
-                self.retries += 1
-                self._pause(chat_id, _seconds(exc.retry_after))
-                log.warning("Telegram asked to slow down (%s, chat %s)", endpoint, chat_id)
-                if attempt == self._max_retries:
+            if claim is not None:
+                try:
+                    taken = await claim.take()
+                except BaseException:
+                    _release(budgets)
                     raise
+                if not taken:
+                    _release(budgets)
+                    raise NotClaimed
+                claim, claimed = None, True  # a retry after a 429 keeps the claim
+            self._note_chat(chat_id)
+            answered = True
+            try:
+                result = await callback(*args, **kwargs)
+                self._reachable()
+                return result
+            except RetryAfter as exc:
+                limited += 1
+                self.retries += 1
+                self._pause(chat_id, edit, _seconds(exc.retry_after))
+                log.warning("Telegram asked to slow down (%s, chat %s)", endpoint, chat_id)
+                if limited > self._max_retries:
+                    raise
+            except NotSent:
+                answered = False  # it never left: it counts against no budget
+                unreachable += 1
+                self._unreachable()
+                if claimed or unreachable > self._max_retries:
+                    raise  # a claimed row goes back to be sent later; a reply is given up
             except Forbidden:
                 if chat_id is not None and chat_id > 0 and self.on_blocked is not None:
                     await self.on_blocked(chat_id)
                 raise
             finally:
-                answered_at = time.monotonic()
-                for budget in budgets:
-                    budget.finish(answered_at)
-        raise AssertionError("unreachable")
+                if answered:
+                    _finish(budgets)
+                else:
+                    _release(budgets)
+
+    def _unreachable(self) -> None:
+        """No connection to the Bot API: everyone waits, a little longer each time in a row."""
+        if not self._outage:
+            log.warning("the Bot API is unreachable: sending waits until it answers again")
+        self._outage = min(OUTAGE_PAUSE_MAX, max(OUTAGE_PAUSE, self._outage * 2))
+        self._paused_until = max(self._paused_until, time.monotonic() + self._outage)
+
+    def _reachable(self) -> None:
+        if self._outage:
+            log.info("the Bot API answers again")
+            self._outage = 0.0
 
     def _note_chat(self, chat_id: int | None) -> None:
         """Remember when each chat last had a request (and when the one before that was)."""
@@ -121,21 +176,25 @@ class Governor(BaseRateLimiter[str]):
             self._chat_load = {k: v for k, v in self._chat_load.items() if v > now}
         self._recent[chat_id] = (self._recent.get(chat_id, (0.0, 0.0))[1], now)
 
-    def _pause(self, chat_id: int | None, seconds: float) -> None:
+    def _pause(self, chat_id: int | None, edit: bool, seconds: float) -> None:
+        """A 429 on an edit holds that chat's edits; on a new message, that chat's sends if it
+        had another one just before (its own limit), else everyone's (the overall limit)."""
         until = time.monotonic() + seconds
         previous = self._recent.get(chat_id, (0.0, 0.0))[0] if chat_id is not None else 0.0
-        if chat_id is not None and time.monotonic() - previous < 2.0:
-            # The chat had another request just before: this is its own limit, not everyone's.
-            self._chat_paused_until[chat_id] = until
+        if chat_id is not None and edit:
+            self._chat_paused_until[("edit", chat_id)] = until
+        elif chat_id is not None and time.monotonic() - previous < 2.0:
+            self._chat_paused_until[("send", chat_id)] = until
         else:
             self._paused_until = max(self._paused_until, until)
 
-    async def _wait_pause(self, chat_id: int | None) -> None:
+    async def _wait_pause(self, chat_id: int | None, edit: bool) -> None:
+        key = ("edit" if edit else "send", chat_id or 0)
         while True:
             now = time.monotonic()
-            until = max(self._paused_until, self._chat_paused_until.get(chat_id or 0, 0.0))
+            until = max(self._paused_until, self._chat_paused_until.get(key, 0.0))
             if until <= now:
-                self._chat_paused_until.pop(chat_id or 0, None)
+                self._chat_paused_until.pop(key, None)
                 return
             await asyncio.sleep(until - now)
 
@@ -190,6 +249,17 @@ class Governor(BaseRateLimiter[str]):
             rate, burst = (20 / 60, 20.0) if chat_id < 0 else (self._chat_rate, self._chat_burst)
             bucket = self._chats[chat_id] = SendBudget(rate, burst)
         return bucket
+
+
+def _finish(budgets: tuple[SendBudget, ...]) -> None:
+    answered_at = time.monotonic()
+    for budget in budgets:
+        budget.finish(answered_at)
+
+
+def _release(budgets: tuple[SendBudget, ...]) -> None:
+    for budget in budgets:
+        budget.release()
 
 
 def _seconds(value: timedelta | float) -> float:

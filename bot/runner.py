@@ -19,6 +19,7 @@ from telegram.ext import Application
 from bot.app import ALLOWED_UPDATES, build_application, new_http
 from bot.broadcaster import Broadcaster
 from bot.http import AiohttpRequest
+from bot.logs import OncePerOutage
 from bot.outbound import Governor
 from bot.scheduler import ReminderScheduler
 from bot.services import Services, load_content, services_of
@@ -73,6 +74,7 @@ class RunningBot:
             await self.app.updater.start_polling(
                 allowed_updates=ALLOWED_UPDATES,
                 timeout=timedelta(seconds=self.poll_timeout),
+                error_callback=OncePerOutage(log, "getUpdates"),
             )
             await self.app.start()
             self.scheduler = ReminderScheduler(self.app, services)

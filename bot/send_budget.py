@@ -45,6 +45,10 @@ class SendBudget:
         self.in_flight -= 1
         self._tat = max(self._tat, now) + 1.0 / self.rate
 
+    def release(self) -> None:
+        """It never left (no connection, or its row was gone): it counts for nothing."""
+        self.in_flight -= 1
+
     def idle(self, now: float) -> bool:
         """Nothing in flight and the whole burst free again: the budget can be forgotten."""
         return self.in_flight == 0 and self._tat <= now

@@ -303,6 +303,17 @@ def pending_page(session: Session, broadcast_id: int, after: int, limit: int) ->
     return [int(i) for i in rows]  # type: ignore[arg-type]
 
 
+def recipient(session: Session, delivery_id: int) -> Claimed | None:
+    """Whom a pending delivery goes to (None if it is no longer pending): read before its
+    send slot comes, so that the tip is ready to go the moment it is claimed."""
+    row = session.execute(
+        select(Client.chat_id, Client.first_name)
+        .join(Delivery, col(Client.id) == col(Delivery.client_id))
+        .where(col(Delivery.id) == delivery_id, col(Delivery.status) == "pending")
+    ).first()
+    return None if row is None else Claimed(row[0], row[1])
+
+
 def claim(session: Session, delivery_id: int) -> Claimed | None:
     """Mark a pending delivery as sending, if its client still wants tips and can get them;
     otherwise record why not. None: nothing to send. The conditional UPDATE makes the claim

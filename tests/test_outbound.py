@@ -143,3 +143,31 @@ async def test_a_flooded_chat_waits_behind_everyone_elses_replies(
     assert len(after) >= 8, "the other clients' replies waited behind the flood"
     assert len(flooder.bot_messages()) == 20
     assert emulator.errors == []
+
+
+async def test_a_429_on_an_edit_pauses_only_that_chats_edits(
+    emulator: BotApiEmulator, people: list[SimUser]
+) -> None:
+    """Telegram also limits frequent edits: the edit waits as told and goes through, while
+    everyone else's messages (and that chat's new ones) carry on."""
+    governor = Governor(rate=30)
+    bot = await make_bot(emulator, governor)
+    edited, other = people[0], people[1]
+    try:
+        status = await bot.send_message(edited.id, "Sending: 10%")
+        emulator.faults.inject("limit", "editMessageText", retry_after=2)
+        edit = asyncio.create_task(bot.edit_message_text("Sending: 20%", edited.id, status.id))
+        while not emulator.faults.injected:
+            await emulator.changed(0.05)
+        await asyncio.gather(
+            bot.send_message(other.id, "not held up"), bot.send_message(edited.id, "nor this")
+        )
+        sent_meanwhile = emulator.seq_now
+        assert not edit.done(), "the edit waits out its 429"
+        await edit
+    finally:
+        await bot.shutdown()
+    assert edited.chat.messages[status.id].text == "Sending: 20%"
+    assert edited.chat.actions[-1].seq > sent_meanwhile
+    assert governor.retries == 1
+    assert emulator.errors == []

@@ -26,6 +26,7 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 
+from bot.sandbox.faults import Faults
 from bot.sandbox.flood import FloodControl, FloodLimits
 from dialogs.telegram_html import MAX_CAPTION, MAX_TEXT, HtmlError, Parsed, parse_html
 
@@ -195,7 +196,10 @@ class BotApiEmulator:
         self._pulse = asyncio.Event()  # replaced and set whenever the bot acts
         self._webhook_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
+        self._address: tuple[str, int] | None = None
         self.base_url = ""
+        self.faults = Faults()
+        self.offline = False
         self.on_call: Callable[[str, dict[str, Any]], None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -212,8 +216,30 @@ class BotApiEmulator:
         await site.start()
         sockets = site._server.sockets  # type: ignore[union-attr]
         bound_port = sockets[0].getsockname()[1]
+        self._address = (host, bound_port)
         self.base_url = f"http://{host}:{bound_port}"
         return self.base_url
+
+    async def go_offline(self) -> None:
+        """Telegram unreachable: new connections are refused and idle ones closed; a call
+        already on its way is still answered (with "Connection: close"). Updates wait."""
+        assert self._runner is not None and self._address is not None
+        self.offline = True
+        server = self._runner.server
+        for site in list(self._runner.sites):
+            await site.stop()
+        for connection in list(server.connections if server else []):
+            # aiohttp has no public "close when idle": a connection without a request in
+            # progress is closed now, one with a request after its answer (see `_handle`).
+            if not connection._request_in_progress:
+                connection.force_close()
+
+    async def come_back(self) -> None:
+        """Telegram reachable again, at the same address."""
+        assert self._runner is not None and self._address is not None
+        self.offline = False
+        site = web.TCPSite(self._runner, *self._address)
+        await site.start()
 
     async def stop(self) -> None:
         if self._webhook_task:
@@ -410,7 +436,27 @@ class BotApiEmulator:
             self.calls[method] = self.calls.get(method, 0) + 1
             if self.on_call:
                 self.on_call(method, params)
+            fault = self.faults.take(method)
+            if fault is not None and fault.kind == "server_error":
+                return web.json_response(
+                    {"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502
+                )
+            if fault is not None and fault.kind == "limit":
+                return web.json_response(
+                    {
+                        "ok": False,
+                        "error_code": 429,
+                        "description": f"Too Many Requests: retry after {fault.retry_after}",
+                        "parameters": {"retry_after": fault.retry_after},
+                    },
+                    status=429,
+                )
             result = await handler(params)
+            if fault is not None and fault.kind == "timeout":
+                await asyncio.sleep(fault.hold)
+            if fault is not None and fault.kind == "drop":
+                assert request.transport is not None
+                request.transport.close()
         except ApiError as exc:
             if method != "getUpdates" or exc.code != 409:
                 self.errors.append(Recorded(method, exc.code, exc.description, _loggable(params)))
@@ -422,7 +468,10 @@ class BotApiEmulator:
             if exc.parameters:
                 body["parameters"] = exc.parameters
             return web.json_response(body, status=exc.code)
-        return web.json_response({"ok": True, "result": result})
+        response = web.json_response({"ok": True, "result": result})
+        if self.offline:
+            response.force_close()
+        return response
 
     async def _read_params(self, request: web.Request) -> dict[str, Any]:
         params: dict[str, Any] = dict(request.query)
