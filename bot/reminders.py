@@ -1,8 +1,8 @@
 """Movement-break reminders between the pure dialog (dialogs/reminders.py) and the rows.
 
 `run_reminder_event` handles a client's tap or typed time zone in one transaction;
-`claim_due` is the scheduler's side: it takes the prompts and summaries that are due, moves
-each plan on to its next time, and returns the messages to send.
+`due_now` and `take` are the scheduler's side: the first reads the prompts and summaries that
+are due, the second claims one (moving its plan on) once its send slot is granted.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 from sqlmodel import Session
 
@@ -17,6 +18,7 @@ from bot.conversation import safety_of
 from bot.services import Services
 from dialogs import reminders as dialog
 from dialogs.replies import Reply
+from dialogs.safety import HOLDING_TIERS
 from storage import repo
 from storage.models import Client, ReminderPlan
 
@@ -25,13 +27,18 @@ BREAKS_LOOKBACK = timedelta(days=120)  # enough for any streak worth showing
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A message the scheduler sends: to whom, what, and what to put back if it is not."""
+    """A prompt or weekly summary that fell due: to whom, what, and the plan as it was read.
+    It is claimed (`take`) only once its send slot is granted."""
 
     chat_id: int
-    reply: Reply
+    replies: tuple[Reply, ...]
     plan_id: int
-    seq: int
-    due_at: datetime | None  # for a prompt: when it fell due
+    kind: Literal["prompt", "summary"]
+    before: dialog.Plan
+
+    @property
+    def due_at(self) -> datetime | None:
+        return self.before.next_due if self.kind == "prompt" else self.before.summary_due
 
 
 # Plan field -> ReminderPlan column, for the fields stored as they are (days and next_due
@@ -125,33 +132,68 @@ async def run_reminder_event(
     return await services.db.run(transaction)
 
 
-def claim_due(services: Services, session: Session, now: datetime, limit: int) -> list[Outgoing]:
-    """Take what is due (prompts first, then summaries), move each plan on, and return the
-    messages. A claimed message that is never sent is lost, never doubled (see `unclaim`)."""
+def due_now(
+    services: Services, session: Session, now: datetime, limit: int, queued: set[int]
+) -> list[Outgoing]:
+    """What is due (prompts first, then summaries), leaving out plans already queued here.
+    A prompt that is to be skipped (missed while the bot was down, or a quiet week) moves its
+    plan on at once; one that is to be sent is only read: `take` claims it at its send slot,
+    so a crash loses nothing and a second process cannot send it too."""
     out: list[Outgoing] = []
-    for row, client in repo.due_prompts(session, now, limit):
-        due_at = row.next_due_at
-        result = dialog.due(to_plan(row), context(services, client, now, {}))
-        save_plan(row, result.plan)
-        for kind, data in result.events:
-            repo.record_event(session, client.id, kind, data)
-        out += [
-            Outgoing(client.chat_id, r, row.id, result.plan.seq, due_at) for r in result.replies
-        ]  # type: ignore[arg-type]
-    for row, client in repo.due_summaries(session, now, max(0, limit - len(out))):
-        breaks = repo.recent_breaks(session, client.id, (now - BREAKS_LOOKBACK).date())  # type: ignore[arg-type]
-        result = dialog.summary(to_plan(row), context(services, client, now, breaks))
-        save_plan(row, result.plan)
-        out += [Outgoing(client.chat_id, r, row.id, result.plan.seq, None) for r in result.replies]  # type: ignore[arg-type]
+    for kind, rows in (
+        ("prompt", repo.due_prompts(session, now, limit + len(queued))),
+        ("summary", repo.due_summaries(session, now, limit + len(queued))),
+    ):
+        for row, client in rows:
+            if row.id in queued or len(out) >= limit:
+                continue
+            result = _step(services, session, kind, row, client, now)
+            if result.replies:
+                out.append(Outgoing(client.chat_id, result.replies, row.id, kind, to_plan(row)))  # type: ignore[arg-type]
+            else:
+                _save(session, row, client, result)
     return out
 
 
-def unclaim(session: Session, items: list[Outgoing]) -> None:
-    """Prompts claimed but not sent (the bot is stopping): due again, so they go out after a
-    restart if still in time. A plan that has moved on since is left alone."""
-    for item in items:
-        if item.due_at is None:
-            continue
-        row = session.get(ReminderPlan, item.plan_id)
-        if row is not None and row.prompt_seq == item.seq and row.status == "active":
-            row.next_due_at = item.due_at
+def take(services: Services, session: Session, item: Outgoing, now: datetime) -> bool:
+    """Claim a due message at its send slot: only if the plan is still as it was read, the
+    client still reachable and not held, and the message still the same. Moves the plan on.
+    The row is locked (PostgreSQL) so two processes cannot both claim it."""
+    row = session.get(ReminderPlan, item.plan_id, with_for_update=True)
+    if row is None or to_plan(row) != item.before:
+        return False
+    client = session.get(Client, row.client_id)
+    if client is None or client.blocked or client.safety_tier in HOLDING_TIERS:
+        return False
+    result = _step(services, session, item.kind, row, client, now)
+    if result.replies != item.replies:
+        return False
+    _save(session, row, client, result)
+    return True
+
+
+def put_back(session: Session, item: Outgoing) -> None:
+    """A claimed message that never left (no connection to Telegram): due again as before."""
+    row = session.get(ReminderPlan, item.plan_id, with_for_update=True)
+    if row is not None:
+        save_plan(row, item.before)
+
+
+def _step(
+    services: Services,
+    session: Session,
+    kind: str,
+    row: ReminderPlan,
+    client: Client,
+    now: datetime,
+) -> dialog.Step:
+    if kind == "prompt":
+        return dialog.due(to_plan(row), context(services, client, now, {}))
+    breaks = repo.recent_breaks(session, client.id, (now - BREAKS_LOOKBACK).date())  # type: ignore[arg-type]
+    return dialog.summary(to_plan(row), context(services, client, now, breaks))
+
+
+def _save(session: Session, row: ReminderPlan, client: Client, result: dialog.Step) -> None:
+    save_plan(row, result.plan)
+    for kind, data in result.events:
+        repo.record_event(session, client.id, kind, data)  # type: ignore[arg-type]

@@ -1,12 +1,12 @@
 """The reminder scheduler: a short periodic tick on PTB's JobQueue (APScheduler).
 
 No job per client: each tick asks the database for the plans whose next prompt (or weekly
-summary) is due, moves those plans on (`bot.reminders.claim_due`) and queues the messages.
-A few workers send them through the outbound governor's "bulk" lane, which keeps within
-Telegram's budget and lets replies to people chatting go first. The queue is short (about
-two seconds of the budget), so a tick never claims much more than can be sent soon: prompts
-stay on time, and a crash can lose only those few, never send one twice. On a clean stop,
-what is still queued is put back to be sent after the restart.
+summary) is due and queues the messages (`bot.reminders.due_now`). A few workers send them
+through the outbound governor's "bulk" lane, which keeps within Telegram's budget and lets
+replies to people chatting go first. A message is claimed (its plan moved on) only once its
+send slot is granted (`bot.reminders.take`), so a crash or a stop loses nothing that had not
+left, a request that never left is put back, and another process cannot send it as well. The
+queue is short (about two seconds of the budget), so prompts stay on time.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from datetime import timedelta
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, Job
 
-from bot.outbound import BULK
-from bot.reminders import Outgoing, claim_due, unclaim
+from bot import reminders
+from bot.botapi import NotSent
+from bot.outbound import BULK, NotClaimed, SlotClaim
+from bot.reminders import Outgoing, due_now
 from bot.replies import markup
 from bot.services import Services
 
@@ -36,6 +38,7 @@ class ReminderScheduler:
         self.services = services
         self.capacity = max(10, int(services.settings.send_rate * 2))
         self.queue: asyncio.Queue[Outgoing] = asyncio.Queue()
+        self._queued: set[int] = set()  # plans with a message in the queue or being sent
         self._workers: list[asyncio.Task[None]] = []
         self._job: Job | None = None
         self.sent = 0
@@ -51,7 +54,8 @@ class ReminderScheduler:
         self._workers = [asyncio.create_task(self._worker()) for _ in range(WORKERS)]
 
     async def stop(self, drain: float = 3.0) -> None:
-        """Stop claiming, give the queue a moment to empty, put back what is left."""
+        """Stop claiming, give the queue a moment to empty; what is left was never claimed
+        and stays due for the next start."""
         if self._job is not None:
             self._job.schedule_removal()
             self._job = None
@@ -63,12 +67,6 @@ class ReminderScheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
         self._workers = []
-        left: list[Outgoing] = []
-        while not self.queue.empty():
-            left.append(self.queue.get_nowait())
-        if left:
-            await self.services.db.run(lambda s: unclaim(s, left))
-            log.info("put back %d reminders not sent before stopping", len(left))
         log.info(
             "reminder scheduler stopped: %d sent, %d ticks, %.2f ms CPU per tick, %.2f ms at most",
             self.sent,
@@ -82,8 +80,12 @@ class ReminderScheduler:
         room = self.capacity - self.queue.qsize()
         if room > 0:
             now = self.services.clock()
-            items = await self.services.db.run(lambda s: claim_due(self.services, s, now, room))
+            queued = set(self._queued)
+            items = await self.services.db.run(
+                lambda s: due_now(self.services, s, now, room, queued)
+            )
             for item in items:
+                self._queued.add(item.plan_id)
                 self.queue.put_nowait(item)
         spent = time.process_time() - started
         self.ticks += 1
@@ -91,20 +93,41 @@ class ReminderScheduler:
         self.tick_cpu_max = max(self.tick_cpu_max, spent)
 
     async def _worker(self) -> None:
-        bot = self.application.bot
         while True:
             item = await self.queue.get()
             try:
+                await self._send(item)
+            finally:
+                self._queued.discard(item.plan_id)
+                self.queue.task_done()
+
+    async def _send(self, item: Outgoing) -> None:
+        bot, db, clock = self.application.bot, self.services.db, self.services.clock
+
+        async def take() -> bool:
+            return await db.run(lambda s: reminders.take(self.services, s, item, clock()))
+
+        first, *rest = item.replies
+        try:
+            await bot.send_message(
+                item.chat_id,
+                first.text,
+                reply_markup=markup(first.buttons),
+                rate_limit_args=SlotClaim(take),
+            )
+            for reply in rest:
                 await bot.send_message(
                     item.chat_id,
-                    item.reply.text,
-                    reply_markup=markup(item.reply.buttons),
+                    reply.text,
+                    reply_markup=markup(reply.buttons),
                     rate_limit_args=BULK,
                 )
-                self.sent += 1
-            except Forbidden:
-                pass  # the governor has marked them blocked: no more prompts go to them
-            except TelegramError:
-                log.exception("could not send a reminder to chat %s", item.chat_id)
-            finally:
-                self.queue.task_done()
+            self.sent += 1
+        except NotClaimed:
+            pass  # changed, held, blocked or sent by another process meanwhile: not ours to send
+        except NotSent:
+            await db.run(lambda s: reminders.put_back(s, item))  # due again, to be sent later
+        except Forbidden:
+            pass  # the governor has marked them blocked: no more prompts go to them
+        except TelegramError:
+            log.exception("could not send a reminder to chat %s", item.chat_id)

@@ -393,8 +393,10 @@ def due(plan: Plan, ctx: Context) -> Step:
     """The prompt that fell due at `plan.next_due` (the scheduler calls this at `ctx.now`)."""
     assert plan.status == "active" and plan.next_due is not None
     window = plan.window
-    if ctx.now - plan.next_due > MISSED_GRACE or not inside(window, ctx.now):
+    if ctx.now - plan.next_due > MISSED_GRACE or not inside(window, plan.next_due):
         # Missed while the bot was down: skip it rather than send it late or out of hours.
+        # One that fell due inside the hours still goes if its slot came just after them
+        # (a busy minute must not make the day's last prompt vanish).
         return Step(_reschedule(plan, ctx.now))
     today = local(ctx.now, window).date()
     unanswered = plan.unanswered_days

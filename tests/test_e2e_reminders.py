@@ -15,14 +15,24 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import insert, literal, select
 
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator, Message
 from bot.sandbox.users import SimUser
+from bot.scheduler import ReminderScheduler
 from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import BreakDay, Client, ReminderPlan, utcnow
-from tests.flows import answer_all, bot_process, ready, rows, start_and_consent
+from tests.flows import (
+    answer_all,
+    bot_process,
+    execute,
+    ready,
+    rows,
+    seed_clients,
+    start_and_consent,
+)
 
 INTERVAL = 2  # seconds
 
@@ -329,3 +339,48 @@ async def test_a_crash_sends_nothing_twice_and_no_burst(
         if b.get("callback_data", "").startswith("mv:")
     ]
     assert numbers == sorted(set(numbers)), "no prompt sent twice"
+
+
+async def test_two_schedulers_on_one_database_send_each_prompt_once(
+    bot: RunningBot, emulator: BotApiEmulator, settings: Settings
+) -> None:
+    """Two schedulers (as two bot processes would run) tick over the same due plans: each
+    prompt is claimed by one of them at its send slot, so nobody gets one twice."""
+    users = seed_clients(settings.database_url, emulator, 30, first_id=950_000)
+    zone = zone_at(10, 15)
+    await execute(
+        bot,
+        insert(ReminderPlan).from_select(
+            ["client_id", "status", "days", "timezone", "interval_seconds", "next_due_at"],
+            select(
+                Client.id,
+                literal("active"),
+                literal("1111111"),
+                literal(zone),
+                literal(INTERVAL),
+                literal(utcnow()),
+            ),
+        ),
+    )
+    second = ReminderScheduler(bot.app, bot.services)  # type: ignore[arg-type]
+    second.start()
+    try:
+        for user in users:
+            for _ in range(3):
+                await next_prompt(user, timeout=20)
+    finally:
+        await second.stop()
+    assert second.sent > 0 and bot.scheduler is not None and bot.scheduler.sent > 0
+    plans = {p.client_id: p for p in await rows(bot, ReminderPlan)}
+    clients = {c.telegram_id: c.id for c in await rows(bot, Client)}
+    for user in users:
+        numbers = [
+            int(b["callback_data"].split(":")[1])
+            for a in user.chat.actions
+            if a.kind == "send"
+            for b in a.message.flat_buttons[:1]
+            if b.get("callback_data", "").startswith("mv:")
+        ]
+        assert numbers == sorted(set(numbers)), "no prompt sent twice"
+        assert plans[clients[user.id]].prompt_seq == len(numbers)
+    assert [e for e in emulator.errors if e.code != 429] == []

@@ -227,6 +227,15 @@ def test_late_prompts_keep_a_full_interval_and_missed_ones_are_skipped() -> None
     assert missed.plan.next_due > plan.next_due + timedelta(minutes=30)
 
 
+def test_a_prompt_due_just_before_the_window_ends_is_still_sent_a_little_late() -> None:
+    """Due at 16:59:58, its send slot comes at 17:00:04 (the bot is busy): the client still
+    gets it, rather than it vanishing because the working day ended while it waited."""
+    plan = replace(set_up().plan, next_due=london(2026, 11, 25, 16, 59, 58))
+    late = due(plan, ctx(london(2026, 11, 25, 17, 0, 4)))
+    assert late.replies and late.plan.seq == plan.seq + 1
+    assert late.plan.next_due > london(2026, 11, 26, 0, 0)
+
+
 def test_prompt_buttons() -> None:
     plan = set_up().plan
     sent = due(plan, ctx(plan.next_due)).plan
