@@ -24,6 +24,7 @@ from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, Job
 
+from bot import metrics
 from bot.botapi import NotSent
 from bot.outbound import NotClaimed, SlotClaim
 from bot.replies import markup
@@ -223,6 +224,7 @@ class Broadcaster:
         await db.run(
             lambda s: repo.finish(s, delivery_id, status, message_id=message_id, reason=reason)
         )
+        metrics.DELIVERIES.labels(status).inc()
 
 
 class Progress:

@@ -28,6 +28,7 @@ from dialogs.tips import TipLibraryError, load_tips
 T = TypeVar("T")
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 1
+EXIT_BUSY = 3  # another bot process already runs on this database
 
 
 class Fatal(Exception):
@@ -199,8 +200,12 @@ def _load_questionnaire(settings: Settings, path: Path | None = None) -> Questio
 
 def _guarded(action: Callable[[], T], settings: Settings) -> T:
     """Run `action`, turning the failures a deployment meets into one clear line."""
+    from bot.runner import AlreadyRunning
+
     try:
         return action()
+    except AlreadyRunning as exc:
+        raise Fatal(str(exc), EXIT_BUSY) from None
     except InvalidToken:
         raise Fatal(
             "Telegram refused BOT_TOKEN (Unauthorized): check the token from @BotFather",

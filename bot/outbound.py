@@ -33,6 +33,7 @@ from typing import Any
 from telegram.error import Forbidden, RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot import metrics
 from bot.botapi import SEND_METHODS, NotSent
 from bot.send_budget import SendBudget
 
@@ -42,6 +43,7 @@ INTERACTIVE = "interactive"
 BULK = "bulk"
 BlockedHook = Callable[[int], Awaitable[None]]
 OUTAGE_PAUSE, OUTAGE_PAUSE_MAX = 1.0, 15.0  # seconds of waiting while the Bot API is unreachable
+_LEVELS = ("reply", "busy_chat_reply", "bulk")  # the governor's waiting levels, by name
 LOAD_FADE = 10.0  # seconds for one message to a chat to stop counting towards its load
 BUSY_LOAD = 5  # a chat whose load is above this gets its replies after everyone else's
 
@@ -129,21 +131,26 @@ class Governor(BaseRateLimiter[str | SlotClaim]):
             try:
                 result = await callback(*args, **kwargs)
                 self._reachable()
+                if budgets:
+                    metrics.SENDS.labels(lane, "sent").inc()
                 return result
             except RetryAfter as exc:
                 limited += 1
                 self.retries += 1
-                self._pause(chat_id, edit, _seconds(exc.retry_after))
+                scope = self._pause(chat_id, edit, _seconds(exc.retry_after))
+                metrics.LIMITED.labels(scope).inc()
                 log.warning("Telegram asked to slow down (%s, chat %s)", endpoint, chat_id)
                 if limited > self._max_retries:
                     raise
             except NotSent:
+                metrics.SENDS.labels(lane, "not_sent").inc()
                 answered = False  # it never left: it counts against no budget
                 unreachable += 1
                 self._unreachable()
                 if claimed or unreachable > self._max_retries:
                     raise  # a claimed row goes back to be sent later; a reply is given up
             except Forbidden:
+                metrics.SENDS.labels(lane, "blocked").inc()
                 if chat_id is not None and chat_id > 0 and self.on_blocked is not None:
                     await self.on_blocked(chat_id)
                 raise
@@ -176,17 +183,19 @@ class Governor(BaseRateLimiter[str | SlotClaim]):
             self._chat_load = {k: v for k, v in self._chat_load.items() if v > now}
         self._recent[chat_id] = (self._recent.get(chat_id, (0.0, 0.0))[1], now)
 
-    def _pause(self, chat_id: int | None, edit: bool, seconds: float) -> None:
+    def _pause(self, chat_id: int | None, edit: bool, seconds: float) -> str:
         """A 429 on an edit holds that chat's edits; on a new message, that chat's sends if it
         had another one just before (its own limit), else everyone's (the overall limit)."""
         until = time.monotonic() + seconds
         previous = self._recent.get(chat_id, (0.0, 0.0))[0] if chat_id is not None else 0.0
         if chat_id is not None and edit:
             self._chat_paused_until[("edit", chat_id)] = until
-        elif chat_id is not None and time.monotonic() - previous < 2.0:
+            return "edit"
+        if chat_id is not None and time.monotonic() - previous < 2.0:
             self._chat_paused_until[("send", chat_id)] = until
-        else:
-            self._paused_until = max(self._paused_until, until)
+            return "chat"
+        self._paused_until = max(self._paused_until, until)
+        return "overall"
 
     async def _wait_pause(self, chat_id: int | None, edit: bool) -> None:
         key = ("edit" if edit else "send", chat_id or 0)
@@ -202,6 +211,7 @@ class Governor(BaseRateLimiter[str | SlotClaim]):
         """Wait for a send slot; the budgets it was taken from count it until it is answered."""
         level = self._level(lane, chat_id)
         self._waiting[level] += 1
+        metrics.WAITING.labels(_LEVELS[level]).set(self._waiting[level])
         try:
             while True:
                 now = time.monotonic()
@@ -230,6 +240,7 @@ class Governor(BaseRateLimiter[str | SlotClaim]):
                 await asyncio.sleep(wait)
         finally:
             self._waiting[level] -= 1
+            metrics.WAITING.labels(_LEVELS[level]).set(self._waiting[level])
 
     def _level(self, lane: str, chat_id: int | None) -> int:
         """0: a reply; 1: a reply to a chat that has had more than `BUSY_LOAD` messages beyond

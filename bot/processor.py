@@ -18,6 +18,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot import metrics
+
 # PTB's own limit (a semaphore taken before `do_process_update`) is set out of reach; the
 # real one is `slots`, taken once it is the chat's turn.
 _UNLIMITED = 1_000_000
@@ -35,6 +37,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         return self._waiting.get(chat_id, 0)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        metrics.UPDATES.labels(_kind(update)).inc()
         key = _chat_key(update)
         if key is None:
             async with self._slots:
@@ -55,6 +58,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to free."""
+
+
+def _kind(update: object) -> str:
+    """Which field of the update is set: message, callback_query, edited_message, ..."""
+    if isinstance(update, Update):
+        for kind in Update.ALL_TYPES:
+            if getattr(update, kind, None) is not None:
+                return kind
+    return "other"
 
 
 def _chat_key(update: object) -> int | None:

@@ -2,7 +2,9 @@
 
 One path for all of them, so what the tests drive is what runs in production: migrations are
 applied, the Application is built with every handler and job, and updates arrive by long polling
-from BOT_API_URL (Telegram, or the emulator).
+from BOT_API_URL (Telegram, or the emulator) or, with WEBHOOK_URL, at the bot's HTTP server.
+One process at a time may poll (a lock in the database); with webhooks on PostgreSQL, several
+replicas may run, and one of them sends the reminders and tips (`bot.leader`).
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import TracebackType
 
+from sqlalchemy.engine import make_url
 from telegram.ext import Application
 
+from bot import metrics
 from bot.app import ALLOWED_UPDATES, build_application, new_http
 from bot.broadcaster import Broadcaster
 from bot.http import AiohttpRequest
+from bot.http_server import HttpServer
+from bot.leader import BulkSender
 from bot.logs import OncePerOutage
 from bot.outbound import Governor
 from bot.scheduler import ReminderScheduler
@@ -26,9 +32,14 @@ from bot.services import Services, load_content, services_of
 from bot.settings import Settings
 from dialogs.questionnaire import Questionnaire
 from storage.db import Database, upgrade
+from storage.locks import POLLING, ProcessLock
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
+
+
+class AlreadyRunning(Exception):
+    """Another process holds this database's polling lock."""
 
 
 class RunningBot:
@@ -45,8 +56,9 @@ class RunningBot:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.scheduler: ReminderScheduler | None = None
-        self.broadcaster: Broadcaster | None = None
+        self.bulk: BulkSender | None = None
+        self.http: HttpServer | None = None
+        self._polling_lock: ProcessLock | None = None
         self.questionnaire = questionnaire
         self.governor = governor or Governor(settings.send_rate)
         self.poll_timeout = poll_timeout
@@ -59,9 +71,32 @@ class RunningBot:
         assert self.app is not None
         return services_of(self.app)
 
+    @property
+    def scheduler(self) -> ReminderScheduler | None:
+        return self.bulk.scheduler if self.bulk else None
+
+    @property
+    def broadcaster(self) -> Broadcaster | None:
+        return self.bulk.broadcaster if self.bulk else None
+
     async def start(self) -> None:
-        await asyncio.to_thread(upgrade, self.settings.database_url)
-        self.db = Database(self.settings.database_url)
+        settings = self.settings
+        polling = not settings.webhook_url
+        if polling or make_url(settings.database_url).get_backend_name() == "sqlite":
+            lock = ProcessLock(settings.database_url, POLLING)
+            if not await asyncio.to_thread(lock.acquire):
+                raise AlreadyRunning(
+                    "Another bot process is already taking updates from this database by long "
+                    "polling. Stop it first (to run several replicas, use webhooks on "
+                    "PostgreSQL)."
+                    if polling
+                    else "Another bot process already uses this SQLite database: one process "
+                    "per SQLite file (several replicas need PostgreSQL)."
+                )
+            self._polling_lock = lock
+        await asyncio.to_thread(upgrade, settings.database_url)
+        self.db = Database(settings.database_url)
+        self.db.on_transaction = metrics.DB_TRANSACTION.observe
         questionnaire = self.questionnaire or load_content(self.settings)
         services = Services(self.settings, self.db, questionnaire, clock=self.clock)
         self._http = new_http()
@@ -70,30 +105,45 @@ class RunningBot:
             await self.app.initialize()
             if self.app.post_init:
                 await self.app.post_init(self.app)
-            assert self.app.updater is not None
-            await self.app.updater.start_polling(
-                allowed_updates=ALLOWED_UPDATES,
-                timeout=timedelta(seconds=self.poll_timeout),
-                error_callback=OncePerOutage(log, "getUpdates"),
-            )
+            if settings.listen is not None:
+                self.http = HttpServer(self.app, services)
+                await self.http.start()
+            if polling:
+                assert self.app.updater is not None
+                await self.app.updater.start_polling(
+                    allowed_updates=ALLOWED_UPDATES,
+                    timeout=timedelta(seconds=self.poll_timeout),
+                    error_callback=OncePerOutage(log, "getUpdates"),
+                )
+            else:
+                await self._set_webhook()
             await self.app.start()
-            self.scheduler = ReminderScheduler(self.app, services)
-            self.scheduler.start()
-            self.broadcaster = Broadcaster(self.app, services)
-            self.app.bot_data["broadcaster"] = self.broadcaster
-            await self.broadcaster.start()
+            self.bulk = BulkSender(self.app, services)
+            await self.bulk.start()
         except BaseException:
             await self.stop()
             raise
         log.info("bot @%s is running", self.app.bot.username)
 
+    async def _set_webhook(self) -> None:
+        """Tell Telegram where to post updates. Pending updates are kept (they are clients'
+        messages); every replica sets the same URL, so a restart of one changes nothing."""
+        assert self.app is not None and self.settings.webhook_secret is not None
+        await self.app.bot.set_webhook(
+            url=self.settings.webhook_url,  # type: ignore[arg-type]
+            secret_token=self.settings.webhook_secret.get_secret_value(),
+            max_connections=self.settings.webhook_max_connections,
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+        )
+
     async def stop(self) -> None:
-        if self.broadcaster is not None:
-            await self.broadcaster.stop()
-            self.broadcaster = None
-        if self.scheduler is not None:
-            await self.scheduler.stop()
-            self.scheduler = None
+        if self.http is not None:
+            await self.http.stop()  # updates arriving now get 503: Telegram sends them again
+            self.http = None
+        if self.bulk is not None:
+            await self.bulk.stop()
+            self.bulk = None
         app, self.app = self.app, None
         if app is not None:
             if app.updater is not None and app.updater.running:
@@ -106,6 +156,9 @@ class RunningBot:
         if self.db is not None:
             await self.db.dispose()
             self.db = None
+        if self._polling_lock is not None:
+            await asyncio.to_thread(self._polling_lock.release)
+            self._polling_lock = None
 
     async def __aenter__(self) -> RunningBot:
         await self.start()

@@ -20,7 +20,7 @@ from datetime import timedelta
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, Job
 
-from bot import reminders
+from bot import metrics, reminders
 from bot.botapi import NotSent
 from bot.outbound import BULK, NotClaimed, SlotClaim
 from bot.reminders import Outgoing, due_now
@@ -123,6 +123,9 @@ class ReminderScheduler:
                     rate_limit_args=BULK,
                 )
             self.sent += 1
+            if item.kind == "prompt" and item.due_at is not None:
+                lateness = (self.services.clock() - item.due_at).total_seconds()
+                metrics.REMINDER_LATENESS.observe(max(0.0, lateness))
         except NotClaimed:
             pass  # changed, held, blocked or sent by another process meanwhile: not ours to send
         except NotSent:

@@ -13,7 +13,14 @@ from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -28,6 +35,7 @@ _URL_RE = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+(/\S*)?$")
 _POSTGRES_SCHEME_RE = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
 _POSTGRES_ALIAS_RE = re.compile(r"^postgres\+", re.IGNORECASE)
 _USER_ID_RE = re.compile(r"^-?[0-9]+$")
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # Telegram's rule for secret_token
 # Telegram lets a bot send about 30 messages a second in all. A Bot API on this machine (the
 # emulator, for benchmarks) may be given more; a local telegram-bot-api server still forwards
 # to Telegram, whose 429 answers the bot obeys anyway.
@@ -60,8 +68,18 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=730, ge=1, le=36500)
     send_rate: float = float(TELEGRAM_SEND_RATE)
     reminder_interval: timedelta = timedelta(hours=1)
+    # Webhook mode (production with replicas): Telegram posts updates to WEBHOOK_URL, which a
+    # reverse proxy with TLS forwards to HTTP_LISTEN. Without WEBHOOK_URL: long polling.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
+    # Where the bot's HTTP server (webhook, /healthz, /readyz, /metrics) listens: host:port.
+    # Default in webhook mode 0.0.0.0:8080; in polling mode none unless set.
+    http_listen: str | None = None
 
-    @field_validator("bot_token", "staff_chat_id", mode="before")
+    @field_validator(
+        "bot_token", "staff_chat_id", "webhook_url", "webhook_secret", "http_listen", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -78,12 +96,8 @@ class Settings(BaseSettings):
     @classmethod
     def _api_url(cls, value: str) -> str:
         value = value.strip().rstrip("/")
-        try:
-            parts = urlsplit(value)
-            scheme, host, _ = parts.scheme, parts.hostname, parts.port  # .port: a number
-        except ValueError:  # a broken [IPv6] address or port
-            scheme, host = "", None
-        if scheme not in ("http", "https") or not host or re.search(r"\s", value):
+        scheme, host = _scheme_and_host(value)
+        if scheme not in ("http", "https") or not host:
             raise ValueError("must be an http(s) URL such as https://api.telegram.org")
         if scheme == "http" and not _is_loopback(host):
             raise ValueError(
@@ -190,6 +204,48 @@ class Settings(BaseSettings):
             raise ValueError("must be between 1s and 24h")
         return duration
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        scheme, host = _scheme_and_host(value)
+        if scheme not in ("http", "https") or not host:
+            raise ValueError("must be the https:// URL Telegram posts updates to")
+        if scheme == "http" and not _is_loopback(host):
+            raise ValueError(
+                "Telegram posts updates only to https:// URLs (http:// is allowed only for "
+                "this machine, for the sandbox and tests)"
+            )
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _SECRET_RE.match(value.get_secret_value()):
+            raise ValueError("must be 1 to 256 characters, only A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("http_listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _, colon, port = value.strip().rpartition(":")
+        if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, such as 0.0.0.0:8080 or 127.0.0.1:8080")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError(
+                "WEBHOOK_URL needs WEBHOOK_SECRET (1 to 256 characters: A-Z, a-z, 0-9, _, -): "
+                "Telegram sends it with each update, so nobody else can post fake ones"
+            )
+        return self
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -197,6 +253,15 @@ class Settings(BaseSettings):
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
+
+    @property
+    def listen(self) -> tuple[str, int] | None:
+        """Where the HTTP server listens (None: no server, long polling without one)."""
+        listen = self.http_listen or ("0.0.0.0:8080" if self.webhook_url else None)
+        if listen is None:
+            return None
+        host, _, port = listen.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)
 
     @property
     def token(self) -> str | None:
@@ -214,6 +279,19 @@ class Settings(BaseSettings):
             "tnt": self.booking_url_tnt,
             "laser": self.booking_url_laser,
         }
+
+
+def _scheme_and_host(url: str) -> tuple[str, str | None]:
+    """The URL's scheme and host; ("", None) if it is malformed (spaces, a broken [IPv6]
+    address, a port that is not a number)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises for a port that is not a number
+    except ValueError:
+        return "", None
+    if re.search(r"\s", url):
+        return "", None
+    return parts.scheme, parts.hostname
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -234,6 +312,6 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        name = str(first["loc"][0]).upper() if first["loc"] else "WEBHOOK_SECRET"
         message = first["msg"].removeprefix("Value error, ")
         raise ConfigError(f"Configuration error: {name}: {message}") from None

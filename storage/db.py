@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -30,6 +31,8 @@ from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 POSTGRES_THREADS = 4  # more threads only add GIL contention (bench/screening.py --postgres)
+CONNECT_TIMEOUT = 5  # seconds
+STATEMENT_TIMEOUT_MS = 15_000  # no statement of the bot's takes near this; a stuck one fails
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -40,6 +43,22 @@ def sync_url(database_url: str) -> URL:
     if url.get_backend_name() == "sqlite":
         return url.set(drivername="sqlite")
     return url.set(drivername="postgresql+psycopg")
+
+
+def connect_args(url: URL) -> dict[str, object]:
+    """PostgreSQL connection settings so that a database host that stops answering fails
+    calls within seconds instead of blocking every database thread for minutes: a connect
+    timeout, TCP keepalives, and a statement timeout (added to any `options` in the URL)."""
+    given = url.query.get("options", "")
+    given = given if isinstance(given, str) else " ".join(given)
+    return {
+        "connect_timeout": CONNECT_TIMEOUT,
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "options": f"{given} -c statement_timeout={STATEMENT_TIMEOUT_MS}".strip(),
+    }
 
 
 def _sqlite_folder(url: URL) -> Path | None:
@@ -107,6 +126,7 @@ class Database:
 
     def __init__(self, database_url: str) -> None:
         self.url = database_url
+        self.on_transaction: Callable[[float], None] = lambda _seconds: None  # metrics hook
         url = sync_url(database_url)
         _ensure_sqlite_folder(url)
         if url.get_backend_name() == "sqlite":
@@ -120,6 +140,7 @@ class Database:
                 max_overflow=0,
                 pool_pre_ping=True,
                 hide_parameters=True,
+                connect_args=connect_args(url),
             )
             self._executor = ThreadPoolExecutor(POSTGRES_THREADS, thread_name_prefix="db")
 
@@ -139,8 +160,12 @@ class Database:
         return await loop.run_in_executor(self._executor, self._transaction, work)
 
     def _transaction(self, work: Callable[[Session], T]) -> T:
-        with self.session() as session:
-            return work(session)
+        started = time.perf_counter()
+        try:
+            with self.session() as session:
+                return work(session)
+        finally:
+            self.on_transaction(time.perf_counter() - started)
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration."""

@@ -13,7 +13,7 @@ import pytest
 
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
-from tests.flows import bot_process, clean_env
+from tests.flows import bot_process, clean_env, ready
 
 GOOD_TOKEN = "7654321:well-formed-but-unknown-token-0000"
 
@@ -188,3 +188,36 @@ async def test_a_rejected_token_and_a_real_run(tmp_path: Path, emulator: BotApiE
     assert running.returncode == 0, err.decode()
     assert emulator.token not in err.decode()
     assert "Traceback" not in err.decode()
+
+
+async def test_a_second_polling_process_on_one_database_refuses_to_start(
+    tmp_path: Path, emulator: BotApiEmulator, database_url: str
+) -> None:
+    """Two long-polling processes would fight over getUpdates: the second one stops at once
+    with one clear line (SQLite and PostgreSQL alike) and the first carries on."""
+
+    def start() -> Awaitable[asyncio.subprocess.Process]:
+        return bot_process(
+            tmp_path,
+            capture=True,
+            BOT_TOKEN=emulator.token,
+            BOT_API_URL=emulator.base_url,
+            DATABASE_URL=database_url,
+        )
+
+    first = await start()
+    try:
+        await ready(emulator)
+        second = await start()
+        _, err = await asyncio.wait_for(second.communicate(), 60)
+        assert second.returncode == 3
+        assert last_clear_line(err.decode()).startswith(
+            "Another bot process is already taking updates from this database"
+        )
+        alice = SimUser(emulator, 5002, "Alice")
+        await alice.send("/start")
+        await alice.expect("Before the self-check", timeout=30)
+    finally:
+        first.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(first.communicate(), 30)
+    assert first.returncode == 0

@@ -97,6 +97,17 @@ async def next_prompt(user: SimUser, timeout: float = 8.0) -> Message:
     return action.message
 
 
+def prompt_numbers(user: SimUser) -> list[int]:
+    """The sequence number of each prompt this client got, from its buttons' data."""
+    return [
+        int(b["callback_data"].split(":")[1])
+        for a in user.chat.actions
+        if a.kind == "send"
+        for b in a.message.flat_buttons[:1]
+        if b.get("callback_data", "").startswith("mv:")
+    ]
+
+
 def prompt_times(user: SimUser) -> list[float]:
     return [
         a.at
@@ -331,13 +342,7 @@ async def test_a_crash_sends_nothing_twice_and_no_burst(
         await second.wait()
     times = prompt_times(alice)
     assert all(b - a >= INTERVAL - 0.05 for a, b in itertools.pairwise(times)), "no burst"
-    numbers = [
-        int(b["callback_data"].split(":")[1])
-        for a in alice.chat.actions
-        if a.kind == "send"
-        for b in a.message.flat_buttons[:1]
-        if b.get("callback_data", "").startswith("mv:")
-    ]
+    numbers = prompt_numbers(alice)
     assert numbers == sorted(set(numbers)), "no prompt sent twice"
 
 
@@ -374,13 +379,7 @@ async def test_two_schedulers_on_one_database_send_each_prompt_once(
     plans = {p.client_id: p for p in await rows(bot, ReminderPlan)}
     clients = {c.telegram_id: c.id for c in await rows(bot, Client)}
     for user in users:
-        numbers = [
-            int(b["callback_data"].split(":")[1])
-            for a in user.chat.actions
-            if a.kind == "send"
-            for b in a.message.flat_buttons[:1]
-            if b.get("callback_data", "").startswith("mv:")
-        ]
+        numbers = prompt_numbers(user)
         assert numbers == sorted(set(numbers)), "no prompt sent twice"
         assert plans[clients[user.id]].prompt_seq == len(numbers)
     assert [e for e in emulator.errors if e.code != 429] == []

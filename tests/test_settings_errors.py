@@ -291,3 +291,41 @@ def test_db_upgrade_refuses_a_missing_folder_outside_and_creates_none(tmp_path: 
         f"Configuration error: DATABASE_URL: the folder {tmp_path / 'missing'} does not exist"
     )
     assert not (tmp_path / "missing").exists()
+
+
+# Webhook mode (issue 10): each wrong value is named; a right set gives the listen address.
+
+
+@pytest.mark.parametrize(
+    ("values", "line"),
+    [
+        (
+            {"webhook_url": "https://bot.clinic.example/telegram"},
+            "WEBHOOK_SECRET: WEBHOOK_URL needs WEBHOOK_SECRET",
+        ),
+        (
+            {"webhook_url": "http://bot.clinic.example/telegram", "webhook_secret": "s"},
+            "WEBHOOK_URL: Telegram posts updates only to https:// URLs",
+        ),
+        ({"webhook_url": "bot.clinic.example", "webhook_secret": "s"}, "WEBHOOK_URL: must be"),
+        (
+            {"webhook_url": "https://bot.clinic.example/tg", "webhook_secret": "has space"},
+            "WEBHOOK_SECRET: must be 1 to 256 characters",
+        ),
+        ({"http_listen": "8080"}, "HTTP_LISTEN: must be host:port"),
+        ({"http_listen": "0.0.0.0:99999"}, "HTTP_LISTEN: must be host:port"),
+        ({"webhook_max_connections": "0"}, "WEBHOOK_MAX_CONNECTIONS:"),
+    ],
+)
+def test_webhook_settings_errors_name_the_setting(values: dict[str, str], line: str) -> None:
+    assert refusal(**values).startswith(f"Configuration error: {line}")
+
+
+def test_webhook_settings_that_work() -> None:
+    webhook = settings(
+        webhook_url="https://bot.clinic.example/telegram", webhook_secret="a-Secret_1"
+    )
+    assert webhook.listen == ("0.0.0.0", 8080)
+    assert settings(http_listen="127.0.0.1:9000").listen == ("127.0.0.1", 9000)
+    assert settings().listen is None  # long polling without an HTTP server
+    assert settings(webhook_url="http://127.0.0.1:8443/tg", webhook_secret="x").webhook_url
