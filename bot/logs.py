@@ -85,9 +85,9 @@ def _install(handler: logging.Handler, level: str, token: str | None) -> None:
 
 
 class OncePerOutage:
-    """PTB's polling loop logs a full traceback for every failed getUpdates while Telegram is
-    away (one every few seconds). This error callback logs one line when the failures
-    start and stays quiet while they continue (`quiet` seconds between failures)."""
+    """While Telegram or the database is away, every getUpdates, job tick and update fails
+    (PTB logs a traceback for each). This logs one line when the failures start and stays
+    quiet while they continue (`quiet` seconds between failures)."""
 
     def __init__(self, logger: logging.Logger, what: str, quiet: float = 60.0) -> None:
         self.logger, self.what, self.quiet = logger, what, quiet
@@ -96,5 +96,6 @@ class OncePerOutage:
     def __call__(self, exc: Exception) -> None:
         now = time.monotonic()
         if now - self._last > self.quiet:
-            self.logger.warning("%s failing: %s (retrying quietly)", self.what, exc)
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            self.logger.warning("%s failing: %s (retrying quietly)", self.what, first)
         self._last = now

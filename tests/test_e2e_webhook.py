@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from bot.sandbox.balancer import free_port
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
 from tests.flows import answer_all, bot_process, ready, start_and_consent
 
 SECRET = "webhook-secret_0123"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -6,10 +6,12 @@ import contextlib
 import logging
 import time
 
+from sqlalchemy.exc import OperationalError
 from telegram import ChatMember, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
+from bot.logs import OncePerOutage
 from bot.services import BotContext
 from bot.throttle import Verdict
 from dialogs.emergency import detect
@@ -71,17 +73,28 @@ async def reject_forged_presses(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
 
 
+# A database outage fails every job tick and every update: one line when it starts.
+_database_trouble = OncePerOutage(log, "the database")
+
+
 async def on_error(update: object, context: BotContext) -> None:
     """Log with context; tell the client something went wrong; keep serving everyone else."""
     error = context.error
     if isinstance(error, Forbidden):
         log.info("not delivered (%s): the client blocked the bot or left", error)
         return
+    unreachable = isinstance(error, OperationalError)  # the database is away or too slow
+    if unreachable:
+        _database_trouble(error)  # type: ignore[arg-type]
     if not isinstance(update, Update):
-        log.error("a job or background task failed", exc_info=error)
+        if not unreachable:
+            log.error("a job or background task failed", exc_info=error)
         return
     user_id = update.effective_user.id if update.effective_user else None
-    log.error("handling update %s from user %s failed", update.update_id, user_id, exc_info=error)
+    if not unreachable:
+        log.error(
+            "handling update %s from user %s failed", update.update_id, user_id, exc_info=error
+        )
     if update.callback_query is not None:
         # Already answered, or too late: either way there is nothing more to do.
         with contextlib.suppress(TelegramError):

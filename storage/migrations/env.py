@@ -1,7 +1,7 @@
 """Alembic environment: runs migrations with the synchronous driver of DATABASE_URL."""
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 from sqlmodel import SQLModel
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -21,6 +21,9 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+MIGRATION_LOCK = 0x424D5800  # "BMX" 0: the advisory lock key for migrations
+
+
 def run_migrations_online() -> None:
     engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
     with engine.connect() as connection:
@@ -30,6 +33,13 @@ def run_migrations_online() -> None:
             render_as_batch=True,  # SQLite needs table rebuilds for ALTERs
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together would run the same migrations at once: the
+                # first takes this lock, the others wait and then find nothing left to do.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
+                    {"key": MIGRATION_LOCK},
+                )
             context.run_migrations()
     engine.dispose()
 
