@@ -29,6 +29,7 @@ bench: $(STAMP)  ## the benchmarks (several minutes; they print their figures)
 	$(BIN)/python -m bench.reminders
 	$(BIN)/python -m bench.broadcast
 	$(BIN)/python -m bench.flood
+	$(BIN)/python -m bench.replicas
 
 clean:
 	rm -rf $(VENV) var/*.db build *.egg-info

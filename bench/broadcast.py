@@ -194,6 +194,27 @@ async def wait_report(staff: SimUser, heading: str, result: Result) -> None:
     result.note = report.shown_text.splitlines()[0][:120]
 
 
+async def compose(staff: SimUser) -> Message:
+    """The staff member writes the tip; the panel under its preview."""
+    await staff.send("/broadcast")
+    await staff.expect("Send me the tip", timeout=30)
+    await staff.send(TIP)
+    return await staff.expect("Audience:", timeout=120)
+
+
+def sending(staff: SimUser, panel: Message, result: Result) -> Callable[[], Awaitable[None]]:
+    """ "Send now", "Yes", and the wait for the report: what `measure` times."""
+
+    async def send_now() -> None:
+        await staff.tap(labels.bc_send_now, message=panel)
+        confirm = await staff.expect("now?", timeout=120)
+        yes = next(b["text"] for b in confirm.flat_buttons if b["text"].startswith("📤 Yes"))
+        await staff.tap(yes, message=confirm)
+        await wait_report(staff, "Report for tip #", result)
+
+    return send_now
+
+
 async def our_bot(recipients: int, chatting: int, postgres: str | None) -> Result:
     result = Result("our bot", recipients)
     async with emulator(FloodLimits()) as emu:
@@ -211,23 +232,10 @@ async def our_bot(recipients: int, chatting: int, postgres: str | None) -> Resul
             print(
                 f"  our bot: seeded and started in {time.monotonic() - seeding:.1f} s", flush=True
             )
-            await staff.send("/broadcast")
-            await staff.expect("Send me the tip", timeout=30)
-            await staff.send(TIP)
-            panel = await staff.expect("Audience:", timeout=120)
+            panel = await compose(staff)
             if f"{recipients} clients" not in panel.shown_text:
                 raise SystemExit(f"the panel does not show {recipients} clients: {panel.text}")
-
-            async def send_now() -> None:
-                await staff.tap(labels.bc_send_now, message=panel)
-                confirm = await staff.expect("now?", timeout=120)
-                yes = next(
-                    b["text"] for b in confirm.flat_buttons if b["text"].startswith("📤 Yes")
-                )
-                await staff.tap(yes, message=confirm)
-                await wait_report(staff, "Report for tip #", result)
-
-            await measure(emu, result, chatting, send_now)
+            await measure(emu, result, chatting, sending(staff, panel, result))
         if result.note == "no report before the time-out":
             print(bot.log[-3000:])
     return result

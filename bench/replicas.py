@@ -24,21 +24,20 @@ from pathlib import Path
 
 from bench.broadcast import (
     STAFF_ID,
-    TIP,
     Result,
+    compose,
     measure,
     open_chats,
     seed,
+    sending,
     table,
     targets,
-    wait_report,
 )
 from bench.harness import emulator, fresh_database, run
 from bot.sandbox.balancer import Balancer, free_port
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.flood import FloodLimits
 from bot.sandbox.users import SimUser
-from dialogs.render import labels
 
 SECRET = "bench-replicas-secret"
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -95,21 +94,8 @@ async def one_run(count: int, recipients: int, chatting: int, postgres: str) -> 
         with tempfile.TemporaryDirectory() as folder, fresh_database(postgres, folder) as url:
             seed(url, recipients)
             async with replicas(emu, count, url):
-                await staff.send("/broadcast")
-                await staff.expect("Send me the tip", timeout=30)
-                await staff.send(TIP)
-                panel = await staff.expect("Audience:", timeout=120)
-
-                async def send_now() -> None:
-                    await staff.tap(labels.bc_send_now, message=panel)
-                    confirm = await staff.expect("now?", timeout=60)
-                    yes = next(
-                        b["text"] for b in confirm.flat_buttons if b["text"].startswith("📤 Yes")
-                    )
-                    await staff.tap(yes, message=confirm)
-                    await wait_report(staff, "Report for tip #", result)
-
-                await measure(emu, result, chatting, send_now)
+                panel = await compose(staff)
+                await measure(emu, result, chatting, sending(staff, panel, result))
     print(f"  {result.name}: {result.note}", flush=True)
     return result
 

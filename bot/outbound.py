@@ -43,6 +43,7 @@ INTERACTIVE = "interactive"
 BULK = "bulk"
 BlockedHook = Callable[[int], Awaitable[None]]
 OUTAGE_PAUSE, OUTAGE_PAUSE_MAX = 1.0, 15.0  # seconds of waiting while the Bot API is unreachable
+UNREACHABLE_RETRIES = 2  # for a request with no row to hand back: about 3 s, then it fails
 _LEVELS = ("reply", "busy_chat_reply", "bulk")  # the governor's waiting levels, by name
 LOAD_FADE = 10.0  # seconds for one message to a chat to stop counting towards its load
 BUSY_LOAD = 5  # a chat whose load is above this gets its replies after everyone else's
@@ -147,7 +148,7 @@ class Governor(BaseRateLimiter[str | SlotClaim]):
                 answered = False  # it never left: it counts against no budget
                 unreachable += 1
                 self._unreachable()
-                if claimed or unreachable > self._max_retries:
+                if claimed or unreachable > UNREACHABLE_RETRIES:
                     raise  # a claimed row goes back to be sent later; a reply is given up
             except Forbidden:
                 metrics.SENDS.labels(lane, "blocked").inc()
@@ -161,11 +162,15 @@ class Governor(BaseRateLimiter[str | SlotClaim]):
                     _release(budgets)
 
     def _unreachable(self) -> None:
-        """No connection to the Bot API: everyone waits, a little longer each time in a row."""
+        """No connection to the Bot API: everyone waits, a little longer each time a try
+        after the pause fails too (requests that failed together count once)."""
+        now = time.monotonic()
+        if now < self._paused_until:
+            return
         if not self._outage:
             log.warning("the Bot API is unreachable: sending waits until it answers again")
         self._outage = min(OUTAGE_PAUSE_MAX, max(OUTAGE_PAUSE, self._outage * 2))
-        self._paused_until = max(self._paused_until, time.monotonic() + self._outage)
+        self._paused_until = now + self._outage
 
     def _reachable(self) -> None:
         if self._outage:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,6 +11,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.logs import OncePerOutage
 from bot.settings import Settings
 from bot.throttle import ChatThrottle
 from dialogs.emergency import Phrases, load_phrases
@@ -36,6 +38,10 @@ class Services:
     # A client's messages to the team held until the last of a burst (merged into one post,
     # bot.handlers.human.RelayBurst).
     relay_bursts: dict[int, Any] = field(default_factory=dict)
+    # One log line when the database goes away, not a traceback per update and job tick.
+    database_trouble: OncePerOutage = field(
+        default_factory=lambda: OncePerOutage(logging.getLogger("bot.database"), "the database")
+    )
 
     def is_staff(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.staff_ids

@@ -23,10 +23,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -43,6 +45,14 @@ def sync_url(database_url: str) -> URL:
     if url.get_backend_name() == "sqlite":
         return url.set(drivername="sqlite")
     return url.set(drivername="postgresql+psycopg")
+
+
+def is_outage(error: BaseException | None) -> bool:
+    """The database is away or too slow (a lost connection, a refused one, a statement
+    timeout), as opposed to a fault in the bot's own queries, which deserves a traceback."""
+    if not isinstance(error, DBAPIError):
+        return False
+    return error.connection_invalidated or isinstance(error.orig, psycopg.OperationalError)
 
 
 def connect_args(url: URL) -> dict[str, object]:

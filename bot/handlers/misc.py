@@ -6,17 +6,16 @@ import contextlib
 import logging
 import time
 
-from sqlalchemy.exc import OperationalError
 from telegram import ChatMember, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.logs import OncePerOutage
 from bot.services import BotContext
 from bot.throttle import Verdict
 from dialogs.emergency import detect
 from dialogs.render import labels, render
 from storage import repo
+from storage.db import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +72,15 @@ async def reject_forged_presses(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
 
 
-# A database outage fails every job tick and every update: one line when it starts.
-_database_trouble = OncePerOutage(log, "the database")
-
-
 async def on_error(update: object, context: BotContext) -> None:
     """Log with context; tell the client something went wrong; keep serving everyone else."""
     error = context.error
     if isinstance(error, Forbidden):
         log.info("not delivered (%s): the client blocked the bot or left", error)
         return
-    unreachable = isinstance(error, OperationalError)  # the database is away or too slow
+    unreachable = is_outage(error)  # the database is away or too slow: not a bug
     if unreachable:
-        _database_trouble(error)  # type: ignore[arg-type]
+        context.services.database_trouble(error)  # type: ignore[arg-type]
     if not isinstance(update, Update):
         if not unreachable:
             log.error("a job or background task failed", exc_info=error)
