@@ -43,6 +43,7 @@ INTERACTIVE = "interactive"
 BULK = "bulk"
 BlockedHook = Callable[[int], Awaitable[None]]
 OUTAGE_PAUSE, OUTAGE_PAUSE_MAX = 1.0, 15.0  # seconds of waiting while the Bot API is unreachable
+MIN_SHARE = 0.2  # of the budget, that a replica keeps whatever the others send
 UNREACHABLE_RETRIES = 2  # for a request with no row to hand back: about 3 s, then it fails
 _LEVELS = ("reply", "busy_chat_reply", "bulk")  # the governor's waiting levels, by name
 LOAD_FADE = 10.0  # seconds for one message to a chat to stop counting towards its load
@@ -80,7 +81,8 @@ class Governor(BaseRateLimiter[str | SlotClaim]):
         # rate, one message of each burst) allows for Telegram's own clock and rounding.
         burst = max(1.0, rate * 0.9)
         self._overall = SendBudget(rate * 0.98, burst)
-        self._bulk_floor = 1.0 + bulk_reserve * burst
+        self._burst = burst
+        self._bulk_reserve = bulk_reserve
         self._chat_rate = chat_rate * 0.98
         self._chat_burst = max(1.0, chat_burst - 1)
         self._chats: dict[int, SendBudget] = {}
@@ -93,6 +95,7 @@ class Governor(BaseRateLimiter[str | SlotClaim]):
         self._max_retries = max_retries
         self.on_blocked: BlockedHook | None = None
         self.retries = 0  # 429s met, for the benchmarks
+        self.replies_sent = 0  # new messages granted to the reply lanes (for `share`)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -161,6 +164,14 @@ class Governor(BaseRateLimiter[str | SlotClaim]):
                 else:
                     _release(budgets)
 
+    def share(self, others: float) -> None:
+        """Other replicas of this bot are replying at `others` messages a second: leave that
+        much of Telegram's budget (one per token: rate and burst alike) to them, keeping at
+        least a fifth."""
+        fraction = max(MIN_SHARE, 1.0 - others / self.rate)
+        self._overall.rate = self.rate * 0.98 * fraction
+        self._overall.burst = max(1.0, self._burst * fraction)
+
     def _unreachable(self) -> None:
         """No connection to the Bot API: everyone waits, a little longer each time a try
         after the pause fails too (requests that failed together count once)."""
@@ -228,7 +239,8 @@ class Governor(BaseRateLimiter[str | SlotClaim]):
                 level = self._level(lane, chat_id)
                 self._waiting[level] += 1
                 chat = self._chat_bucket(chat_id, now)
-                need = 1.0 if lane == INTERACTIVE else self._bulk_floor
+                reserve = self._bulk_reserve * self._overall.burst  # left for replies
+                need = 1.0 if lane == INTERACTIVE else 1.0 + reserve
                 wait = self._overall.wait_time(now, need)
                 if any(self._waiting[:level]):
                     wait = max(wait, 1.0 / self.rate)
@@ -238,6 +250,8 @@ class Governor(BaseRateLimiter[str | SlotClaim]):
                     budgets = (self._overall,) if chat is None else (self._overall, chat)
                     for budget in budgets:
                         budget.start()
+                    if lane == INTERACTIVE:
+                        self.replies_sent += 1
                     if chat_id is not None:
                         faded = max(self._chat_load.get(chat_id, now), now)
                         self._chat_load[chat_id] = faded + LOAD_FADE

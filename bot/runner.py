@@ -10,6 +10,7 @@ replicas may run, and one of them sends the reminders and tips (`bot.leader`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable
@@ -17,11 +18,13 @@ from datetime import datetime, timedelta
 from types import TracebackType
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import Application
 
 from bot import metrics
 from bot.app import ALLOWED_UPDATES, build_application, new_http
 from bot.broadcaster import Broadcaster
+from bot.budget_share import BudgetShare
 from bot.http import AiohttpRequest
 from bot.http_server import HttpServer
 from bot.leader import BulkSender
@@ -58,6 +61,7 @@ class RunningBot:
         self.clock = clock
         self.bulk: BulkSender | None = None
         self.http: HttpServer | None = None
+        self.share: BudgetShare | None = None
         self._polling_lock: ProcessLock | None = None
         self.questionnaire = questionnaire
         self.governor = governor or Governor(settings.send_rate)
@@ -118,6 +122,9 @@ class RunningBot:
             else:
                 await self._set_webhook()
             await self.app.start()
+            if not polling:  # other replicas may run: share the token's budget with them
+                self.share = BudgetShare(self.app, services, self.governor)
+                self.share.start()
             self.bulk = BulkSender(self.app, services)
             await self.bulk.start()
         except BaseException:
@@ -144,6 +151,10 @@ class RunningBot:
         if self.bulk is not None:
             await self.bulk.stop()
             self.bulk = None
+        if self.share is not None:
+            with contextlib.suppress(SQLAlchemyError):  # the database may be the trouble
+                await self.share.stop()
+            self.share = None
         app, self.app = self.app, None
         if app is not None:
             if app.updater is not None and app.updater.running:

@@ -233,3 +233,12 @@ class Delivery(SQLModel, table=True):
     message_id: int | None = Field(default=None, sa_type=BigInteger)
     reason: str | None = Field(default=None, max_length=200)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SendMeter(SQLModel, table=True):
+    """How fast each running replica is replying right now (new messages a second), written
+    every second, so that all replicas together keep to the one bot token's budget."""
+
+    replica: str = Field(primary_key=True, max_length=64)
+    reply_rate: float
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -171,3 +171,23 @@ async def test_a_429_on_an_edit_pauses_only_that_chats_edits(
     assert edited.chat.actions[-1].seq > sent_meanwhile
     assert governor.retries == 1
     assert emulator.errors == []
+
+
+async def test_a_share_left_to_other_replicas_slows_this_ones_bulk_sends(
+    emulator: BotApiEmulator, people: list[SimUser]
+) -> None:
+    """Another replica replies at 24 messages a second: this one's tips keep to the 6 a
+    second that are left of Telegram's 30 (rate and burst), instead of taking all 30."""
+    governor = Governor(rate=30)
+    governor.share(24)
+    bot = await make_bot(emulator, governor)
+    try:
+        await asyncio.gather(
+            *(bot.send_message(p.id, "tip", rate_limit_args=BULK) for p in people[:30])
+        )
+    finally:
+        await bot.shutdown()
+    times = sorted(a.at for p in people[:30] for a in p.chat.actions)
+    # About 5 at once, then 6 a second: the 30th after about 4 s (all 30 would take 0.1 s).
+    assert times[-1] - times[0] > 3.0
+    assert emulator.errors == []
