@@ -142,11 +142,13 @@ async def measure(
     result: Result,
     chatting: int,
     broadcast: Callable[[], Awaitable[None]],
+    pace: tuple[float, float] = (1.0, 3.0),
 ) -> None:
-    """Run the broadcast while `chatting` clients chat, then read the figures off the emulator."""
+    """Run the broadcast while `chatting` clients chat (a message every `pace` seconds), then
+    read the figures off the emulator."""
     tally, stop = Chatting(), asyncio.Event()
     users = [SimUser(emu, CHATTER_ID + i, f"Talker{i}") for i in range(chatting)]
-    talking = [asyncio.create_task(chatter(u, tally, stop)) for u in users]
+    talking = [asyncio.create_task(chatter(u, tally, stop, pace)) for u in users]
     try:
         await asyncio.sleep(WARM_UP)
         await broadcast()
