@@ -14,7 +14,7 @@ from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator, Message
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
-from dialogs.questionnaire import load_questionnaire
+from dialogs.questionnaire import Question, load_questionnaire
 from dialogs.render import labels
 from storage.db import Database, upgrade
 from storage.models import Client, utcnow
@@ -89,14 +89,20 @@ async def answer(user: SimUser, question_id: str, option_id: str) -> Message:
     return (await user.next_action()).message
 
 
+def safe_option(question: Question) -> str:
+    """The answer that raises nothing: 'no' to a red-flag gate or a contraindication, else
+    the first option."""
+    safe_no = question.gate or any(o.contra for o in question.options)
+    return "no" if safe_no else question.options[0].id
+
+
 async def answer_all(user: SimUser, chosen: dict[str, str] = TYPICAL) -> Message:
     """Answer from the current question to the end: `chosen`, else 'no' to the gates and the
     contraindications and the first option to the rest. Returns the message the bot ends with."""
     message = user.last_message
     while "Question" in message.shown_text:
         question = next(q for q in Q.questions if q.text.split("\n")[0] in message.html)  # type: ignore[operator]
-        safe_no = question.gate or any(o.contra for o in question.options)
-        option = chosen.get(question.id, "no" if safe_no else question.options[0].id)
+        option = chosen.get(question.id, safe_option(question))
         message = await answer(user, question.id, option)
     return message
 

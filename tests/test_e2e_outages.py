@@ -11,7 +11,7 @@ from bot.runner import RunningBot
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from storage.models import Answer
-from tests.flows import LABELS, Q, rows, start_and_consent
+from tests.flows import LABELS, Q, rows, safe_option, start_and_consent
 from tests.tcp_proxy import TcpProxy
 
 
@@ -24,9 +24,7 @@ def database_url(database_url: str) -> str:
 
 def first_option(question_number: int) -> tuple[str, str]:
     question = Q.questions[question_number - 1]
-    safe_no = question.gate or any(o.contra for o in question.options)
-    option = "no" if safe_no else question.options[0].id
-    return question.id, LABELS[question.id][option]
+    return question.id, LABELS[question.id][safe_option(question)]
 
 
 async def test_the_database_restarted_mid_screening(
