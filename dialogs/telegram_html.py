@@ -2,8 +2,9 @@
 
 Hand-written on purpose: no library reproduces Telegram's own parser (tdlib's `parse_html`),
 whose quirks decide whether a message is sent or refused (a stray `&` is text, `<3` is an
-error). The emulator uses it to be as strict as Telegram, and the content checks use it so a
-clinic's typo in a question or a staff typo in a tip is caught before any client sees it.
+error). The content checks use it so a clinic's typo in a question or a staff typo in a tip is
+caught before any client sees it. The emulator judges with a parser of its own
+(bot/sandbox/markup.py); tests/test_emulator_markup.py holds the two to the same answers.
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ _TAGS = {
     "tg-time": "date_time",
 }
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-_ENTITY_RE = re.compile(r"&(?:#x([0-9a-fA-F]{1,6})|#([0-9]{1,7})|(lt|gt|amp|quot));")
+# Telegram's character references: `;` optional, letters or digits read greedily; anything it
+# cannot decode stays as text (a stray `&` is not an error).
+_ENTITY_RE = re.compile(r"&(?:#x([0-9a-fA-F]*)|#([0-9]*)|([a-zA-Z]*));?")
+_SURROGATES = (
+    "Text contains invalid Unicode characters after decoding HTML entities, "
+    "check for unmatched surrogate code units"
+)
 _SPACES = " \t\n\r\f\v"
 _LINK_RE = re.compile(r"^(https?://[^\s/?#]+\.[^\s]*|tg://\S+|https?://[^\s/?#]+\S*)$", re.I)
 
@@ -52,7 +59,7 @@ class Parsed:
 
 
 def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _decode_entity(text: str, i: int) -> tuple[str, int] | None:
@@ -60,12 +67,14 @@ def _decode_entity(text: str, i: int) -> tuple[str, int] | None:
     if not match:
         return None
     hex_code, dec_code, name = match.groups()
-    if name:
-        return _NAMED[name], match.end()
-    code = int(hex_code, 16) if hex_code else int(dec_code)
-    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+    if name is not None:
+        return (_NAMED[name], match.end()) if name in _NAMED else None
+    digits_end = match.end(1) if hex_code is not None else match.end(2)
+    digits = hex_code if hex_code is not None else dec_code
+    code = int(digits, 16 if hex_code is not None else 10) if digits else 0
+    if code == 0 or code >= 0x10FFFF or digits_end - i >= 10:
         return None
-    return chr(code), match.end()
+    return chr(code), match.end()  # a surrogate is refused once the whole text is read
 
 
 def parse_html(source: str) -> Parsed:
@@ -121,7 +130,7 @@ def parse_html(source: str) -> Parsed:
             if out_utf16 > start_utf16:
                 entity = _entity(tag, argument, start_utf16, out_utf16, "".join(out[start_index:]))
                 if entity:
-                    entities.append(entity)
+                    _add_entity(entities, entity, tag, argument)
             continue
 
         while i < n and source[i] not in _SPACES and source[i] != ">":
@@ -209,8 +218,14 @@ def parse_html(source: str) -> Parsed:
 
     if stack:
         raise HtmlError(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
+    text = "".join(out)
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise HtmlError(_SURROGATES)
+    for entity in entities:
+        if entity["type"] == "code":
+            entity.pop("language", None)  # only a pre block keeps its language
     entities.sort(key=lambda e: (e["offset"], -int(e["length"])))  # type: ignore[call-overload]
-    return Parsed("".join(out), entities)
+    return Parsed(text, entities)
 
 
 def _entity(tag: str, argument: str, start: int, end: int, inner: str) -> dict[str, object] | None:
@@ -228,13 +243,30 @@ def _entity(tag: str, argument: str, start: int, end: int, inner: str) -> dict[s
         if not _LINK_RE.match(url):
             return None  # Telegram drops a link it cannot use and keeps the text
         entity["url"] = url
-    elif tag == "pre" and argument:
+    elif tag in ("pre", "code") and argument:
         entity["language"] = argument
     elif tag == "blockquote" and argument == "expandable":
         entity["type"] = "expandable_blockquote"
     elif tag == "tg-emoji":
+        if not argument.lstrip("-").isdigit() or int(argument) == 0:
+            raise HtmlError("Invalid custom emoji identifier specified")
         entity["custom_emoji_id"] = argument
     return entity
+
+
+def _add_entity(
+    entities: list[dict[str, object]], entity: dict[str, object], tag: str, argument: str
+) -> None:
+    """`<pre><code class="language-x">`, either way round, is one pre block in language x."""
+    last = entities[-1] if entities else None
+    if last and (last["offset"], last["length"]) == (entity["offset"], entity["length"]):
+        if tag == "pre" and last["type"] == "code" and last.get("language"):
+            last["type"] = "pre"
+            return
+        if tag == "code" and last["type"] == "pre" and argument:
+            last["language"] = argument
+            return
+    entities.append(entity)
 
 
 def visible_length(parsed: Parsed) -> int:

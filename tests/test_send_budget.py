@@ -12,7 +12,7 @@ import random
 import pytest
 
 from bot.send_budget import SendBudget
-from bot.tokenbucket import TokenBucket
+from bot.sandbox.tokenbucket import TokenBucket
 
 
 def arrivals(budget: SendBudget, count: int, seed: int, max_delay: float) -> list[float]:

@@ -21,9 +21,9 @@ from bot.logs import redirect_logs
 from bot.runner import RunningBot
 from bot.sandbox.emulator import Action, BotApiEmulator, CallbackQuery, Chat, Message
 from bot.sandbox.flood import FloodLimits
+from bot.sandbox.markup import MarkupError, parse
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
-from dialogs.telegram_html import HtmlError, parse_html
 from storage import repo
 
 STAFF_CHAT_ID = -1001000000001
@@ -211,8 +211,8 @@ class TerminalChat:
 
     def _terminal_text(self, html: str) -> str:
         try:
-            parsed = parse_html(html)
-        except HtmlError:
+            parsed = parse(html)
+        except MarkupError:
             return html
         if not self.color:
             return parsed.text

@@ -28,7 +28,7 @@ from aiohttp import ClientSession, ClientTimeout, web
 
 from bot.sandbox.faults import Faults
 from bot.sandbox.flood import FloodControl, FloodLimits
-from dialogs.telegram_html import MAX_CAPTION, MAX_TEXT, HtmlError, Parsed, parse_html
+from bot.sandbox.markup import MAX_CAPTION, MAX_TEXT, Markup, MarkupError, parse
 
 log = logging.getLogger(__name__)
 
@@ -704,7 +704,7 @@ class BotApiEmulator:
         self._flood(chat)
         return self._store_bot_message(chat, text=parsed, html=str(params["text"]), markup=markup)
 
-    def _media(self, params: dict[str, Any], kind: str) -> tuple[Chat, Any, Parsed | None, Any]:
+    def _media(self, params: dict[str, Any], kind: str) -> tuple[Chat, Any, Markup | None, Any]:
         """What every send of a file checks: the chat, the file, the caption, the buttons."""
         chat = self._writable_chat(params)
         media = params.get(kind)
@@ -748,9 +748,9 @@ class BotApiEmulator:
         self,
         chat: Chat,
         *,
-        text: Parsed | None = None,
+        text: Markup | None = None,
         html: str | None = None,
-        caption: Parsed | None = None,
+        caption: Markup | None = None,
         markup: dict[str, Any] | None = None,
         document: dict[str, Any] | None = None,
         photo: list[dict[str, Any]] | None = None,
@@ -917,28 +917,28 @@ def _not_modified() -> ApiError:
     )
 
 
-def _parse(text: str, parse_mode: Any, entities: Any) -> Parsed:
+def _parse(text: str, parse_mode: Any, entities: Any) -> Markup:
     mode = str(parse_mode or "").lower()
     if mode == "html":
         try:
-            return parse_html(text)
-        except HtmlError as exc:
+            return parse(text)
+        except MarkupError as exc:
             raise bad_request(f"can't parse entities: {exc}") from None
     if mode in ("markdown", "markdownv2"):
         raise bad_request("the emulator only speaks HTML parse mode; this bot uses HTML")
     if mode:
         raise bad_request(f"unsupported parse_mode {parse_mode}")
-    return Parsed(text, entities if isinstance(entities, list) else [])
+    return Markup(text, entities if isinstance(entities, list) else [])
 
 
-def _check_text(parsed: Parsed, limit: int, *, caption: bool) -> None:
+def _check_text(parsed: Markup, limit: int, *, caption: bool) -> None:
     if not caption and not parsed.text.strip():
         raise bad_request("text must be non-empty")
     if len(parsed.text) > limit:
         raise bad_request("message caption is too long" if caption else "message is too long")
 
 
-def _caption(params: dict[str, Any]) -> Parsed | None:
+def _caption(params: dict[str, Any]) -> Markup | None:
     if params.get("caption") in (None, ""):
         return None
     parsed = _parse(

@@ -6,7 +6,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from bot.tokenbucket import TokenBucket
+from bot.sandbox.tokenbucket import TokenBucket
 
 
 @dataclass

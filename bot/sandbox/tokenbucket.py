@@ -1,4 +1,5 @@
-"""A token bucket: the emulator's flood control and the bot's own send budget both use it."""
+"""A token bucket: how the emulator models Telegram's flood control (the bot's own send budget
+is a different model, GCRA in bot/send_budget.py, so the two can disagree and a test can see it)."""
 
 from __future__ import annotations
 
