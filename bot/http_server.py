@@ -54,7 +54,10 @@ class HttpServer:
         app.router.add_get("/metrics", self._metrics)
         if self.webhook_path is not None:
             app.router.add_post(self.webhook_path, self._webhook)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # On stop, updates being handled get 10 s to finish (the bot's whole stop has 25).
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=10.0
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, *listen)
         await site.start()

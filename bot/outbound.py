@@ -100,6 +100,14 @@ class Governor(BaseRateLimiter[str | SlotClaim]):
     async def initialize(self) -> None:
         """Nothing to set up."""
 
+    def faded_in(self) -> float:
+        """Seconds until Telegram's count of this process's recent sends has faded, overall
+        and in every chat. A process started after that begins with the whole budget, as this
+        one did: one started sooner would not know and could meet a 429."""
+        now = time.monotonic()
+        budgets = (self._overall, *self._chats.values())
+        return max(b.whole_in(now) for b in budgets)
+
     async def shutdown(self) -> None:
         """Nothing to free."""
 

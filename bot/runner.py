@@ -39,6 +39,7 @@ from storage.locks import POLLING, ProcessLock
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
+SETTLE_AT_MOST = 6.0  # seconds: a chat's burst of 5 fades at 1 a second
 
 
 class AlreadyRunning(Exception):
@@ -56,6 +57,7 @@ class RunningBot:
         governor: Governor | None = None,
         poll_timeout: float = 10.0,
         clock: Callable[[], datetime] = utcnow,
+        settle: bool = True,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -66,6 +68,10 @@ class RunningBot:
         self.questionnaire = questionnaire
         self.governor = governor or Governor(settings.send_rate)
         self.poll_timeout = poll_timeout
+        # On stop, wait until Telegram's count of our recent sends has faded (a few seconds at
+        # most): the process that starts next cannot know them, and would meet 429s in the
+        # chats we had just written to. Off where no bot follows (the tests' shared fixture).
+        self.settle = settle
         self.db: Database | None = None
         self.app: Application | None = None
         self._http: tuple[AiohttpRequest, ...] = ()
@@ -162,6 +168,8 @@ class RunningBot:
             if app.running:
                 await app.stop()
             await app.shutdown()
+            if self.settle:
+                await asyncio.sleep(min(self.governor.faded_in(), SETTLE_AT_MOST))
         for request in self._http:  # PTB skips this when start-up failed half-way
             await request.shutdown()
         if self.db is not None:
@@ -184,12 +192,26 @@ class RunningBot:
         await self.stop()
 
 
+# How long a stop may take before the process exits anyway: under the 30 s a container
+# platform (Kubernetes, systemd's default) waits after SIGTERM before it sends SIGKILL.
+STOP_GRACE = 25.0
+
+
 async def serve(settings: Settings) -> None:
-    """Production: run until SIGINT or SIGTERM."""
+    """Production: run until SIGINT or SIGTERM, then stop in order within STOP_GRACE: no new
+    updates (webhook posts get 503, polling ends), the updates being handled finish, queued
+    reminders and tips that were never claimed stay due, sends in flight are recorded."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with RunningBot(settings):
+    running = RunningBot(settings)
+    await running.start()
+    try:
         await stop.wait()
+    finally:
+        try:
+            await asyncio.wait_for(running.stop(), STOP_GRACE)
+        except TimeoutError:
+            log.warning("stopping took over %.0f s: exiting with work unfinished", STOP_GRACE)
     log.info("stopped")

@@ -49,6 +49,10 @@ class SendBudget:
         """It never left (no connection, or its row was gone): it counts for nothing."""
         self.in_flight -= 1
 
+    def whole_in(self, now: float) -> float:
+        """Seconds until what was sent has faded from Telegram's count (0: it has)."""
+        return max(0.0, self._tat - now) if self.in_flight == 0 else 1.0 / self.rate
+
     def idle(self, now: float) -> bool:
         """Nothing in flight and the whole burst free again: the budget can be forgotten."""
         return self.in_flight == 0 and self._tat <= now

@@ -60,17 +60,37 @@ def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, clock).replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
-def slots_on(window: Window, day: date) -> Iterator[datetime]:
-    """The prompt times on one local day, in UTC, earliest first."""
+def slots_on(
+    window: Window, day: date, *, skip_before: datetime | None = None
+) -> Iterator[datetime]:
+    """The prompt times on one local day, in UTC, earliest first. With `skip_before`, grid
+    times that are certainly earlier than it are skipped by arithmetic, not one by one: a short
+    interval (seconds, in tests and benchmarks) has tens of thousands of them a day."""
     if day.weekday() not in window.days:
         return
     start = datetime.combine(day, window.start) + window.offset
     end = datetime.combine(day, window.end)
     naive = start
+    if skip_before is not None:
+        # A wall-clock time g is the UTC moment g - offset(g); if g is earlier than
+        # skip_before in the smallest offset of the day, it is earlier in every one.
+        earliest = skip_before.replace(tzinfo=None) + _least_offset(day, window.zone)
+        if earliest > start:
+            naive = start + ((earliest - start) // window.interval) * window.interval
     while naive < end:
         if _exists(naive, window.zone):
             yield naive.replace(tzinfo=window.zone, fold=0).astimezone(UTC)
         naive += window.interval
+
+
+def _least_offset(day: date, zone: ZoneInfo) -> timedelta:
+    """The smallest UTC offset the zone has on a local day (clocks change at most once)."""
+    edges = (datetime.combine(day, time()), datetime.combine(day + timedelta(days=1), time()))
+    return min(
+        edge.replace(tzinfo=zone, fold=fold).utcoffset() or timedelta(0)
+        for edge in edges
+        for fold in (0, 1)
+    )
 
 
 def next_slot(
@@ -81,7 +101,7 @@ def next_slot(
     floor = after if not_before is None or not_before <= after else not_before
     first_day = local(after, window).date()
     for offset in range(SEARCH_DAYS):
-        for slot in slots_on(window, first_day + timedelta(days=offset)):
+        for slot in slots_on(window, first_day + timedelta(days=offset), skip_before=floor):
             if slot > after and slot >= floor:
                 return slot
     return None

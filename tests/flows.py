@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from asyncio.subprocess import Process
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import select
 
 from bot.runner import RunningBot
-from bot.sandbox.emulator import BotApiEmulator, Message
+from bot.sandbox.emulator import BotApiEmulator, CallbackQuery, Message
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.questionnaire import Question, load_questionnaire
@@ -87,6 +89,16 @@ async def answer(user: SimUser, question_id: str, option_id: str) -> Message:
     """Tap the option's button and wait for the bot's next step."""
     await user.tap(LABELS[question_id][option_id])
     return (await user.next_action()).message
+
+
+async def answered(user: SimUser, query: CallbackQuery, timeout: float = 5.0) -> dict[str, Any]:
+    """How the bot answered a button press (its text, show_alert...; {} for a bare answer):
+    waits for the answer itself, not for a set time, and fails if none ever came."""
+    deadline = time.monotonic() + timeout
+    while query.answered_at is None and time.monotonic() < deadline:
+        await user.emulator.changed(0.2)
+    assert query.answered_at is not None, f"the bot never answered the press {query.id}"
+    return query.answer or {}
 
 
 def safe_option(question: Question) -> str:

@@ -14,6 +14,9 @@ from alembic.script import ScriptDirectory
 
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
+from dialogs.emergency import load_phrases
+from dialogs.questionnaire import load_questionnaire
+from dialogs.tips import load_tips
 from storage.db import alembic_config
 from tests.flows import bot_process, clean_env, ready
 
@@ -104,9 +107,10 @@ def test_run_without_a_token_says_so(tmp_path: Path) -> None:
 def test_check_and_db_commands(tmp_path: Path) -> None:
     checked = bmx(tmp_path, "check")
     assert checked.returncode == 0
+    q = load_questionnaire()
     assert (
-        "questionnaire version 3: 21 questions (6 red-flag gate); 7 ready tips; "
-        "80 emergency phrases"
+        f"questionnaire version {q.version}: {len(q.questions)} questions (6 red-flag gate); "
+        f"{len(load_tips())} ready tips; {load_phrases().phrase_count} emergency phrases"
     ) in checked.stdout
     url = f"sqlite:///{tmp_path / 'x' / 'bmx.db'}"
     assert bmx(tmp_path, "db", "current", DATABASE_URL=url).stdout.strip() == "none"
@@ -180,6 +184,7 @@ async def test_a_rejected_token_and_a_real_run(tmp_path: Path, emulator: BotApiE
     assert last_clear_line(err.decode()) == (
         "Telegram refused BOT_TOKEN (Unauthorized): check the token from @BotFather"
     )
+    assert [(e.method, e.code) for e in emulator.errors] == [("getMe", 401)]
     emulator.errors.clear()
 
     running = await start(emulator.token)

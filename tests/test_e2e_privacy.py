@@ -35,7 +35,7 @@ async def test_mydata_sends_everything_as_a_json_file(bot: RunningBot, alice: Si
     assert screening["status"] == "completed"
     assert screening["result"]["band"] == "strong"
     given = [(a["question_id"], a["option_id"]) for a in screening["answers"]]
-    assert ("stairs", "back") in given and len(given) == 18
+    assert ("stairs", "back") in given and len(given) == 19
     assert "screening_finished" in [e["kind"] for e in data["events"]]
 
 
@@ -82,6 +82,7 @@ async def test_privacy_explains_and_lets_consent_be_withdrawn(
     for must in ("What I store", "Why", "How long", "730 days", "/mydata", "/delete"):
         assert must in page.text
     assert "Storing health answers: yes" in page.text
+    assert "Safety status" in page.text and "nothing flagged" in page.text
     await alice.tap(labels.withdraw_health)
     page = await alice.expect("Storing health answers: no")
     assert (await count(bot, Screening), await count(bot, Answer)) == (0, 0)

@@ -2,13 +2,14 @@
 
 The default interval is set to seconds (REMINDER_INTERVAL=2s) so prompts come quickly; the
 client's time zone is chosen so that "now" is inside (or outside) their working hours; for
-daylight saving and the weekly summary, the bot's clock is set to a given moment.
+daylight saving and the weekly summary, the bot's clock is set to a given moment, and where
+the pace of the prompts is the point, the test moves the bot's clock on itself (ManualClock),
+so what falls due when does not depend on how busy the machine is.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,12 +21,14 @@ from sqlalchemy import insert, literal, select
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator, Message
 from bot.sandbox.users import SimUser
-from bot.scheduler import ReminderScheduler
+from bot.scheduler import TICK, ReminderScheduler
 from bot.settings import Settings
 from dialogs.render import labels
+from storage.db import Database
 from storage.models import BreakDay, Client, ReminderPlan, utcnow
 from tests.flows import (
     answer_all,
+    answered,
     bot_process,
     execute,
     ready,
@@ -58,10 +61,31 @@ def clock_at(moment: datetime) -> Callable[[], datetime]:
     return lambda: utcnow() + offset
 
 
+class ManualClock:
+    """A clock for the bot that stands still until the test moves it on: a prompt falls due
+    when the test says so, however late the scheduler's tick comes on a busy machine."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
 async def opt_in(
     user: SimUser, zone: str, *, every_day: bool = True, interval: str = f"{INTERVAL} s"
 ) -> Message:
     """The whole settings dialog: days, 09:00 to 17:00, the interval, a typed time zone."""
+    await up_to_a_typed_zone(user, every_day=every_day, interval=interval)
+    await user.send(zone)
+    return await user.expect("All set!")
+
+
+async def up_to_a_typed_zone(user: SimUser, *, every_day: bool = True, interval: str) -> None:
+    """The settings dialog until the bot waits for a typed time zone."""
     await user.send("/reminders")
     await user.expect("Which days")
     if every_day:
@@ -79,8 +103,6 @@ async def opt_in(
     await user.expect("time zone")
     await user.tap(labels.type_zone)
     await user.expect("Type the name")
-    await user.send(zone)
-    return await user.expect("All set!")
 
 
 async def next_prompt(user: SimUser, timeout: float = 8.0) -> Message:
@@ -108,6 +130,15 @@ def prompt_numbers(user: SimUser) -> list[int]:
     ]
 
 
+def is_consecutive(numbers: list[int]) -> bool:
+    """Each prompt's number once, in order, none skipped: 1, 2, 3..."""
+    return numbers == list(range(1, len(numbers) + 1))
+
+
+def aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def prompt_times(user: SimUser) -> list[float]:
     return [
         a.at
@@ -129,10 +160,10 @@ async def test_opt_in_from_the_result_and_prompts_inside_the_window(
     first = await next_prompt(alice)
     second = await next_prompt(alice)
     assert "Alice" in first.text and first.text != second.text, "prompts rotate"
-    times = prompt_times(alice)
-    assert all(b - a >= INTERVAL - 0.05 for a, b in itertools.pairwise(times))
     (plan,) = await rows(bot, ReminderPlan)
-    assert plan.status == "active" and plan.prompt_seq >= 2
+    numbers = prompt_numbers(alice)
+    assert numbers[:2] == [1, 2] and is_consecutive(numbers), "each prompt once, in order"
+    assert plan.status == "active" and plan.prompt_seq >= len(numbers)
 
 
 async def test_no_prompts_outside_the_working_hours(bot: RunningBot, alice: SimUser) -> None:
@@ -143,7 +174,7 @@ async def test_no_prompts_outside_the_working_hours(bot: RunningBot, alice: SimU
 
 
 async def test_weekdays_only_means_no_prompts_at_the_weekend(
-    settings: Settings, alice: SimUser, emulator: BotApiEmulator
+    settings: Settings, alice: SimUser
 ) -> None:
     saturday_noon = datetime(2026, 11, 28, 12, 0, tzinfo=ZoneInfo("Europe/London"))
     async with RunningBot(settings, poll_timeout=1.0, clock=clock_at(saturday_noon)):
@@ -151,7 +182,6 @@ async def test_weekdays_only_means_no_prompts_at_the_weekend(
         panel = await opt_in(alice, "Europe/London", every_day=False)
         assert "Monday to Friday" in panel.text and "on Mon 30 Nov at 09:00" in panel.text
         await alice.expect_silence(3 * INTERVAL)
-    assert emulator.errors == []
 
 
 async def test_each_button_under_a_prompt(bot: RunningBot, alice: SimUser) -> None:
@@ -176,7 +206,7 @@ async def test_each_button_under_a_prompt(bot: RunningBot, alice: SimUser) -> No
     passed = await alice.tap(labels.prompt_done, message=old)
     await alice.tap(labels.prompt_snooze, message=prompt)
     await alice.expect("OK, I'll remind you again at")
-    assert passed.answer == {"text": labels.prompt_passed}
+    assert await answered(alice, passed) == {"text": labels.prompt_passed}
     await alice.expect_silence(2.5 * INTERVAL)  # snoozed for 15 minutes
     (day,) = await rows(bot, BreakDay)
     assert day.done == 1
@@ -234,30 +264,43 @@ async def test_blocking_stops_prompts_at_once(bot: RunningBot, alice: SimUser) -
 async def test_a_restart_sends_nothing_twice_and_no_burst(
     settings: Settings, alice: SimUser, emulator: BotApiEmulator
 ) -> None:
-    async with RunningBot(settings, poll_timeout=1.0):
+    """On the bot's own clock, moved on by the test: each prompt schedules the next a full
+    interval later and nothing comes before it, and after a restart the prompts that fell due
+    while the bot was down come as one, not as a burst."""
+    clock = ManualClock(utcnow())
+    quiet = 2.5 * TICK.total_seconds()  # two scheduler ticks at least
+
+    async def one_prompt_then_the_next_an_interval_later(bot: RunningBot) -> None:
+        await next_prompt(alice)
+        (plan,) = await rows(bot, ReminderPlan)  # claimed (at `clock.now`) before it was sent
+        assert aware(plan.next_due_at) >= clock.now + timedelta(seconds=INTERVAL)
+        await alice.expect_silence(quiet)  # nothing more until the clock moves on
+
+    async def when_the_next_is_due(bot: RunningBot) -> None:
+        (plan,) = await rows(bot, ReminderPlan)
+        clock.now = aware(plan.next_due_at)
+
+    async with RunningBot(settings, poll_timeout=1.0, clock=clock) as bot:
         await start_and_consent(alice)
         await opt_in(alice, zone_at(10, 15))
-        await next_prompt(alice)
-        await next_prompt(alice)
-    stopped = alice.emulator.seq_now
-    down = 5 * INTERVAL  # five prompts fall due while the bot is down
-    await alice.emulator.changed(down)
-    async with RunningBot(settings, poll_timeout=1.0) as bot:
-        await next_prompt(alice)
-        await alice.settle(quiet=INTERVAL * 0.8)
+        for _ in range(2):
+            await when_the_next_is_due(bot)
+            await one_prompt_then_the_next_an_interval_later(bot)
+    stopped = emulator.seq_now
+    clock.advance(5 * INTERVAL)  # prompts fall due while the bot is down
+    async with RunningBot(settings, poll_timeout=1.0, clock=clock) as bot:
+        await one_prompt_then_the_next_an_interval_later(bot)  # one for all of them: no burst
+        await when_the_next_is_due(bot)
+        await one_prompt_then_the_next_an_interval_later(bot)
         (plan,) = await rows(bot, ReminderPlan)
     after = [a for a in alice.chat.actions if a.seq > stopped and a.message.flat_buttons]
-    first_two = [a.at for a in after[:2]]
-    assert len(first_two) < 2 or first_two[1] - first_two[0] >= INTERVAL - 0.05, "no burst"
-    times = prompt_times(alice)
-    assert all(b - a >= INTERVAL - 0.05 for a, b in itertools.pairwise(times))
-    assert plan.prompt_seq == len(times), "every prompt sent once, none twice"
-    assert [e for e in emulator.errors if e.code != 429] == []
+    assert len(after) == 2, "one prompt for those missed, then one when the next fell due"
+    numbers = prompt_numbers(alice)
+    assert numbers == [1, 2, 3, 4], "every prompt sent once, none twice"
+    assert plan.prompt_seq == len(numbers)
 
 
-async def test_working_hours_follow_daylight_saving(
-    settings: Settings, alice: SimUser, emulator: BotApiEmulator
-) -> None:
+async def test_working_hours_follow_daylight_saving(settings: Settings, alice: SimUser) -> None:
     friday_evening = datetime(2026, 3, 27, 17, 30, tzinfo=ZoneInfo("Europe/London"))  # GMT
     async with RunningBot(settings, poll_timeout=1.0, clock=clock_at(friday_evening)) as bot:
         await start_and_consent(alice)
@@ -267,12 +310,9 @@ async def test_working_hours_follow_daylight_saving(
         assert f"on Mon 30 Mar at 09:{minutes:02d}" in panel.text  # BST by then
         eight_utc = datetime(2026, 3, 30, 8, 0, tzinfo=UTC)
         assert plan.next_due_at == eight_utc + timedelta(seconds=plan.offset_seconds)
-    assert emulator.errors == []
 
 
-async def test_the_week_ends_with_a_summary(
-    settings: Settings, alice: SimUser, emulator: BotApiEmulator
-) -> None:
+async def test_the_week_ends_with_a_summary(settings: Settings, alice: SimUser) -> None:
     friday = datetime(2026, 11, 27, 16, 59, 48, tzinfo=ZoneInfo("Europe/London"))
     async with RunningBot(settings, poll_timeout=1.0, clock=clock_at(friday)):
         await start_and_consent(alice)
@@ -282,7 +322,6 @@ async def test_the_week_ends_with_a_summary(
         await alice.expect("That's 1 break today")
         week = await alice.expect("Your week", timeout=15)
         assert "you moved 1 time this week" in week.text
-    assert emulator.errors == []
 
 
 async def test_delete_removes_the_plan(bot: RunningBot, alice: SimUser) -> None:
@@ -303,8 +342,8 @@ async def test_a_403_on_a_prompt_stops_them(bot: RunningBot, alice: SimUser) -> 
     await next_prompt(alice)
     alice.chat.blocked = True  # blocked, but the update telling the bot was lost
     await alice.emulator.changed(3 * INTERVAL)
-    refused = [e for e in alice.emulator.errors if e.code == 403]
-    assert len(refused) == 1, "one refused prompt, then no more tries"
+    refused = [(e.method, e.code) for e in alice.emulator.errors]
+    assert refused == [("sendMessage", 403)], "one refused prompt, then no more tries"
     assert [c.blocked for c in await rows(bot, Client)] == [True]
     alice.emulator.errors.clear()
 
@@ -332,7 +371,8 @@ async def test_a_crash_sends_nothing_twice_and_no_burst(
     finally:
         first.kill()  # SIGKILL: no chance to put anything back
         await first.wait()
-    await emulator.changed(4 * INTERVAL)
+    await emulator.changed(4 * INTERVAL)  # prompts fall due while the bot is down
+    restarted_at = utcnow()
     second = await start()
     try:
         await next_prompt(alice, timeout=20)
@@ -340,10 +380,22 @@ async def test_a_crash_sends_nothing_twice_and_no_burst(
     finally:
         second.terminate()
         await second.wait()
-    times = prompt_times(alice)
-    assert all(b - a >= INTERVAL - 0.05 for a, b in itertools.pairwise(times)), "no burst"
     numbers = prompt_numbers(alice)
     assert numbers == sorted(set(numbers)), "no prompt sent twice"
+    lost = set(range(1, numbers[-1] + 1)) - set(numbers)
+    assert len(lost) <= 1, f"only the one in flight at the kill may be missing: {numbers}"
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            (plan,) = session.scalars(select(ReminderPlan)).all()
+            next_due, seq = aware(plan.next_due_at), plan.prompt_seq
+    finally:
+        database.engine.dispose()
+    assert seq == numbers[-1], "the plan counted what was sent"
+    # The restarted bot prompted once for the slots missed while it was down and then waited
+    # a full interval (on its own clock) before each next one; catching the missed slots up
+    # one after another would leave the plan's next prompt behind this.
+    assert next_due >= restarted_at + timedelta(seconds=2 * INTERVAL), "no burst"
 
 
 async def test_two_schedulers_on_one_database_send_each_prompt_once(
@@ -377,11 +429,10 @@ async def test_two_schedulers_on_one_database_send_each_prompt_once(
         await second.stop()
     assert bot.scheduler is not None
     await bot.scheduler.stop()  # nothing more goes out while the plans and chats are compared
-    assert second.sent > 0 and bot.scheduler.sent > 0
+    assert second.sent > 0 and bot.scheduler.sent > 0, "both schedulers sent some"
     plans = {p.client_id: p for p in await rows(bot, ReminderPlan)}
     clients = {c.telegram_id: c.id for c in await rows(bot, Client)}
     for user in users:
         numbers = prompt_numbers(user)
         assert numbers == sorted(set(numbers)), "no prompt sent twice"
         assert plans[clients[user.id]].prompt_seq == len(numbers)
-    assert [e for e in emulator.errors if e.code != 429] == []

@@ -119,4 +119,4 @@ async def test_a_replica_killed_mid_broadcast_the_other_carries_on(
     assert statuses.count("sent") + unconfirmed == 300
     assert sum(copies) >= statuses.count("sent")
     assert f"sent to {300 - unconfirmed} of 300" in report.shown_text
-    assert emulator.errors == [], "Telegram refused nothing"
+    # Telegram refused nothing (no 429): the emulator fixture checks it on the way out.

@@ -16,11 +16,18 @@ from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.render import labels
-from storage.models import Client, Delivery, Screening
-from tests.flows import LABELS, TYPICAL, answer, answer_all, rows, start_and_consent
+from storage.models import Client, Delivery, ReminderPlan, Screening
+from tests.flows import LABELS, TYPICAL, Q, answer, answer_all, rows, start_and_consent
 from tests.test_e2e_broadcast import compose, send_now, tips_of, wait_done
 from tests.test_e2e_human import details, hand_off, staff_posts
-from tests.test_e2e_reminders import INTERVAL, next_prompt, opt_in, prompt_times, zone_at
+from tests.test_e2e_reminders import (
+    INTERVAL,
+    next_prompt,
+    opt_in,
+    prompt_times,
+    up_to_a_typed_zone,
+    zone_at,
+)
 
 
 @pytest.fixture
@@ -28,24 +35,42 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"reminder_interval": timedelta(seconds=INTERVAL)})
 
 
+LABELS_OF_SYMPTOMS = Q.symptoms
+
+
 def urls(message: object) -> list[str]:
     return [b["url"] for b in message.flat_buttons if "url" in b]  # type: ignore[attr-defined]
 
 
-async def fever(user: SimUser) -> str:
-    """A new self-check that stops at the tier B question about fever; the exit's text."""
+# (gate questions answered "no" first, the red-flag answer, what its exit says, the advice that
+# then comes first everywhere, the stored symptom)
+TIER_B = (("rf_nerves", "rf_legs", "rf_chest"), ("rf_unwell", "fever"), "see a doctor today",
+          "🩺 Please see a doctor today", "fever")  # fmt: skip
+TIER_A = (("rf_nerves", "rf_legs"), ("rf_chest", "chest"), "urgent medical help now",
+          "🚨 Please get urgent medical help first", "chest")  # fmt: skip
+
+
+async def red_flag(user: SimUser, tier: tuple) -> str:  # type: ignore[type-arg]
+    """A new self-check that stops at the tier's red-flag answer; the exit's text."""
+    gates_before, (question, option), *_ = tier
     await user.send("/start")
     await user.expect("Welcome back")
     await user.tap(labels.new_check)
     await user.expect("Question 1 of")
-    for question in ("rf_nerves", "rf_legs", "rf_chest"):
-        await answer(user, question, "no")
-    return (await answer(user, "rf_unwell", "fever")).shown_text
+    for gate in gates_before:
+        await answer(user, gate, "no")
+    return (await answer(user, question, option)).shown_text
 
 
-async def test_after_a_tier_b_exit_no_prompt_no_tip_no_booking_until_a_doctor_checked(
-    bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
+@pytest.mark.parametrize("tier", [TIER_B, TIER_A], ids=["tier B", "tier A"])
+async def test_after_a_red_flag_no_prompt_no_tip_no_booking_until_a_doctor_checked(
+    bot: RunningBot,
+    alice: SimUser,
+    staff: SimUser,
+    emulator: BotApiEmulator,
+    tier: tuple,  # type: ignore[type-arg]
 ) -> None:
+    *_, exit_says, advice, symptom = tier
     bob = SimUser(emulator, 5002, "Bob")
     await start_and_consent(bob)
     await start_and_consent(alice)
@@ -53,9 +78,9 @@ async def test_after_a_tier_b_exit_no_prompt_no_tip_no_booking_until_a_doctor_ch
     await opt_in(alice, zone_at(10, 15))
     await next_prompt(alice)  # reminders work before the red flag
 
-    exit_text = await fever(alice)
+    exit_text = await red_flag(alice, tier)
     held_since = len(prompt_times(alice))
-    assert "see a doctor today" in exit_text and "fever, chills or feeling unwell" in exit_text
+    assert exit_says in exit_text and LABELS_OF_SYMPTOMS[symptom] in exit_text
     assert "won't suggest treatments or send movement-break reminders or tips" in exit_text
     assert urls(alice.last_message) == []
 
@@ -70,27 +95,28 @@ async def test_after_a_tier_b_exit_no_prompt_no_tip_no_booking_until_a_doctor_ch
     # Whatever she presses or types, the advice comes first and nothing is sold.
     for command in ("/start", "/reminders", "hello?"):
         await alice.send(command)
-        reply = await alice.expect("Please see a doctor today")
-        assert reply.shown_text.startswith("🩺 Please see a doctor today")
+        reply = await alice.expect(advice[2:])
+        assert reply.shown_text.startswith(advice)
         assert [b["text"] for b in reply.flat_buttons] == [
             labels.doctor_checked,
             labels.talk_to_therapist,
         ]
     result = next(m for m in alice.bot_messages() if "Your self-check result" in (m.text or ""))
     await alice.tap(labels.remind_me, message=result)  # an old result's button
-    await alice.expect("Please see a doctor today")
+    await alice.expect(advice[2:])
     await alice.send("/human")
     confirm = await alice.expect("Shall I send it?")
-    assert confirm.shown_text.startswith("🩺 Please see a doctor today")
+    assert confirm.shown_text.startswith(advice)
     assert len(prompt_times(alice)) == held_since, "no movement prompt while held"
     await alice.send("/mydata")
     data = json.loads((await alice.expect("everything I store about you")).file_content)
-    assert (data["client"]["safety_tier"], data["client"]["safety_symptom"]) == ("B", "fever")
+    stored = (data["client"]["safety_tier"], data["client"]["safety_symptom"])
+    assert stored == ("B" if tier is TIER_B else "A", symptom)
     assert data["client"]["safety_at"]
 
     # A doctor has checked her: prompts and tips come again, and a new self-check is offered.
     await alice.send("/start")
-    await alice.expect("Please see a doctor today")
+    await alice.expect(advice[2:])
     await alice.tap(labels.doctor_checked)
     lifted = await alice.expect("glad you've been checked")
     assert [b["text"] for b in lifted.flat_buttons] == [labels.new_check]
@@ -133,27 +159,42 @@ PAINFUL = {**TYPICAL, "duration": "gt3m", "severity": "7", "onset": "45_50", "im
 @pytest.mark.parametrize(
     ("contra", "removed", "kept"),
     [
-        (
-            {"ci_laser": "yes"},
-            "Deep Tissue Laser",
-            ("Pain Eliminator", "TNT Treatment and Training"),
-        ),
-        (
-            {"ci_hands": "unsure"},
-            "TNT Treatment and Training",
-            ("Pain Eliminator", "Deep Tissue Laser"),
-        ),
+        ({"ci_laser": "yes"}, "laser", ("pain_eliminator", "tnt")),
+        ({"ci_hands": "unsure"}, "hands_on", ("pain_eliminator", "laser")),
     ],
 )
-async def test_a_contraindication_removes_exactly_its_service(
-    bot: RunningBot, alice: SimUser, contra: dict[str, str], removed: str, kept: tuple[str, ...]
+async def test_a_contraindication_removes_exactly_its_service_and_staff_see_why(
+    bot: RunningBot,
+    alice: SimUser,
+    staff: SimUser,
+    emulator: BotApiEmulator,
+    contra: dict[str, str],
+    removed: str,
+    kept: tuple[str, ...],
 ) -> None:
     await start_and_consent(alice)
     result = await answer_all(alice, {**PAINFUL, **contra})
     booked = [b["text"] for b in result.flat_buttons if "url" in b]
-    assert booked == [labels.book.format(service=s) for s in kept]
-    assert "isn't suggested because of something you told me" in result.shown_text
-    assert f"• {removed}" not in result.shown_text
+    assert booked == [labels.book.format(service=Q.services[s].name) for s in kept]
+    assert Q.contraindications[removed].line in result.shown_text
+    for service in Q.contraindications[removed].services:
+        assert f"• {Q.services[service].name}" not in result.shown_text
+
+    # The hand-off summary tells staff, in the third person, what they need before a call.
+    await alice.tap(labels.talk_to_therapist)
+    await alice.expect("Shall I send it?")
+    await alice.tap(labels.handoff_send)
+    await alice.expect("A therapist will reply")
+    summary = await details(staff, emulator)
+    for fact in (
+        "back pain for over 3 months",
+        "typically 7/10",
+        "it stays in the back",
+        "about the same",
+        "Safety status: tier C",
+        f"Contraindication: {Q.contraindications[removed].staff}",
+    ):
+        assert fact in summary, fact
 
 
 async def test_no_pain_and_no_signs_gets_keep_moving_without_any_sales(
@@ -261,3 +302,18 @@ async def test_an_emergency_before_any_consent_is_advised_and_nothing_is_stored(
     assert advice.startswith("Please get urgent medical help now")
     (client,) = await rows(bot, Client)
     assert client.safety_tier is None and await rows(bot, Screening) == []
+
+
+async def test_an_emergency_typed_where_a_time_zone_is_awaited_gets_the_advice_not_a_zone_error(
+    bot: RunningBot, alice: SimUser
+) -> None:
+    await start_and_consent(alice)
+    await answer_all(alice)
+    await up_to_a_typed_zone(alice, interval=f"{INTERVAL} s")
+    await alice.send("Europe/London and both my legs are numb since lunch")
+    (advice,) = await replies_after(alice)
+    assert advice.startswith("Please get urgent medical help now")
+    assert "pain or numbness spreading down both legs" in advice
+    (client,) = await rows(bot, Client)
+    assert (client.safety_tier, client.safety_symptom) == ("A", "both_legs")
+    assert [p.status for p in await rows(bot, ReminderPlan)] != ["active"], "no reminders set up"

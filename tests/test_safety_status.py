@@ -27,6 +27,13 @@ def test_a_lift_is_dated_and_a_new_flag_replaces_the_old(db: Database) -> None:
         client = repo.get_client(session, 1)
         assert client.safety_tier is None and client.safety_at is None
         assert client.safety_cleared_at is not None
+        lifted_at = client.safety_cleared_at
+        repo.set_safety(client, "A", "chest")  # flagged again, later
+    with db.session() as session:
+        client = repo.get_client(session, 1)
+        assert (client.safety_tier, client.safety_symptom) == ("A", "chest")
+        assert client.safety_at is not None and client.safety_at >= lifted_at
+        assert client.safety_cleared_at == lifted_at, "the earlier lift stays on record"
 
 
 def test_withdrawing_consent_keeps_the_hold_without_its_details(db: Database) -> None:

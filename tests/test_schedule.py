@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from dialogs.schedule import (
     Window,
     end_of_today,
     inside,
+    local,
     next_slot,
     slots_on,
     stable_offset,
@@ -151,3 +153,43 @@ def test_pause_for_today_and_the_week_summary() -> None:
 )
 def test_streak_counts_working_days_in_a_row(active: set[date], today: date, expected: int) -> None:
     assert streak(window(), today, active) == expected
+
+
+def _next_slot_one_by_one(window: Window, after: datetime, floor: datetime) -> datetime | None:
+    """The plain definition: every grid time of every day, in order, the first that fits."""
+    first_day = local(after, window).date()
+    for offset in range(15):
+        for slot in slots_on(window, first_day + timedelta(days=offset)):
+            if slot > after and slot >= floor:
+                return slot
+    return None
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "America/New_York", "Australia/Lord_Howe"])
+@pytest.mark.parametrize(
+    "interval", [timedelta(seconds=7), timedelta(minutes=13), timedelta(hours=1)]
+)
+def test_next_slot_skips_ahead_to_the_same_answer_as_walking_the_grid(
+    zone: str, interval: timedelta
+) -> None:
+    """Short intervals are skipped to by arithmetic; across the days the clocks change (and
+    in Lord Howe, where they move by half an hour) the answer is the walked grid's."""
+    rng = random.Random(f"{zone}{interval}")
+    window = Window(
+        days=frozenset({0, 1, 2, 3, 4, 6}),
+        start=time(0, 30),
+        end=time(23, 45),
+        interval=interval,
+        zone=ZoneInfo(zone),
+        offset=timedelta(seconds=rng.randrange(int(interval.total_seconds()))),
+    )
+    # the days clocks change in 2026 in these zones
+    change_days = [
+        datetime(2026, month, day, tzinfo=UTC)
+        for month, day in ((3, 8), (3, 29), (4, 5), (10, 4), (10, 25), (11, 1))
+    ]
+    for _ in range(60):
+        after = rng.choice(change_days) + timedelta(seconds=rng.randrange(-86_400, 2 * 86_400))
+        floor = after + timedelta(seconds=rng.choice([0, 0, rng.randrange(4 * 3600)]))
+        expected = _next_slot_one_by_one(window, after, floor)
+        assert next_slot(window, after, not_before=floor) == expected, (after, floor)

