@@ -172,11 +172,17 @@ _CLIENT_AND_SCREENING = (
     )
     .where(col(Client.telegram_id) == bindparam("telegram_id"))
 )
+# Plain tables (Core) where no object is wanted: the ORM's machinery for a statement on a
+# mapped class (its compile and bulk-insert paths) costs more than the statement itself.
+_ANSWERS = Answer.__table__  # type: ignore[attr-defined]
+_EVENTS = Event.__table__  # type: ignore[attr-defined]
 _ANSWER_PAIRS = (
-    select(col(Answer.question_id), col(Answer.option_id))
-    .where(col(Answer.screening_id) == bindparam("screening_id"))
-    .order_by(col(Answer.position))
+    select(_ANSWERS.c.question_id, _ANSWERS.c.option_id)
+    .where(_ANSWERS.c.screening_id == bindparam("screening_id"))
+    .order_by(_ANSWERS.c.position)
 )
+_INSERT_ANSWER = insert(_ANSWERS)
+_INSERT_EVENT = insert(_EVENTS)
 Pairs = tuple[tuple[str, str], ...]
 
 
@@ -188,7 +194,7 @@ def conversation(session: Session, telegram_id: int) -> tuple[Client, Screening 
 
 def answer_pairs(session: Session, screening_id: int) -> Pairs:
     """A screening's answers in order, as (question id, option id): plain tuples, no objects."""
-    rows = session.exec(_ANSWER_PAIRS, params={"screening_id": screening_id}).all()
+    rows = session.execute(_ANSWER_PAIRS, {"screening_id": screening_id})
     return tuple((question_id, option_id) for question_id, option_id in rows)
 
 
@@ -222,7 +228,7 @@ def sync_answers(session: Session, screening_id: int, stored: Pairs, answers: Pa
         for position, (question_id, option_id) in enumerate(answers[same:], start=same)
     ]
     if new:
-        session.execute(insert(Answer), new)
+        session.execute(_INSERT_ANSWER, new)
 
 
 def retire_screening(session: Session, screening: Screening) -> None:
@@ -267,7 +273,7 @@ def record_event(
     session: Session, client_id: int | None, kind: str, data: dict[str, Any] | None = None
 ) -> None:
     session.execute(
-        insert(Event).values(client_id=client_id, kind=kind, at=utcnow(), data=data or None)
+        _INSERT_EVENT, {"client_id": client_id, "kind": kind, "at": utcnow(), "data": data or None}
     )
 
 

@@ -38,6 +38,12 @@ def _postgres_available() -> bool:
         return False
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The few long end-to-end runs (marked `slow`) go first: on the suite's four workers they
+    then run beside the short tests instead of after them, as the suite's long tail."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: else as is
+
+
 POSTGRES = _postgres_available()
 if "TEST_POSTGRES_URL" in os.environ and not POSTGRES:
     raise pytest.UsageError("TEST_POSTGRES_URL is set but PostgreSQL does not answer there")
