@@ -171,6 +171,10 @@ _CLIENT_AND_SCREENING = (
         and_(col(Screening.client_id) == col(Client.id), col(Screening.status) == "in_progress"),
     )
     .where(col(Client.telegram_id) == bindparam("telegram_id"))
+    # One update of a chat at a time, across replicas too: a second update of the same chat
+    # (another replica, a double tap) waits for this transaction instead of reading the same
+    # state and answering it twice. SQLite has one writer anyway and ignores this.
+    .with_for_update(of=Client)
 )
 # Plain tables (Core) where no object is wanted: the ORM's machinery for a statement on a
 # mapped class (its compile and bulk-insert paths) costs more than the statement itself.
@@ -187,7 +191,8 @@ Pairs = tuple[tuple[str, str], ...]
 
 
 def conversation(session: Session, telegram_id: int) -> tuple[Client, Screening | None] | None:
-    """In one query: the client and their screening in progress, if any. None if unknown."""
+    """In one query: the client (locked until the transaction ends) and their screening in
+    progress, if any. None if unknown."""
     row = session.exec(_CLIENT_AND_SCREENING, params={"telegram_id": telegram_id}).first()
     return None if row is None else (row[0], row[1])
 

@@ -277,6 +277,56 @@ async def test_webhook_posts_updates_with_the_secret_and_retries(
         await runner.cleanup()
 
 
+async def test_webhooks_go_in_parallel_up_to_max_connections_but_in_order_per_chat(
+    tg: Bot, emulator: BotApiEmulator
+) -> None:
+    """As Telegram: several deliveries at once (up to `max_connections`), never two of one
+    chat at once, each chat's updates in the order they happened."""
+    in_flight: set[int] = set()
+    most = [0]
+    seen: list[tuple[int, str]] = []
+    overlaps: list[int] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        update = await request.json()
+        chat = update["message"]["chat"]["id"]
+        if chat in in_flight:
+            overlaps.append(chat)
+        in_flight.add(chat)
+        most[0] = max(most[0], len(in_flight))
+        await asyncio.sleep(0.05)  # the bot handling it
+        seen.append((chat, update["message"]["text"]))
+        in_flight.discard(chat)
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    users = [SimUser(emulator, 7000 + i, f"U{i}") for i in range(6)]
+    try:
+        await tg.set_webhook(f"http://127.0.0.1:{port}/hook", max_connections=3)
+        for n in range(4):
+            for user in users:
+                await user.send(f"message {n}")
+        for _ in range(200):
+            if len(seen) == 24:
+                break
+            await asyncio.sleep(0.05)
+        assert len(seen) == 24
+        assert overlaps == [], "never two updates of one chat at once"
+        assert most[0] == 3, "several chats at once, up to max_connections"
+        for user in users:
+            mine = [text for chat, text in seen if chat == user.id]
+            assert mine == [f"message {n}" for n in range(4)], "each chat in order"
+        await tg.delete_webhook()
+    finally:
+        await runner.cleanup()
+
+
 @pytest.mark.refusals_expected
 async def test_set_my_commands_rules(tg: Bot, emulator: BotApiEmulator) -> None:
     await tg.set_my_commands([BotCommand("start", "Begin")])

@@ -561,6 +561,7 @@ class BotApiEmulator:
             "url": url,
             "secret_token": secret,
             "allowed_updates": params.get("allowed_updates"),
+            "max_connections": params.get("max_connections"),
             "last_error": None,
         }
         if self._webhook_task is None or self._webhook_task.done():
@@ -587,35 +588,74 @@ class BotApiEmulator:
         return info
 
     async def _deliver_webhooks(self) -> None:
-        """POST each update to the webhook; a non-2xx answer is retried later, as Telegram does."""
+        """POST updates to the webhook as Telegram does: up to `max_connections` at once (40
+        unless set), but one at a time per chat, in order (a chat's next update waits until
+        the bot has answered the one before); a non-2xx answer is retried later."""
         backoff = 0.2
+        in_flight: dict[int, asyncio.Task[bool]] = {}  # update id -> its delivery
+        busy_chats: set[object] = set()
         async with ClientSession(timeout=ClientTimeout(total=30)) as http:
-            while self.webhook:
-                hook = self.webhook
-                ready = [u for u in self._updates if _allowed(u, hook["allowed_updates"])]
-                if not ready:
-                    self._new_update.clear()
-                    await self._new_update.wait()
-                    continue
-                update = ready[0]
-                headers = {}
-                if hook["secret_token"]:
-                    headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
-                try:
-                    async with http.post(hook["url"], json=update, headers=headers) as response:
-                        ok = 200 <= response.status < 300
-                        error = (
-                            f"Wrong response from the webhook: {response.status} {response.reason}"
+            try:
+                while self.webhook:
+                    hook = self.webhook
+                    limit = int(hook.get("max_connections") or 40)
+                    for update in list(self._updates):
+                        if len(in_flight) >= limit:
+                            break
+                        chat = _update_chat(update)
+                        if update["update_id"] in in_flight or chat in busy_chats:
+                            continue
+                        if not _allowed(update, hook["allowed_updates"]):
+                            continue
+                        busy_chats.add(chat)
+                        in_flight[update["update_id"]] = asyncio.create_task(
+                            self._post_update(http, hook, update)
                         )
-                except Exception as exc:  # any transport failure is a delivery failure
-                    ok, error = False, f"Connection failed: {exc.__class__.__name__}"
-                if ok:
-                    self._updates.remove(update)
-                    backoff = 0.2
-                else:
-                    hook["last_error"] = (int(time.time()), error)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 5.0)
+                    if not in_flight:
+                        self._new_update.clear()
+                        await self._new_update.wait()
+                        continue
+                    arrived = asyncio.ensure_future(self._new_update.wait())
+                    done, _ = await asyncio.wait(
+                        [*in_flight.values(), arrived], return_when=asyncio.FIRST_COMPLETED
+                    )
+                    arrived.cancel()
+                    self._new_update.clear()
+                    failed = False
+                    for update_id, task in list(in_flight.items()):
+                        if task not in done:
+                            continue
+                        del in_flight[update_id]
+                        update = next(u for u in self._updates if u["update_id"] == update_id)
+                        busy_chats.discard(_update_chat(update))
+                        if task.result():
+                            self._updates.remove(update)
+                        else:
+                            failed = True
+                    if failed:
+                        await asyncio.sleep(backoff)
+                        backoff = min(backoff * 2, 5.0)
+                    elif done - {arrived}:
+                        backoff = 0.2
+            finally:
+                for task in in_flight.values():
+                    task.cancel()
+
+    async def _post_update(
+        self, http: ClientSession, hook: dict[str, Any], update: dict[str, Any]
+    ) -> bool:
+        headers = {}
+        if hook["secret_token"]:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+        try:
+            async with http.post(hook["url"], json=update, headers=headers) as response:
+                if 200 <= response.status < 300:
+                    return True
+                error = f"Wrong response from the webhook: {response.status} {response.reason}"
+        except Exception as exc:  # any transport failure is a delivery failure
+            error = f"Connection failed: {exc.__class__.__name__}"
+        hook["last_error"] = (int(time.time()), error)
+        return False
 
     # --- bot identity and settings -------------------------------------------------------------
 
@@ -1012,6 +1052,20 @@ def _command_scope(raw: Any) -> tuple[Any, ...]:
     if user_id <= 0:
         raise bad_request("can't parse BotCommandScope: Invalid user_id specified")
     return (kind, chat_id, user_id)
+
+
+def _update_chat(update: dict[str, Any]) -> object:
+    """The chat an update belongs to (its update id if it has none): Telegram keeps each
+    chat's updates in order."""
+    for kind, payload in update.items():
+        if kind == "update_id" or not isinstance(payload, dict):
+            continue
+        chat = payload.get("chat") or (payload.get("message") or {}).get("chat")
+        if chat:
+            return chat["id"]
+        if "from" in payload:
+            return payload["from"]["id"]
+    return ("update", update["update_id"])
 
 
 def _allowed(update: dict[str, Any], allowed: Any) -> bool:
