@@ -28,8 +28,8 @@ async def load_chat(
 ) -> Chat:
     """`edited`: an edit of an earlier message; `command`: an unknown /command; `typed`: it
     has text. Only a new message that is not a command goes to the team, and only typed text
-    answers the time-zone question; an edit concerns a staff member's tip only to tell them
-    it is not taken (the preview would no longer match)."""
+    answers the time-zone or working-hours question; an edit concerns a staff member's tip
+    only to tell them it is not taken (the preview would no longer match)."""
     fresh = not edited and not command
     staff = services.is_staff(user_id)
     since = utcnow() - RELAY_WINDOW
@@ -43,9 +43,11 @@ async def load_chat(
         client_id: int = client.id  # type: ignore[assignment]
         plan = repo.reminder_plan(session, client_id) if fresh and typed else None
         handoff = repo.open_handoff(session, client_id, since) if fresh else None
+        draft_plan = to_plan(plan) if plan is not None else None
         mode = awaiting(
             client.stage,
-            zone_asked=plan is not None and reminders.wants_zone(to_plan(plan)),
+            zone_asked=draft_plan is not None and reminders.wants_zone(draft_plan),
+            hours_asked=draft_plan is not None and reminders.wants_hours(draft_plan),
             staff_draft=draft is not None,
             conversation=handoff is not None,
         )

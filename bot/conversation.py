@@ -21,6 +21,14 @@ from storage import repo
 from storage.models import Client, Screening, utcnow
 
 
+@dataclass(frozen=True)
+class Ran:
+    """A step, and the message that carried the client's live question before it (if any)."""
+
+    step: Step
+    question_message_id: int | None = None
+
+
 @dataclass
 class Loaded:
     """A client's rows as read at the start of an update, reused when writing back."""
@@ -33,7 +41,7 @@ class Loaded:
 
 async def run_event(
     services: Services, user: repo.TelegramUser, chat_id: int, event: Event, *, create: bool
-) -> Step | None:
+) -> Ran | None:
     """Apply `event` for this user. Returns the step, or None when the user is unknown and
     `create` is False (a button pressed after /delete: stale, nothing is created)."""
     ctx = Context(
@@ -45,7 +53,7 @@ async def run_event(
     )
     version = services.questionnaire.version
 
-    def transaction(session: Session) -> Step | None:
+    def transaction(session: Session) -> Ran | None:
         found = repo.conversation(session, user.id)
         if found is not None:
             client, screening = found
@@ -66,9 +74,20 @@ async def run_event(
         result = step(loaded.state, event, ctx)
         if not result.stale:
             apply_step(session, loaded, result, version)
-        return result
+        return Ran(result, loaded.client.question_message_id)
 
     return await services.db.run(transaction)
+
+
+async def move_question(services: Services, telegram_id: int, message_id: int | None) -> None:
+    """Note which message now carries the client's live question (None: no question)."""
+
+    def transaction(session: Session) -> None:
+        client = repo.get_client(session, telegram_id)
+        if client is not None and client.question_message_id != message_id:
+            client.question_message_id = message_id
+
+    await services.db.run(transaction)
 
 
 def _refresh(client: Client, user: repo.TelegramUser, chat_id: int) -> None:

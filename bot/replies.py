@@ -9,6 +9,7 @@ from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram.error import BadRequest
 
+from dialogs.render import render
 from dialogs.replies import Keyboard, Reply
 
 log = logging.getLogger(__name__)
@@ -32,14 +33,36 @@ def markup(buttons: Keyboard) -> InlineKeyboardMarkup | None:
 
 async def deliver(
     bot: Bot, chat_id: int, replies: Iterable[Reply], *, pressed: Message | None = None
-) -> None:
+) -> int | None:
     """Send the replies in order. A reply marked `replace` edits the message whose button was
-    pressed; if that message can no longer be edited, the reply is sent as a new message."""
+    pressed; if that message can no longer be edited, the reply is sent as a new message.
+    Returns the id of the message that now carries a `live` reply (the question), if any."""
+    live = None
     for reply in replies:
         keyboard = markup(reply.buttons)
         if reply.replace and pressed is not None and await _edit(pressed, reply.text, keyboard):
+            live = pressed.message_id if reply.live else live
             continue
-        await _call(bot, "sendMessage", chat_id=chat_id, text=reply.text, reply_markup=keyboard)
+        sent = await _call(
+            bot, "sendMessage", chat_id=chat_id, text=reply.text, reply_markup=keyboard
+        )
+        if reply.live and isinstance(sent, dict):
+            live = int(sent["message_id"])
+    return live
+
+
+async def retire_question(bot: Bot, chat_id: int, message_id: int, *, moved: bool) -> None:
+    """An older copy of the question loses its buttons: `moved`, it now says the question is
+    asked again below; otherwise (the self-check ended another way) it keeps its text. An edit
+    Telegram refuses (the message is gone, or already so) changes nothing and is only logged."""
+    try:
+        if moved:
+            text = render("question_moved")
+            await _call(bot, "editMessageText", chat_id=chat_id, message_id=message_id, text=text)
+        else:
+            await _call(bot, "editMessageReplyMarkup", chat_id=chat_id, message_id=message_id)
+    except BadRequest as exc:
+        log.info("could not retire question message %s (%s)", message_id, exc)
 
 
 async def edit_pressed(
@@ -72,8 +95,9 @@ async def _edit(message: Message, text: str, keyboard: InlineKeyboardMarkup | No
     return True
 
 
-async def _call(bot: Bot, method: str, **params: object) -> None:
-    """`bot.send_message` or `bot.edit_message_text` without reading Telegram's answer.
+async def _call(bot: Bot, method: str, **params: object) -> object:
+    """`bot.send_message` or `bot.edit_message_text` without turning Telegram's answer into
+    objects: it comes back as plain JSON (a sent message's id is all `deliver` reads).
 
     PTB's methods turn the answer (the whole message again, keyboard and all) into objects:
     about a tenth of a button press's CPU (bench/screening.py), for a result these replies
@@ -82,5 +106,6 @@ async def _call(bot: Bot, method: str, **params: object) -> None:
     empty parameters, goes through the rate limiter and raises the same errors. Both names
     are PTB's own internals, so PTB is pinned below 23 (pyproject.toml) and every
     end-to-end test sends through here."""
-    params.update(parse_mode=DEFAULT_NONE, link_preview_options=DEFAULT_NONE)
-    await bot._post(method, params)
+    if method != "editMessageReplyMarkup":
+        params.update(parse_mode=DEFAULT_NONE, link_preview_options=DEFAULT_NONE)
+    return await bot._post(method, params)

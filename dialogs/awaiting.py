@@ -21,6 +21,7 @@ class Awaiting(StrEnum):
     CONSENT = "consent"  # a consent button (new clients)
     ANSWER = "answer"  # a screening question's button
     ZONE = "zone"  # a typed time zone (the reminder setup asked for one)
+    HOURS = "hours"  # typed working hours (the reminder setup asks when the day starts/ends)
     CONVERSATION = "conversation"  # the client is talking with the clinic team (hand-off)
     STAFF_TIP = "staff_tip"  # a staff member's tip, its date and time, or an edit of either
 
@@ -32,16 +33,19 @@ def awaiting(
     stage: str | None,
     *,
     zone_asked: bool = False,
+    hours_asked: bool = False,
     staff_draft: bool = False,
     conversation: bool = False,
 ) -> Awaiting:
-    """The chat's mode from what was loaded. A typed time zone was just asked for; an open
-    conversation with the team takes anything else the client writes, even mid-screening
-    (the question's buttons still work)."""
+    """The chat's mode from what was loaded. A typed time zone or typed working hours were
+    just asked for; an open conversation with the team takes anything else the client writes,
+    even mid-screening (the question's buttons still work)."""
     if staff_draft:
         return Awaiting.STAFF_TIP
     if zone_asked:
         return Awaiting.ZONE
+    if hours_asked:
+        return Awaiting.HOURS
     if conversation:
         return Awaiting.CONVERSATION
     if stage == "screening":

@@ -131,8 +131,8 @@ def step(state: State, event: Event, ctx: Context) -> Step:
             )
         case Cancel():
             return _on_cancel(state)
-        case Unexpected():
-            return _on_unexpected(state, ctx)
+        case Unexpected(media):
+            return _on_unexpected(state, ctx, media=media)
     raise TypeError(f"unknown event {event!r}")
 
 
@@ -199,21 +199,23 @@ def _on_consent(state: State, topic: str, agree: bool, ctx: Context) -> Step:
     return _stale(state)
 
 
-def _health_consent_reply(ctx: Context, *, reminder: bool = False) -> Reply:
+def _health_consent_reply(ctx: Context, *, reminder: bool = False, media: bool = False) -> Reply:
     buttons = (
         (Button(labels.agree, encode(Consent("health", True))),),
         (Button(labels.decline, encode(Consent("health", False))),),
     )
-    text = render("consent_health", retention_days=ctx.retention_days, reminder=reminder)
+    text = render(
+        "consent_health", retention_days=ctx.retention_days, reminder=reminder, media=media
+    )
     return Reply(text, buttons)
 
 
-def _tips_consent_reply(*, reminder: bool = False) -> Reply:
+def _tips_consent_reply(*, reminder: bool = False, media: bool = False) -> Reply:
     buttons = (
         (Button(labels.tips_yes, encode(Consent("tips", True))),),
         (Button(labels.tips_no, encode(Consent("tips", False))),),
     )
-    return Reply(render("consent_tips", reminder=reminder), buttons)
+    return Reply(render("consent_tips", reminder=reminder, media=media), buttons)
 
 
 def _no_consent_reply(ctx: Context) -> Reply:
@@ -336,16 +338,17 @@ def _on_cancel(state: State) -> Step:
     return Step(idle, (reply,), outcome=outcome, events=(("screening_cancelled", {}),))
 
 
-def _on_unexpected(state: State, ctx: Context) -> Step:
+def _on_unexpected(state: State, ctx: Context, *, media: bool = False) -> Step:
     match state.stage:
         case Stage.NEW:
             return _on_start(state, ctx)
         case Stage.CONSENT_HEALTH:
-            return Step(state, (_health_consent_reply(ctx, reminder=True),))
+            return Step(state, (_health_consent_reply(ctx, reminder=True, media=media),))
         case Stage.CONSENT_TIPS:
-            return Step(state, (_tips_consent_reply(reminder=True),))
+            return Step(state, (_tips_consent_reply(reminder=True, media=media),))
         case Stage.SCREENING:
-            return Step(state, (_question_reply(state, ctx, replace=False, reminder=True),))
+            again = _question_reply(state, ctx, replace=False, reminder=True, media=media)
+            return Step(state, (again,))
         case _:
             if state.safety.holds:
                 return Step(state, (hold_reply(state.safety),))
@@ -369,7 +372,9 @@ def _on_doctor_checked(state: State) -> Step:
     return Step(lifted, (reply,), events=events)
 
 
-def _question_reply(state: State, ctx: Context, *, replace: bool, reminder: bool = False) -> Reply:
+def _question_reply(
+    state: State, ctx: Context, *, replace: bool, reminder: bool = False, media: bool = False
+) -> Reply:
     assert state.screening is not None
     answers = state.screening.answers
     question = ctx.questionnaire.current(answers)
@@ -386,13 +391,14 @@ def _question_reply(state: State, ctx: Context, *, replace: bool, reminder: bool
         "question",
         first=not answers and not reminder,
         reminder=reminder,
+        media=media,
         gates=ctx.questionnaire.gate_count,
         number=len(answers) + 1,
         total=len(ctx.questionnaire.path(answers)),
         text=question.text,
         gate=bool(question.gate),
     )
-    return Reply(text, rows, replace=replace)
+    return Reply(text, rows, replace=replace, live=True)
 
 
 # --- results -------------------------------------------------------------------------------

@@ -76,7 +76,10 @@ class Emergency:
 
 @dataclass(frozen=True)
 class Unexpected:
-    """Free text, a sticker, a photo, an edit... where the bot expects a button."""
+    """Free text, a sticker, a photo, an edit... where the bot expects a button. `media`: a
+    sticker, photo, voice note or file with no text at all (nothing typed to read)."""
+
+    media: bool = False
 
 
 Event = (

@@ -1,6 +1,7 @@
 """Movement-break reminders, without Telegram or a database.
 
-- `step(plan, event, ctx)`: the settings dialog (days, hours, interval, time zone), the plan
+- `step(plan, event, ctx)`: the settings dialog (days, hours by button or typed, interval,
+  time zone by button or typed and confirmed), the plan
   panel (change, pause, resume, turn off), the buttons under each prompt (done, snooze, skip,
   pause for today, settings) and the answer to the check-in for ignored prompts.
 - `due(plan, ctx)`: what happens when a prompt falls due: a prompt, a check-in, or nothing
@@ -15,9 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
 from dialogs.engine import REMINDERS_OPEN
+from dialogs.hours import parse_hours
 from dialogs.render import TEMPLATES, labels, render
 from dialogs.replies import Button, Keyboard, Reply
 from dialogs.safety import Safety, hold_reply
@@ -28,11 +30,13 @@ from dialogs.schedule import (
     inside,
     local,
     next_slot,
+    shift_day,
     stable_offset,
     streak,
     week_of,
     week_summary_time,
 )
+from dialogs.zones import resolve, zone_label
 
 COMMON_ZONES = (
     "Europe/London",
@@ -61,7 +65,9 @@ def prompt_names() -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Plan:
     """A client's reminders. `status` is none (never set up), setup, active, paused, asking
-    (the check-in awaits an answer) or off; `step` is the setup question being asked."""
+    (the check-in awaits an answer) or off; `step` is the setup question being asked: days,
+    start, end (both also take typed hours), interval, zone, or zoneok (a typed zone, held in
+    `zone`, awaits confirmation). `end` before `start` is an overnight window."""
 
     status: str = "none"
     step: str | None = None
@@ -140,6 +146,25 @@ class ZoneTyped:
 
 
 @dataclass(frozen=True)
+class ZoneConfirm:
+    """ "Yes" under "Berlin → Europe/Berlin ... Right?": `zone` is the one it confirms."""
+
+    zone: str
+
+
+@dataclass(frozen=True)
+class ZoneRetype:
+    """ "No, type again" under the typed zone's confirmation."""
+
+
+@dataclass(frozen=True)
+class HoursTyped:
+    """Working hours typed at the start or end question ("06:30-22:00")."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Manage:
     """A plan panel button: change, pause, resume or off."""
 
@@ -161,7 +186,18 @@ class CheckIn:
     choice: str
 
 
-Event = Open | Choose | TypeZone | ZoneTyped | Manage | PromptAction | CheckIn
+Event = (
+    Open
+    | Choose
+    | TypeZone
+    | ZoneTyped
+    | ZoneConfirm
+    | ZoneRetype
+    | HoursTyped
+    | Manage
+    | PromptAction
+    | CheckIn
+)
 _CHOOSE = {"d": "day", "dn": "days", "s": "start", "e": "end", "i": "interval", "z": "zone"}
 _MANAGE = ("change", "on", "pause", "resume", "off")
 _PROMPT = ("done", "snooze", "skip", "today", "settings")
@@ -177,6 +213,10 @@ def encode(event: Event) -> str:
             return f"rs:{code}" if what == "days" else f"rs:{code}:{value}"
         case TypeZone():
             return "rs:zt"
+        case ZoneConfirm(zone):
+            return f"rs:zy:{zone}"
+        case ZoneRetype():
+            return "rs:zn"
         case Manage(action):
             return f"rs:m:{action}"
         case PromptAction(seq, action):
@@ -194,6 +234,10 @@ def decode(data: str | None) -> Event | None:
             return Open()
         case ["rs", "zt"]:
             return TypeZone()
+        case ["rs", "zy", zone] if zone:
+            return ZoneConfirm(zone)
+        case ["rs", "zn"]:
+            return ZoneRetype()
         case ["rs", "dn"]:
             return Choose("days")
         case ["rs", code, value] if code in _CHOOSE and value.isdigit():
@@ -227,12 +271,19 @@ def step(plan: Plan, event: Event, ctx: Context) -> Step:
             return Step(plan, (_panel(plan, ctx, replace=False),))
         case Choose(what, value):
             return _on_choose(plan, what, value, ctx)
-        case TypeZone():
-            if plan.status != "setup" or plan.step != "zone":
+        case TypeZone() | ZoneRetype():
+            if not wants_zone(plan):
                 return _stale(plan)
-            return Step(plan, (Reply(render("reminders/zone_type"), replace=True),))
+            asking = replace(plan, step="zone")
+            return Step(asking, (Reply(render("reminders/zone_type"), replace=True),))
         case ZoneTyped(text):
             return _on_zone_typed(plan, text, ctx)
+        case ZoneConfirm(zone):
+            if plan.status != "setup" or plan.step != "zoneok" or zone != plan.zone:
+                return _stale(plan)  # an older confirmation, or made-up data
+            return _finish(plan, zone, ctx, replace_pressed=True)
+        case HoursTyped(text):
+            return _on_hours_typed(plan, text, ctx)
         case Manage(action):
             return _on_manage(plan, action, ctx)
         case PromptAction(seq, action):
@@ -243,8 +294,14 @@ def step(plan: Plan, event: Event, ctx: Context) -> Step:
 
 
 def wants_zone(plan: Plan) -> bool:
-    """Whether typed text now is the answer to the time-zone question."""
-    return plan.status == "setup" and plan.step == "zone"
+    """Whether typed text now is the answer to the time-zone question (while a typed zone
+    awaits confirmation, typing another one replaces it)."""
+    return plan.status == "setup" and plan.step in ("zone", "zoneok")
+
+
+def wants_hours(plan: Plan) -> bool:
+    """Whether typed text now is the working hours (the start or end question is open)."""
+    return plan.status == "setup" and plan.step in ("start", "end")
 
 
 def _begin_setup(plan: Plan, ctx: Context, *, replace_pressed: bool) -> Step:
@@ -276,19 +333,59 @@ def _on_choose(plan: Plan, what: str, value: int, ctx: Context) -> Step:
             return _ask(replace(plan, start=value, step="end"), ctx)
         case "end", "end" if value in END_CHOICES and value > plan.start:
             return _ask(replace(plan, end=value, step="interval"), ctx)
-        case "interval", "interval" if value in interval_choices(ctx):
+        case "interval", "interval" if value in interval_choices(ctx, plan):
             return _ask(replace(plan, interval=value, step="zone"), ctx)
-        case "zone", "zone" if 0 <= value < len(zone_choices(ctx)):
+        case (("zone" | "zoneok"), "zone") if 0 <= value < len(zone_choices(ctx)):
             return _finish(plan, zone_choices(ctx)[value], ctx, replace_pressed=True)
     return _stale(plan)
 
 
+def _on_hours_typed(plan: Plan, text: str, ctx: Context) -> Step:
+    """Typed working hours: both ends at once, an overnight window allowed."""
+    if not wants_hours(plan):
+        return _stale(plan)
+    hours = parse_hours(text)
+    buttons = _setup_reply(plan, ctx, replace=False).buttons
+    if hours is None:
+        return Step(plan, (Reply(render("reminders/hours_unknown", text=text[:64]), buttons),))
+    start, end = hours
+    typed = replace(plan, start=start, end=end, step="interval")
+    shortest = min(interval_choices(ctx))
+    if window_seconds(typed) < shortest:
+        text = render(
+            "reminders/hours_too_short",
+            start=_clock(start).strftime("%H:%M"),
+            end=_clock(end).strftime("%H:%M"),
+            shortest=shortest,
+        )
+        return Step(plan, (Reply(text, buttons),))
+    return Step(typed, (_setup_reply(typed, ctx, replace=False),))
+
+
 def _on_zone_typed(plan: Plan, text: str, ctx: Context) -> Step:
-    zone = find_zone(text)
-    if zone is None:
+    """A typed zone is resolved (`dialogs.zones`) and shown back for a yes or a retype."""
+    found = resolve(text)
+    if found is None:
         reply = Reply(render("reminders/zone_unknown", text=text[:64]), _zone_buttons(ctx))
         return Step(plan, (reply,))
-    return _finish(plan, zone, ctx, replace_pressed=False)
+    asking = replace(plan, step="zoneok", zone=found.zone)
+    return Step(asking, (_zone_confirmation(asking, ctx, typed=text[:64], replace=False),))
+
+
+def _zone_confirmation(plan: Plan, ctx: Context, *, typed: str | None, replace: bool) -> Reply:
+    text = render(
+        "reminders/zone_confirm",
+        typed=typed,
+        zone=zone_label(plan.zone),
+        now=local(ctx.now, plan.window).strftime("%H:%M"),
+    )
+    buttons: Keyboard = (
+        (
+            Button(labels.zone_yes, encode(ZoneConfirm(plan.zone))),
+            Button(labels.zone_retype, encode(ZoneRetype())),
+        ),
+    )
+    return Reply(text, buttons, replace=replace)
 
 
 def _finish(plan: Plan, zone: str, ctx: Context, *, replace_pressed: bool) -> Step:
@@ -334,7 +431,7 @@ def _on_manage(plan: Plan, action: str, ctx: Context) -> Step:
 def _on_prompt_action(plan: Plan, seq: int, action: str, ctx: Context) -> Step:
     if seq != plan.seq or plan.status not in ("active", "paused"):
         return Step(plan, stale=True, notice=labels.prompt_passed)
-    today = local(ctx.now, plan.window).date()
+    today = shift_day(plan.window, ctx.now)
     touched = replace(plan, last_interaction_on=today, unanswered_days=0)
     match action:
         case "done":
@@ -374,7 +471,10 @@ def _on_check_in(plan: Plan, choice: str, ctx: Context) -> Step:
         case "keep":
             kept = _reschedule(replace(plan, status="active", unanswered_days=0), ctx.now)
         case "fewer":
-            longer = min(plan.interval * 2, LONGEST_INTERVAL)
+            # at most the window's length, or a short window would have no prompt at all
+            longer = max(
+                plan.interval, min(plan.interval * 2, LONGEST_INTERVAL, window_seconds(plan))
+            )
             offset = int(stable_offset(ctx.key, timedelta(seconds=longer)).total_seconds())
             kept = _reschedule(
                 replace(plan, status="active", unanswered_days=0, interval=longer, offset=offset),
@@ -398,7 +498,7 @@ def due(plan: Plan, ctx: Context) -> Step:
         # One that fell due inside the hours still goes if its slot came just after them
         # (a busy minute must not make the day's last prompt vanish).
         return Step(_reschedule(plan, ctx.now))
-    today = local(ctx.now, window).date()
+    today = shift_day(window, ctx.now)
     unanswered = plan.unanswered_days
     if plan.last_prompt_on is not None and plan.last_prompt_on != today:
         answered = (
@@ -440,7 +540,7 @@ def summary(plan: Plan, ctx: Context) -> Step:
     following = replace(plan, summary_due=week_summary_time(window, ctx.now))
     if not moved:
         return Step(following)
-    today = local(ctx.now, window).date()
+    today = shift_day(window, ctx.now)
     days = {day for day, done in ctx.breaks.items() if done}
     text = render("reminders/week", name=ctx.name, moved=moved, streak=streak(window, today, days))
     return Step(following, (Reply(text),))
@@ -501,7 +601,7 @@ def _setup_reply(plan: Plan, ctx: Context, *, replace: bool) -> Reply:
                 render("reminders/ask_end"), _time_buttons("end", ends, plan.end), replace=replace
             )
         case "interval":
-            choices = interval_choices(ctx)
+            choices = interval_choices(ctx, plan)
             row = tuple(
                 Button(
                     ("✅ " if s == plan.interval else "")
@@ -511,6 +611,8 @@ def _setup_reply(plan: Plan, ctx: Context, *, replace: bool) -> Reply:
                 for s in choices
             )
             return Reply(render("reminders/ask_interval"), (row[:3], row[3:]), replace=replace)
+        case "zoneok":
+            return _zone_confirmation(plan, ctx, typed=None, replace=replace)
         case _:
             return Reply(
                 render("reminders/ask_zone", clinic=ctx.clinic_zone),
@@ -552,6 +654,8 @@ def _panel(plan: Plan, ctx: Context, *, replace: bool, just_set: bool = False) -
         days=sorted(plan.days),
         start=_clock(plan.start).strftime("%H:%M"),
         end=_clock(plan.end).strftime("%H:%M"),
+        overnight=plan.end < plan.start,
+        zone=zone_label(plan.zone),
         next=_when(plan.next_due, ctx, plan),
     )
     return Reply(text, buttons, replace=replace)
@@ -589,9 +693,19 @@ def _clock(minutes: int) -> time:
     return time(minutes // 60, minutes % 60)
 
 
-def interval_choices(ctx: Context) -> tuple[int, ...]:
-    """The usual intervals, plus the clinic's default if it is not one of them."""
-    return tuple(sorted({*INTERVAL_CHOICES, ctx.default_interval}))
+def interval_choices(ctx: Context, plan: Plan | None = None) -> tuple[int, ...]:
+    """The usual intervals, plus the clinic's default if it is not one of them; with a plan,
+    only those that fit in its working hours (typed hours are at least the shortest)."""
+    choices = sorted({*INTERVAL_CHOICES, ctx.default_interval})
+    if plan is not None:
+        fitting = [s for s in choices if s <= window_seconds(plan)]
+        choices = fitting or choices[:1]
+    return tuple(choices)
+
+
+def window_seconds(plan: Plan) -> int:
+    """How long the working hours are, by the clock (an overnight window runs past 24:00)."""
+    return ((plan.end - plan.start) % (24 * 60)) * 60
 
 
 def zone_choices(ctx: Context) -> tuple[str, ...]:
@@ -600,20 +714,6 @@ def zone_choices(ctx: Context) -> tuple[str, ...]:
 
 
 def find_zone(text: str) -> str | None:
-    """An IANA zone name as typed ("europe/paris" is fine), or None if there is no such zone."""
-    wanted = text.strip().replace(" ", "_")
-    if not wanted or len(wanted) > 64:
-        return None
-    exact = {zone.lower(): zone for zone in _zones()}.get(wanted.lower())
-    if exact:
-        return exact
-    try:
-        ZoneInfo(wanted)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return wanted
-
-
-@cache
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    """The zone a client meant by what they typed (`dialogs.zones.resolve`), or None."""
+    found = resolve(text)
+    return found.zone if found else None

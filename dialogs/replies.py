@@ -19,8 +19,11 @@ Keyboard = tuple[tuple[Button, ...], ...]
 
 @dataclass(frozen=True)
 class Reply:
-    """One message. `replace` asks to edit the message whose button was pressed instead."""
+    """One message. `replace` asks to edit the message whose button was pressed instead.
+    `live`: it carries the current screening question's buttons; only one such message
+    should keep them, so an older copy loses its buttons when this one arrives."""
 
     text: str
     buttons: Keyboard = ()
     replace: bool = False
+    live: bool = False

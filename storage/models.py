@@ -42,6 +42,9 @@ class Client(SQLModel, table=True):
     safety_symptom: str | None = Field(default=None, max_length=32)
     safety_at: datetime | None = None
     safety_cleared_at: datetime | None = None
+    # The message carrying the current screening question's live buttons: when the question
+    # is asked again in a new message, this one is edited so only one copy stays live.
+    question_message_id: int | None = Field(default=None, sa_type=BigInteger)
     created_at: datetime = Field(default_factory=utcnow)
     last_active_at: datetime = Field(default_factory=utcnow, index=True)
 

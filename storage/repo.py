@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from dialogs.safety import HOLDING_TIERS
@@ -293,6 +293,16 @@ def ask_handoff(session: Session, client: Client) -> tuple[Handoff, Screening | 
     session.add(handoff)
     session.flush()
     return handoff, screening
+
+
+def handoff_count(session: Session, client_id: int) -> int:
+    """How many times the client has asked to talk to a therapist (requests sent)."""
+    statement = select(func.count()).where(
+        col(Handoff.client_id) == client_id,
+        col(Handoff.kind) == "request",
+        col(Handoff.status) == "sent",
+    )
+    return int(session.exec(statement).one())
 
 
 def pending_handoff(session: Session, client_id: int, handoff_id: int) -> Handoff | None:

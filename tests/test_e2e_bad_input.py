@@ -16,29 +16,60 @@ from sqlalchemy import text
 from bot.logs import setup_logging
 from bot.processor import PerChatUpdateProcessor
 from bot.runner import RunningBot
-from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.emulator import BotApiEmulator, Message
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import Answer, Client
 from tests.flows import answer, answer_all, answered, execute, rows, start_and_consent
 
+MOVED = "asked this question again below"
+
 
 async def answers(bot: RunningBot) -> list[tuple[str, str]]:
     return [(a.question_id, a.option_id) for a in await rows(bot, Answer, Answer.position)]
 
 
+def live_questions(user: SimUser) -> list[Message]:
+    """The bot's messages in the chat that still carry a screening answer's buttons."""
+    return [
+        m
+        for m in user.bot_messages()
+        if any(str(b.get("callback_data", "")).startswith("a:") for b in m.flat_buttons)
+    ]
+
+
+def assert_one_live_copy(user: SimUser, newest: Message) -> None:
+    """Exactly one message with the question's buttons: the newest copy; older copies say
+    the question is asked again below and have no buttons."""
+    assert [m.message_id for m in live_questions(user)] == [newest.message_id]
+    assert newest.message_id == user.last_message.message_id
+    for older in user.bot_messages():
+        if older.message_id != newest.message_id and MOVED in older.shown_text:
+            assert not older.flat_buttons
+
+
 @pytest.mark.parametrize("kind", ["sticker", "photo", "voice", "location", "contact", "document"])
 async def test_media_where_a_button_is_expected(bot: RunningBot, alice: SimUser, kind: str) -> None:
     await start_and_consent(alice)
-    await answer(alice, "rf_nerves", "no")
+    question = await answer(alice, "rf_nerves", "no")
     await alice.send_media(kind, caption="<b>look</b> & see" if kind == "photo" else None)
-    again = await alice.expect("Please use the buttons")
+    if kind == "photo":  # a caption is typed text
+        again = await alice.expect("Please use the buttons")
+        assert "stickers" not in again.shown_text
+    else:
+        again = await alice.expect("I can't use stickers, photos, voice messages or files here")
+        assert "tap one of the buttons under the question" in again.shown_text
+        assert "typed answers" not in again.shown_text
     assert "Question 2 of 21" in again.text
     assert again.flat_buttons, "the same question comes again, with its buttons"
+    assert again.message_id != question.message_id
+    assert MOVED in question.shown_text and not question.flat_buttons, "the older copy is off"
+    assert_one_live_copy(alice, again)
     assert await answers(bot) == [("rf_nerves", "no")]
     await answer(alice, "rf_legs", "no")
     assert await answers(bot) == [("rf_nerves", "no"), ("rf_legs", "no")]
+    assert_one_live_copy(alice, again)  # answered in place: still the one copy
 
 
 async def test_free_text_long_text_edits_and_unknown_commands(
@@ -47,10 +78,43 @@ async def test_free_text_long_text_edits_and_unknown_commands(
     await start_and_consent(alice)
     for attempt in ("yes", "x" * 10_000, "<b>bold?</b> & <3", "/teleport"):
         sent = await alice.send(attempt)
-        assert "Question 1 of 21" in (await alice.expect("Please use the buttons")).text
+        again = await alice.expect("Please use the buttons")
+        assert "Question 1 of 21" in again.text
+        assert_one_live_copy(alice, again)
     await alice.edit(sent, "/start")
-    assert "Question 1 of 21" in (await alice.expect("Please use the buttons")).text
+    again = await alice.expect("Please use the buttons")
+    assert "Question 1 of 21" in again.text
+    assert_one_live_copy(alice, again)
+    moved = [m for m in alice.bot_messages() if MOVED in m.shown_text]
+    assert len(moved) == 5, "the first question and four reminders, each moved below"
     assert await answers(bot) == []
+
+
+async def test_one_live_copy_after_start_mid_screening(bot: RunningBot, alice: SimUser) -> None:
+    await start_and_consent(alice)
+    await answer(alice, "rf_nerves", "no")
+    question = await answer(alice, "rf_legs", "no")
+    await alice.send("/start")
+    prompt = await alice.expect("part-way through")
+    assert live_questions(alice) == [question], "until they choose, the question stays as it was"
+    await alice.tap(labels.resume, message=prompt)
+    resumed = await alice.expect("Question 3 of 21")
+    assert resumed.message_id == prompt.message_id
+    assert MOVED in question.shown_text and not question.flat_buttons
+    assert_one_live_copy(alice, resumed)
+    await alice.send_media("sticker")
+    again = await alice.expect("I can't use stickers")
+    assert_one_live_copy(alice, again)
+    await alice.send("/start")
+    prompt = await alice.expect("part-way through")
+    await alice.tap(labels.start_over, message=prompt)
+    fresh = await alice.expect("Question 1 of 21")
+    assert_one_live_copy(alice, fresh)
+    await alice.send("/cancel")
+    await alice.expect("Stopped")
+    stopped = await alice.expect("Question 1 of 21")  # then its buttons go, words kept
+    assert stopped.message_id == fresh.message_id and not stopped.flat_buttons
+    assert live_questions(alice) == [], "a stopped self-check leaves no live question"
 
 
 async def test_free_text_before_start_and_during_consent(bot: RunningBot, alice: SimUser) -> None:
@@ -58,7 +122,8 @@ async def test_free_text_before_start_and_during_consent(bot: RunningBot, alice:
     await alice.expect("I'm the BodyMechanix assistant")
     await alice.expect("Before the self-check")
     await alice.send_media("sticker")
-    assert "Before the self-check" in (await alice.expect("Please use the buttons")).text
+    again = await alice.expect("I can't use stickers")
+    assert "Before the self-check" in again.text and again.flat_buttons
 
 
 async def test_names_full_of_markup_and_emoji(bot: RunningBot, emulator: BotApiEmulator) -> None:
@@ -71,21 +136,29 @@ async def test_names_full_of_markup_and_emoji(bot: RunningBot, emulator: BotApiE
 
 
 async def test_stale_buttons_change_nothing(bot: RunningBot, alice: SimUser) -> None:
-    await start_and_consent(alice)
+    first_copy = await start_and_consent(alice)
+    old_data = {b["text"]: b["callback_data"] for b in first_copy.flat_buttons}
     await alice.send("typing instead")
-    await alice.expect("Please use the buttons")
-    first_copy, second_copy = [m for m in alice.bot_messages() if "Question 1 of 21" in m.text]
+    second_copy = await alice.expect("Please use the buttons")
+    assert "Question 1 of 21" in second_copy.text
+    assert not first_copy.flat_buttons, "the older copy lost its buttons"
+    assert MOVED in first_copy.shown_text and "Question 1 of 21" not in first_copy.shown_text
+    assert [b["text"] for b in second_copy.flat_buttons] == list(old_data)
+    assert_one_live_copy(alice, second_copy)
     await alice.tap("None of these", message=second_copy)
     await alice.expect("Question 2 of 21")
-    query = await alice.tap("Numbness between my legs", message=first_copy)  # an old question's
+    # A press on the old copy as an old app might still show it: out of date, nothing changes.
+    query = await alice.tap_data(first_copy, old_data["Numbness between my legs"])
     assert await answered(alice, query) == {"text": labels.stale}
     await alice.expect_silence(0.4)
     assert await answers(bot) == [("rf_nerves", "no")]
 
     result = await answer_all(alice)
     assert "Your self-check result" in result.shown_text
+    assert live_questions(alice) == [], "the result replaced the only live copy"
     before = await answers(bot)
-    await alice.tap("None of these", message=first_copy)  # a finished screening's question
+    query = await alice.tap_data(first_copy, old_data["None of these"])  # a finished one's
+    assert await answered(alice, query) == {"text": labels.stale}
     await alice.expect_silence(0.4)
     assert await answers(bot) == before
 
@@ -198,8 +271,11 @@ async def test_a_flood_from_one_client_does_not_hold_up_others(
         emulator.on_call = None
     assert waiting and waiting[0] > 0, "Bob was answered before Alice's stickers were through"
     await alice.settle(quiet=1.5)  # let her queue drain
-    reminders = [m for m in alice.bot_messages() if "use the buttons" in m.text]
-    assert len(reminders) <= 2, "a reminder for a burst at most, not one per sticker"
+    copies = [m for m in alice.bot_messages() if "stickers" in m.text or MOVED in m.text]
+    # A reminder or two for the burst at most, not one per sticker (none if the throttle
+    # took the last one), each moving the question below: only the newest keeps the buttons.
+    assert len(copies) in (0, 2, 3), [m.text[:40] for m in copies]
+    assert len(live_questions(alice)) == 1
     slow_down = [m for m in alice.bot_messages() if "faster than I can answer" in m.text]
     assert len(slow_down) == 1, "past the throttle: one note, then nothing"
     await alice.tap("None of these")  # the question's buttons still work

@@ -10,11 +10,11 @@ from sqlmodel import col
 
 from bot.jobs import erase_inactive_clients
 from bot.runner import RunningBot
-from bot.sandbox.emulator import BotApiEmulator
+from bot.sandbox.emulator import BotApiEmulator, Message
 from bot.sandbox.users import SimUser
 from dialogs.render import labels
 from storage.models import Answer, Client, Event, Screening, utcnow
-from tests.flows import answer, answer_all, execute, rows, start_and_consent
+from tests.flows import TYPICAL, answer, answer_all, execute, rows, start_and_consent
 
 
 async def count(bot: RunningBot, model: type) -> int:
@@ -37,6 +37,48 @@ async def test_mydata_sends_everything_as_a_json_file(bot: RunningBot, alice: Si
     given = [(a["question_id"], a["option_id"]) for a in screening["answers"]]
     assert ("stairs", "back") in given and len(given) == 19
     assert "screening_finished" in [e["kind"] for e in data["events"]]
+
+
+async def mydata_messages(user: SimUser) -> tuple[list[Message], Message]:
+    """/mydata: the readable summary (one or more messages), then the JSON file."""
+    await user.send("/mydata")
+    first = await user.expect("What I hold about you")
+    document = await user.expect("everything I store about you")
+    summary = [
+        m for m in user.bot_messages() if first.message_id <= m.message_id < document.message_id
+    ]
+    assert all(m.document is None and m.text for m in summary)
+    return summary, document
+
+
+async def test_mydata_reads_in_plain_words_before_the_file(bot: RunningBot, alice: SimUser) -> None:
+    await start_and_consent(alice)
+    await answer_all(alice, {**TYPICAL, "duration": "gt3m"})
+    summary, document = await mydata_messages(alice)
+    shown = "\n".join(m.shown_text for m in summary)
+    assert "More than 3 months" in shown and "How long have you had this back pain?" in shown
+    for code in ("gt3m", "rf_saddle", "rf_nerves", "offset_seconds", "duration", "lt6w"):
+        assert code not in shown
+    assert "Name: Alice" in shown and "Storing health answers: yes" in shown
+    assert "Tips from the clinic: yes" in shown and "Movement-break reminders: off" in shown
+    assert "Safety status:" in shown and "Pain Eliminator" in shown
+    assert "/delete" in shown
+    assert all(len(m.text or "") <= 4096 for m in summary)
+    data = json.loads(document.file_content)  # the file still comes, after the words
+    given = dict((a["question_id"], a["option_id"]) for a in data["screenings"][0]["answers"])
+    assert given["duration"] == "gt3m"
+
+
+async def test_mydata_for_a_name_full_of_markup(bot: RunningBot, emulator: BotApiEmulator) -> None:
+    bob = SimUser(emulator, 6101, '<b>Bob & "Co"</b>')
+    await start_and_consent(bob)
+    await answer(bob, "rf_nerves", "no")
+    summary, _ = await mydata_messages(bob)
+    shown = "\n".join(m.shown_text for m in summary)
+    assert 'Name: <b>Bob & "Co"</b>' in shown, "the name as text, not as markup"
+    assert "part-way through a self-check: 1 answer so far" in shown
+    assert "haven't finished a self-check" in shown
+    # The emulator fixture fails the test if Telegram would have refused any of it.
 
 
 async def test_delete_asks_first_then_erases_everything(

@@ -81,7 +81,17 @@ async def opt_in(
     """The whole settings dialog: days, 09:00 to 17:00, the interval, a typed time zone."""
     await up_to_a_typed_zone(user, every_day=every_day, interval=interval)
     await user.send(zone)
+    await user.expect("Right?")
+    await user.tap(labels.zone_yes)
     return await user.expect("All set!")
+
+
+def local_clock_readings(zone: str, clock: Callable[[], datetime] = utcnow) -> set[str]:
+    """What a clock shows now in a zone: this minute, or the next one if it turns meanwhile."""
+    now = clock()
+    return {
+        (now + timedelta(minutes=m)).astimezone(ZoneInfo(zone)).strftime("%H:%M") for m in (0, 1)
+    }
 
 
 async def up_to_a_typed_zone(user: SimUser, *, every_day: bool = True, interval: str) -> None:
@@ -245,6 +255,82 @@ async def test_a_wrong_time_zone_gets_a_clear_answer(bot: RunningBot, alice: Sim
     assert any(b["text"] == "Europe/London" for b in wrong.flat_buttons)
     await alice.tap("Europe/Paris")
     await alice.expect("(Europe/Paris)")
+
+
+async def test_a_typed_city_is_confirmed_with_its_local_time_before_it_is_set(
+    bot: RunningBot, alice: SimUser
+) -> None:
+    await start_and_consent(alice)
+    await up_to_a_typed_zone(alice, interval=f"{INTERVAL} s")
+    await alice.send("Berlin")
+    readings = local_clock_readings("Europe/Berlin")
+    asked = await alice.expect("Berlin → Europe/Berlin, where it is now")
+    assert any(f"now {hhmm}. Right?" in asked.shown_text for hhmm in readings), asked.shown_text
+    assert [b["text"] for b in asked.flat_buttons] == [labels.zone_yes, labels.zone_retype]
+    assert [p.status for p in await rows(bot, ReminderPlan)] == ["setup"], "not set yet"
+    await alice.tap(labels.zone_retype)
+    await alice.expect("Type the name")
+    await alice.send("berlin")
+    await alice.expect("Right?")
+    await alice.tap(labels.zone_yes)
+    panel = await alice.expect("All set!")
+    assert "(Europe/Berlin)" in panel.text
+    (plan,) = await rows(bot, ReminderPlan)
+    assert (plan.status, plan.timezone) == ("active", "Europe/Berlin")
+
+
+async def test_a_typed_utc_offset_and_an_out_of_date_confirmation(
+    bot: RunningBot, alice: SimUser
+) -> None:
+    await start_and_consent(alice)
+    await up_to_a_typed_zone(alice, interval=f"{INTERVAL} s")
+    await alice.send("Berlin")
+    first = await alice.expect("Right?")
+    await alice.send("UTC+3")  # typed again instead of answering: the new answer counts
+    readings = local_clock_readings("Etc/GMT-3")
+    second = await alice.expect("UTC+3 → UTC+3, where it is now")
+    assert any(f"now {hhmm}. Right?" in second.shown_text for hhmm in readings)
+    old = await alice.tap(labels.zone_yes, message=first)
+    assert await answered(alice, old) == {"text": labels.stale}
+    forged = await alice.tap_data(second, "rs:zy:Asia/Tokyo")
+    assert await answered(alice, forged) == {"text": labels.stale}
+    await alice.tap(labels.zone_yes, message=second)
+    panel = await alice.expect("All set!")
+    assert "(UTC+3)" in panel.text
+    (plan,) = await rows(bot, ReminderPlan)
+    assert (plan.status, plan.timezone) == ("active", "Etc/GMT-3")
+
+
+async def test_typed_overnight_hours_bring_prompts_after_midnight(
+    bot: RunningBot, alice: SimUser
+) -> None:
+    zone = zone_at(0, 5)  # in the small hours there: inside last night's 22:00-06:00 shift
+    await start_and_consent(alice)
+    await alice.send("/reminders")
+    await alice.expect("Which days")
+    for day in ("Sat", "Sun"):
+        await alice.tap(day)
+        await alice.next_action()
+    await alice.tap(labels.next_step)
+    await alice.expect("start")
+    await alice.send("soon")
+    await alice.expect("I couldn't read “soon” as working hours")
+    await alice.send("22:00-06:00")
+    await alice.expect("How often")
+    await alice.tap(f"{INTERVAL} s")
+    await alice.expect("time zone")
+    await alice.tap(labels.type_zone)
+    await alice.expect("Type the name")
+    await alice.send(zone)
+    await alice.expect("Right?")
+    await alice.tap(labels.zone_yes)
+    panel = await alice.expect("All set!")
+    assert "every day, 22:00 to 06:00 the next morning" in panel.text
+    assert "next one today at 0" in panel.text
+    await next_prompt(alice)
+    (plan,) = await rows(bot, ReminderPlan)
+    assert (plan.start_minute, plan.end_minute) == (22 * 60, 6 * 60)
+    assert plan.prompt_seq >= 1
 
 
 async def test_blocking_stops_prompts_at_once(bot: RunningBot, alice: SimUser) -> None:

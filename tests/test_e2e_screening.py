@@ -114,7 +114,8 @@ async def test_start_over_and_cancel(bot: RunningBot, alice: SimUser) -> None:
     await alice.tap(labels.start_over)
     await alice.expect("Question 1 of 21")
     await alice.send("/cancel")
-    await alice.expect("Stopped")
+    stopped = await alice.expect("Stopped")
+    assert "deleted the answers you gave in this self-check" in stopped.shown_text
     screenings = await rows(bot, Screening)
     assert sorted(s.status for s in screenings) == ["cancelled", "cancelled"]
     assert await rows(bot, Answer) == [], "a cancelled screening's answers are erased"
@@ -150,3 +151,28 @@ async def test_a_new_questionnaire_version_does_not_resume_old_answers(
         assert screening.status == "cancelled" and await rows(bot, Answer) == []
         await alice.tap(labels.new_check)
         await alice.expect("Question 1 of 21")
+
+
+async def test_help_and_cancel_say_the_same_true_thing(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    await alice.send("/help")
+    shown = (await alice.expect("What I can do")).shown_text
+    assert "/cancel: stop the self-check you're in and delete the answers you gave in it" in shown
+    assert "/mydata: see everything I store about you, as a message and as a file" in shown
+    menu = {c["command"]: c["description"] for c in emulator.commands}
+    for name in menu:
+        assert f"/{name}" in shown, f"/help lists /{name}"
+    assert menu["cancel"] == "Stop the self-check and delete its answers"
+    await alice.send("/cancel")
+    await alice.expect("nothing to cancel")
+    await start_and_consent(alice)
+    await answer(alice, "rf_nerves", "no")
+    (before,) = await rows(bot, Screening)
+    await alice.send("/cancel")
+    stopped = await alice.expect("Stopped")
+    assert "your earlier results and your choices are kept" in stopped.shown_text
+    assert await rows(bot, Answer) == [], "what it says: the answers are gone"
+    (client,) = await rows(bot, Client)
+    assert client.health_consent and client.tips_consent, "and the choices are kept"
+    assert before.status == "in_progress"

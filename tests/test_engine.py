@@ -303,6 +303,33 @@ def test_cancel_and_unexpected_input() -> None:
     assert again.started == "KEY3" and again.state.stage is Stage.SCREENING
 
 
+def test_only_the_question_is_marked_live_and_cancel_says_what_it_deletes() -> None:
+    result = answer_current(consented())
+    (question,) = result.replies
+    assert question.live and question.replace
+    (again,) = run(result.state, Unexpected()).replies
+    assert again.live and not again.replace
+    (prompt,) = run(result.state, Start()).replies  # continue or start over: not the question
+    assert not prompt.live
+    (stopped,) = run(result.state, Cancel()).replies
+    assert not stopped.live
+    assert "deleted the answers you gave in this self-check" in stopped.text
+    assert "earlier results" in stopped.text
+
+
+def test_media_gets_its_own_reminder_with_the_question() -> None:
+    result = answer_current(consented())
+    (typed,) = run(result.state, Unexpected()).replies
+    (media,) = run(result.state, Unexpected(media=True)).replies
+    assert "can't read typed answers" in typed.text and "stickers" not in typed.text
+    assert "can't use stickers, photos" in media.text and "typed answers" not in media.text
+    assert "tap one of the buttons" in media.text and "Question 2 of 21" in media.text
+    assert media.live and media.buttons == typed.buttons
+    check_message_html(media.text)
+    consent = run(State(stage=Stage.CONSENT_HEALTH), Unexpected(media=True)).replies[0]
+    assert "can't use stickers, photos" in consent.text and consent.buttons
+
+
 def test_names_are_escaped_and_long_names_fit() -> None:
     result = run(State(first_name="<b>Bob & </i>" + "😀" * 60), Start())
     assert "&lt;b&gt;Bob &amp; &lt;/i&gt;" in result.replies[0].text

@@ -10,17 +10,20 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dialogs import events
+from dialogs.awaiting import Awaiting, awaiting
 from dialogs.reminders import (
     CHECK_IN_AFTER,
     CheckIn,
     Choose,
     Context,
+    HoursTyped,
     Manage,
     Open,
     Plan,
     PromptAction,
     Step,
     TypeZone,
+    ZoneConfirm,
     ZoneTyped,
     decode,
     due,
@@ -29,6 +32,8 @@ from dialogs.reminders import (
     prompt_names,
     step,
     summary,
+    wants_hours,
+    wants_zone,
     zone_choices,
 )
 from dialogs.render import labels
@@ -151,10 +156,86 @@ def test_time_zones_typed_are_validated() -> None:
     wrong = run(at_zone.plan, ZoneTyped("Mars/Olympus <b>"))
     assert wrong.plan == at_zone.plan
     assert "I don't know a time zone called “Mars/Olympus &lt;b&gt;”" in wrong.replies[0].text
-    right = run(at_zone.plan, ZoneTyped(" america/chicago "))
+    typed = run(at_zone.plan, ZoneTyped(" america/chicago "))
+    assert typed.plan.step == "zoneok" and typed.plan.status == "setup"
+    right = run(typed.plan, ZoneConfirm("America/Chicago"))
     assert right.plan.zone == "America/Chicago" and right.plan.status == "active"
     assert right.plan.interval == 2700 and right.plan.start == 480
     assert find_zone("Europe/Paris") == "Europe/Paris" and find_zone("x" * 100) is None
+
+
+def test_a_typed_city_is_confirmed_with_the_local_time_before_it_is_set() -> None:
+    at_zone = run(Plan(), Open(), Choose("days"), Choose("start", 540), Choose("end", 1020))
+    at_zone = run(at_zone.plan, Choose("interval", 3600))
+    asked = run(at_zone.plan, ZoneTyped("Berlin"))
+    (reply,) = asked.replies
+    assert asked.plan.step == "zoneok" and asked.plan.status == "setup"
+    assert "Berlin → <b>Europe/Berlin</b>, where it is now 11:00. Right?" in reply.text
+    assert labels_of(asked) == [labels.zone_yes, labels.zone_retype]
+    yes = reply.buttons[0][0].data
+    assert decode(yes) == ZoneConfirm("Europe/Berlin")
+    # "No, type again": back to the typed question, nothing set
+    again = run(asked.plan, decode(reply.buttons[0][1].data))
+    assert again.plan.step == "zone" and again.plan.status == "setup"
+    assert "Type the name" in again.replies[0].text
+    assert step(again.plan, decode(yes), ctx(WEDNESDAY_10)).stale, "no longer asked"
+    # typing another answer replaces the first; the first's Yes is out of date then
+    offset = run(asked.plan, ZoneTyped("UTC+3"))
+    assert offset.plan.zone == "Etc/GMT-3" and "UTC+3 → <b>UTC+3</b>, where it is now 13:00" in (
+        offset.replies[0].text
+    )
+    old_yes = step(offset.plan, decode(yes), ctx(WEDNESDAY_10))
+    assert old_yes.stale and old_yes.plan == offset.plan
+    forged = step(offset.plan, ZoneConfirm("Asia/Tokyo"), ctx(WEDNESDAY_10))
+    assert forged.stale and forged.plan == offset.plan
+    assert decode("rs:zy:") is None
+    done = run(offset.plan, decode(offset.replies[0].buttons[0][0].data))
+    assert done.plan.status == "active" and done.plan.zone == "Etc/GMT-3"
+    assert "(UTC+3)" in done.replies[0].text and "All set" in done.replies[0].text
+    assert done.replies[0].replace, "the confirmation becomes the panel"
+    # the open setup shows the confirmation again; a zone button still answers it
+    assert "Right?" in run(asked.plan, Open()).replies[0].text
+    assert run(asked.plan, Choose("zone", 0)).plan.zone == "Europe/London"
+
+
+def test_typed_working_hours_including_a_night_shift() -> None:
+    at_start = run(Plan(), Open(), Choose("days"))
+    assert at_start.plan.step == "start" and wants_hours(at_start.plan)
+    night = run(at_start.plan, HoursTyped("22:00-06:00"))
+    assert (night.plan.start, night.plan.end, night.plan.step) == (22 * 60, 6 * 60, "interval")
+    assert night.plan.window.overnight
+    at_end = run(at_start.plan, Choose("start", 480))
+    assert wants_hours(at_end.plan)
+    typed_at_end = run(at_end.plan, HoursTyped("6:30 to 22"))
+    assert (typed_at_end.plan.start, typed_at_end.plan.end) == (390, 1320)
+    done = run(night.plan, Choose("interval", 3600), Choose("zone", 0))
+    text = done.replies[-1].text
+    assert "Monday to Friday, 22:00 to 06:00 the next morning (Europe/London)" in text
+    assert "next one today at 22:" in text
+    assert not wants_hours(done.plan) and not wants_hours(night.plan)
+    assert step(done.plan, HoursTyped("9-17"), ctx(WEDNESDAY_10)).stale
+
+
+@pytest.mark.parametrize("text", ["soon", "9", "25-3", "9:00-9:00", "9:75-17", "<b>x</b>"])
+def test_nonsense_hours_get_a_clear_answer_and_the_question_again(text: str) -> None:
+    at_start = run(Plan(), Open(), Choose("days"))
+    refused = run(at_start.plan, HoursTyped(text))
+    assert refused.plan == at_start.plan
+    (reply,) = refused.replies
+    assert "couldn't read" in reply.text and "22:00-06:00" in reply.text
+    assert labels_of(refused) == ["07:00", "08:00", "✅ 09:00", "10:00"]
+
+
+def test_hours_shorter_than_the_shortest_interval_are_refused() -> None:
+    at_start = run(Plan(), Open(), Choose("days"))
+    short = run(at_start.plan, HoursTyped("23:50-00:10"))
+    assert short.plan == at_start.plan
+    assert "23:50 to 00:10 is shorter than" in short.replies[0].text
+    assert "30 minutes" in short.replies[0].text
+    fits = run(at_start.plan, HoursTyped("23:30-00:30"))
+    assert fits.plan.step == "interval"
+    assert labels_of(fits) == ["30 min", "45 min", "✅ 1 h"]
+    assert step(fits.plan, Choose("interval", 7200), ctx(WEDNESDAY_10)).stale
 
 
 def test_stale_setup_buttons_change_nothing() -> None:
@@ -299,6 +380,52 @@ def test_weekly_summary_counts_the_week() -> None:
     assert quiet.replies == () and quiet.plan.summary_due == london(2026, 12, 4, 17, 0)
 
 
+def night_shift(now: datetime) -> Plan:
+    """Monday to Friday nights, 22:00 to 06:00, hourly, London."""
+    return run(
+        Plan(),
+        Open(),
+        Choose("days"),
+        HoursTyped("22:00-06:00"),
+        Choose("interval", 3600),
+        Choose("zone", 0),
+        now=now,
+    ).plan
+
+
+def test_a_night_shift_prompts_after_midnight_counts_as_one_day_and_ends_its_week() -> None:
+    plan = night_shift(london(2026, 11, 24, 2, 0))  # Tuesday 02:00, in Monday's shift
+    assert plan.next_due is not None and plan.next_due <= london(2026, 11, 24, 3, 0)
+    prompted = due(plan, ctx(plan.next_due))
+    assert prompted.replies and prompted.plan.last_prompt_on == date(2026, 11, 23)
+    done = run(prompted.plan, PromptAction(prompted.plan.seq, "done"), now=plan.next_due)
+    assert done.break_done == date(2026, 11, 23), "a break at 02:00 counts for Monday's shift"
+    paused = run(prompted.plan, PromptAction(prompted.plan.seq, "today"), now=plan.next_due)
+    assert paused.plan.paused_until == london(2026, 11, 24, 6, 0)
+    assert paused.plan.next_due is not None
+    assert paused.plan.next_due.astimezone(LONDON).strftime("%a %H") == "Tue 22"
+    # the week ends when Friday's shift does, on Saturday morning, and counts its breaks
+    assert plan.summary_due == london(2026, 11, 28, 6, 0)
+    breaks = {date(2026, 11, 23): 1, date(2026, 11, 27): 2, date(2026, 11, 30): 5}
+    week = valid(summary(plan, ctx(plan.summary_due, breaks=breaks)))
+    assert "you moved 3 times this week" in week.replies[0].text
+    assert week.plan.summary_due == london(2026, 12, 5, 6, 0)
+
+
+def test_fewer_prompts_never_outgrow_a_short_window() -> None:
+    plan = run(
+        Plan(),
+        Open(),
+        Choose("days"),
+        HoursTyped("23:00-00:30"),
+        Choose("interval", 3600),
+        Choose("zone", 0),
+    ).plan
+    asking = replace(plan, status="asking")
+    fewer = run(asking, CheckIn("fewer"))
+    assert fewer.plan.interval == 5400 and fewer.plan.next_due is not None
+
+
 @pytest.mark.parametrize(
     "event",
     [
@@ -348,3 +475,18 @@ def test_a_held_client_gets_the_urgent_advice_instead_of_any_reminder_step(tier:
         .replies[0]
         .text.startswith("🚨")
     )
+
+
+def test_typed_hours_are_a_mode_of_their_own_where_the_chat_decides() -> None:
+    at_start = run(Plan(), Open(), Choose("days")).plan
+    mode = awaiting(
+        "done",
+        zone_asked=wants_zone(at_start),
+        hours_asked=wants_hours(at_start),
+    )
+    assert mode == Awaiting.HOURS
+    at_zone = run(at_start, HoursTyped("9-17"), Choose("interval", 3600)).plan
+    assert awaiting("done", zone_asked=wants_zone(at_zone), hours_asked=wants_hours(at_zone)) == (
+        Awaiting.ZONE
+    )
+    assert awaiting("done", hours_asked=True, staff_draft=True) == Awaiting.STAFF_TIP

@@ -17,10 +17,13 @@ from dialogs.schedule import (
     inside,
     local,
     next_slot,
+    shift_day,
     slots_on,
     stable_offset,
     streak,
+    week_of,
     week_summary_time,
+    window_bounds,
 )
 
 LONDON = ZoneInfo("Europe/London")
@@ -156,29 +159,32 @@ def test_streak_counts_working_days_in_a_row(active: set[date], today: date, exp
 
 
 def _next_slot_one_by_one(window: Window, after: datetime, floor: datetime) -> datetime | None:
-    """The plain definition: every grid time of every day, in order, the first that fits."""
-    first_day = local(after, window).date()
-    for offset in range(15):
+    """The plain definition: every grid time of every day's window (from the day before, whose
+    window may run past midnight), in order, the first that fits."""
+    first_day = local(after, window).date() - timedelta(days=1)
+    for offset in range(16):
         for slot in slots_on(window, first_day + timedelta(days=offset)):
             if slot > after and slot >= floor:
                 return slot
     return None
 
 
+@pytest.mark.parametrize("hours", [(time(0, 30), time(23, 45)), (time(20, 30), time(5, 45))])
 @pytest.mark.parametrize("zone", ["Europe/London", "America/New_York", "Australia/Lord_Howe"])
 @pytest.mark.parametrize(
     "interval", [timedelta(seconds=7), timedelta(minutes=13), timedelta(hours=1)]
 )
 def test_next_slot_skips_ahead_to_the_same_answer_as_walking_the_grid(
-    zone: str, interval: timedelta
+    zone: str, interval: timedelta, hours: tuple[time, time]
 ) -> None:
     """Short intervals are skipped to by arithmetic; across the days the clocks change (and
-    in Lord Howe, where they move by half an hour) the answer is the walked grid's."""
-    rng = random.Random(f"{zone}{interval}")
+    in Lord Howe, where they move by half an hour), in a day window and in an overnight one
+    that the change falls inside, the answer is the walked grid's."""
+    rng = random.Random(f"{zone}{interval}{hours}")
     window = Window(
         days=frozenset({0, 1, 2, 3, 4, 6}),
-        start=time(0, 30),
-        end=time(23, 45),
+        start=hours[0],
+        end=hours[1],
         interval=interval,
         zone=ZoneInfo(zone),
         offset=timedelta(seconds=rng.randrange(int(interval.total_seconds()))),
@@ -193,3 +199,110 @@ def test_next_slot_skips_ahead_to_the_same_answer_as_walking_the_grid(
         floor = after + timedelta(seconds=rng.choice([0, 0, rng.randrange(4 * 3600)]))
         expected = _next_slot_one_by_one(window, after, floor)
         assert next_slot(window, after, not_before=floor) == expected, (after, floor)
+
+
+# --- overnight windows (a night shift: 22:00 to 06:00 the next morning) -----------------------
+
+
+def night(**changes: object) -> Window:
+    return window(start=time(22), end=time(6), **changes)
+
+
+def test_an_overnight_window_runs_into_the_next_morning() -> None:
+    w = night()
+    assert w.overnight and w.length == timedelta(hours=8)
+    assert not window().overnight
+    monday = date(2026, 11, 23)
+    slots = [s.astimezone(LONDON).strftime("%a %H:%M") for s in slots_on(w, monday)]
+    assert slots == ["Mon 22:17", "Mon 23:17"] + [f"Tue 0{h}:17" for h in range(6)]
+    friday = [s.astimezone(LONDON) for s in slots_on(w, date(2026, 11, 27))]
+    assert friday[-1].strftime("%a %H:%M") == "Sat 05:17", "Friday's shift ends on Saturday"
+    assert list(slots_on(w, date(2026, 11, 28))) == []  # Saturday's own window: a day off
+    assert window_bounds(w, monday) == (at(LONDON, 2026, 11, 23, 22), at(LONDON, 2026, 11, 24, 6))
+    with pytest.raises(ValueError):
+        window(start=time(6), end=time(6))
+
+
+def test_inside_an_overnight_window_and_at_the_weekend_edges() -> None:
+    w = night()  # Monday to Friday nights
+    assert inside(w, at(LONDON, 2026, 11, 23, 22, 0))  # Monday night
+    assert not inside(w, at(LONDON, 2026, 11, 23, 21, 59))
+    assert inside(w, at(LONDON, 2026, 11, 24, 2, 0))  # Monday's shift, Tuesday morning
+    assert not inside(w, at(LONDON, 2026, 11, 24, 6, 0))
+    assert inside(w, at(LONDON, 2026, 11, 28, 5, 59))  # Friday's shift, Saturday morning
+    assert not inside(w, at(LONDON, 2026, 11, 28, 23, 0))  # Saturday night: off
+    assert not inside(w, at(LONDON, 2026, 11, 29, 23, 0))  # Sunday night: off
+    assert not inside(w, at(LONDON, 2026, 11, 23, 2, 0))  # Monday morning: Sunday was off
+
+
+def test_next_slot_in_an_overnight_window() -> None:
+    w = night()
+    assert next_slot(w, at(LONDON, 2026, 11, 24, 3, 0)) == at(LONDON, 2026, 11, 24, 3, 17)
+    assert next_slot(w, at(LONDON, 2026, 11, 24, 5, 17)) == at(LONDON, 2026, 11, 24, 22, 17)
+    assert next_slot(w, at(LONDON, 2026, 11, 23, 23, 17)) == at(LONDON, 2026, 11, 24, 0, 17)
+    # the weekend: Friday's shift goes on into Saturday, then nothing until Monday night
+    assert next_slot(w, at(LONDON, 2026, 11, 28, 4, 30)) == at(LONDON, 2026, 11, 28, 5, 17)
+    assert next_slot(w, at(LONDON, 2026, 11, 28, 5, 17)) == at(LONDON, 2026, 11, 30, 22, 17)
+    assert next_slot(w, at(LONDON, 2026, 11, 30, 2, 0)) == at(LONDON, 2026, 11, 30, 22, 17)
+    weekend_nights = night(days=frozenset({5, 6}))  # Saturday and Sunday nights
+    assert next_slot(weekend_nights, at(LONDON, 2026, 11, 30, 1, 0)) == at(
+        LONDON, 2026, 11, 30, 1, 17
+    ), "Sunday's shift runs into Monday, a day off"
+
+
+def test_an_overnight_window_across_the_daylight_saving_nights() -> None:
+    w = night(days=frozenset(range(7)), interval=timedelta(minutes=30), offset=timedelta(0))
+    spring = date(2026, 3, 28)  # Saturday night: 01:00 GMT becomes 02:00 BST
+    times = [s.astimezone(LONDON).strftime("%H:%M") for s in slots_on(w, spring)]
+    assert times == [
+        *("22:00", "22:30", "23:00", "23:30", "00:00", "00:30"),
+        *("02:00", "02:30", "03:00", "03:30", "04:00", "04:30", "05:00", "05:30"),
+    ]
+    start, end = window_bounds(w, spring)
+    assert end - start == timedelta(hours=7)
+    assert next_slot(w, at(LONDON, 2026, 3, 29, 0, 45)) == datetime(
+        2026, 3, 29, 1, 0, tzinfo=UTC
+    )  # 02:00 BST, straight after 00:30 GMT
+    autumn = date(2026, 10, 24)  # Saturday night: 02:00 BST becomes 01:00 GMT
+    utc = list(slots_on(w, autumn))
+    assert len(utc) == len(set(utc)) == 16
+    assert all(b - a >= timedelta(minutes=30) for a, b in itertools.pairwise(utc))
+    start, end = window_bounds(w, autumn)
+    assert end - start == timedelta(hours=9)
+    assert inside(w, datetime(2026, 10, 25, 1, 30, tzinfo=UTC))  # 01:30 GMT, the second time
+    assert end_of_today(w, at(LONDON, 2026, 10, 25, 3, 0)) == datetime(
+        2026, 10, 25, 6, 0, tzinfo=UTC
+    )
+
+
+def test_pause_for_today_and_the_week_in_an_overnight_window() -> None:
+    w = night()
+    assert end_of_today(w, at(LONDON, 2026, 11, 24, 3, 0)) == at(LONDON, 2026, 11, 24, 6, 0)
+    assert end_of_today(w, at(LONDON, 2026, 11, 24, 23, 0)) == at(LONDON, 2026, 11, 25, 6, 0)
+    assert end_of_today(w, at(LONDON, 2026, 11, 24, 10, 0)) == at(LONDON, 2026, 11, 25, 6, 0)
+    # the working day a moment counts for: a shift is one day, up to its end
+    assert shift_day(w, at(LONDON, 2026, 11, 24, 2, 0)) == date(2026, 11, 23)
+    assert shift_day(w, at(LONDON, 2026, 11, 24, 6, 0)) == date(2026, 11, 23)
+    assert shift_day(w, at(LONDON, 2026, 11, 24, 7, 0)) == date(2026, 11, 24)
+    assert shift_day(w, at(LONDON, 2026, 11, 23, 2, 0)) == date(2026, 11, 23)  # Sunday off
+    # the week's summary comes when Friday's shift ends, on Saturday morning
+    wednesday = at(LONDON, 2026, 11, 25, 12, 0)
+    assert week_summary_time(w, wednesday) == at(LONDON, 2026, 11, 28, 6, 0)
+    assert week_summary_time(w, at(LONDON, 2026, 11, 28, 6, 0)) == at(LONDON, 2026, 12, 5, 6, 0)
+    every_night = night(days=frozenset(range(7)))
+    monday_early = at(LONDON, 2026, 11, 30, 3, 0)  # still in Sunday's shift
+    sunday_end = at(LONDON, 2026, 11, 30, 6, 0)
+    assert week_summary_time(every_night, monday_early) == sunday_end
+    assert week_of(every_night, sunday_end) == (date(2026, 11, 23), date(2026, 11, 29))
+    assert week_of(every_night, at(LONDON, 2026, 11, 30, 7, 0))[0] == date(2026, 11, 30)
+
+
+def test_skipping_ahead_in_an_overnight_window_as_the_clocks_go_back() -> None:
+    """The arithmetic skip must use the smallest offset of both days a night spans: on
+    Sunday 25 October 2026, 01:00-02:00 happens twice in London (BST, then GMT)."""
+    w = night(days=frozenset(range(7)), interval=timedelta(seconds=7), offset=timedelta(0))
+    for minute in range(0, 180, 10):
+        after = datetime(2026, 10, 25, 0, 0, tzinfo=UTC) + timedelta(minutes=minute)
+        assert next_slot(w, after) == _next_slot_one_by_one(w, after, after), after
+    after = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # 01:30 GMT, the second time round
+    assert next_slot(w, after) == datetime(2026, 10, 25, 2, 0, 6, tzinfo=UTC)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import Update
+from telegram import Message, Update
 
-from bot.conversation import run_event
+from bot.conversation import Ran, move_question, run_event
 from bot.handlers.broadcast import cancel_draft
 from bot.handlers.common import chat_id, clean_source, telegram_user
-from bot.replies import deliver
+from bot.replies import deliver, retire_question
 from bot.services import BotContext
+from dialogs.engine import Stage
 from dialogs.events import Cancel, Event, Start, decode
 from dialogs.render import labels
 
@@ -35,25 +36,50 @@ async def on_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     event = decode(query.data)
-    step = None
+    ran = None
     if event is not None:
-        step = await run_event(
+        ran = await run_event(
             context.services, telegram_user(update), chat_id(update), event, create=False
         )
-    if step is None or step.stale:
+    if ran is None or ran.step.stale:
         await query.answer(labels.stale)
         return
     pressed = query.message if query.message and query.message.is_accessible else None
     await asyncio.gather(
-        query.answer(step.notice),
-        deliver(context.bot, chat_id(update), step.replies, pressed=pressed),  # type: ignore[arg-type]
+        query.answer(ran.step.notice),
+        deliver_step(update, context, ran, pressed=pressed),  # type: ignore[arg-type]
     )
 
 
 async def run_and_deliver(update: Update, context: BotContext, event: Event) -> None:
     """Run a typed event (a command, free text) and send the replies."""
-    step = await run_event(
+    ran = await run_event(
         context.services, telegram_user(update), chat_id(update), event, create=True
     )
-    if step is not None:
-        await deliver(context.bot, chat_id(update), step.replies)
+    if ran is not None:
+        await deliver_step(update, context, ran)
+
+
+async def deliver_step(
+    update: Update, context: BotContext, ran: Ran, *, pressed: Message | None = None
+) -> None:
+    """Send a step's replies, keeping one live copy of the screening question: when the
+    question goes to another message than the one that carried it, the older copy loses its
+    buttons first (so the client sees it change before the new copy arrives). When the
+    self-check stops other than on that message (/cancel, start over), its buttons go after
+    the replies; after a red flag nothing is added to the urgent advice."""
+    step, old = ran.step, ran.question_message_id
+    bot, chat = context.bot, chat_id(update)
+    in_place = pressed is not None and pressed.message_id == old
+    replaced = in_place and any(r.replace for r in step.replies)
+    asks = any(r.live for r in step.replies)
+    screening = step.state.stage is Stage.SCREENING
+    if old is not None and asks and not replaced:
+        await retire_question(bot, chat, old, moved=True)
+    live = await deliver(bot, chat, step.replies, pressed=pressed)
+    red_flag = step.outcome is not None and step.outcome.status == "red_flag"
+    if old is not None and not (asks or screening or replaced or red_flag):
+        await retire_question(bot, chat, old, moved=False)
+    now = live if asks else (old if screening else None)
+    if now != old:
+        await move_question(context.services, telegram_user(update).id, now)

@@ -7,10 +7,12 @@ import json
 from sqlmodel import Session
 from telegram import InputFile, Update
 
+from bot.conversation import safety_of
 from bot.handlers.common import chat_id, telegram_user
 from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
 from bot.staff_posts import remove_posts
+from dialogs import mydata
 from dialogs.render import labels, render
 from dialogs.replies import Button
 from storage import repo
@@ -55,22 +57,74 @@ async def _set_tips(update: Update, context: BotContext, agree: bool) -> None:
 
 
 async def on_mydata(update: Update, context: BotContext) -> None:
-    """Everything stored about the client, as a JSON file."""
+    """Everything stored about the client: first in plain words (one or more messages),
+    then as a JSON file."""
     user_id = telegram_user(update).id
+    services = context.services
 
-    def export(session: Session) -> dict[str, object] | None:
+    def export(session: Session) -> tuple[dict[str, object], mydata.Facts] | None:
         client = repo.active_client(session, user_id)
-        return repo.export_client(session, client) if client else None
+        if client is None:
+            return None
+        return repo.export_client(session, client), _facts(session, client, services)
 
-    data = await context.services.db.run(export)
-    if data is None:
+    found = await services.db.run(export)
+    if found is None:
         await update.effective_message.reply_text(render("no_data"))  # type: ignore[union-attr]
         return
+    data, facts = found
+    for text in mydata.summary(facts, services.questionnaire, services.settings.clinic_zone):
+        await context.bot.send_message(chat_id(update), text)
     payload = json.dumps(data, indent=2, ensure_ascii=False).encode()
     await context.bot.send_document(
         chat_id(update),
         InputFile(payload, filename=labels.export_file),
         caption=render("mydata_caption"),
+    )
+
+
+def _facts(session: Session, client: Client, services: Services) -> mydata.Facts:
+    """What /mydata words, read from the client's rows."""
+    client_id: int = client.id  # type: ignore[assignment]
+    check = None
+    latest = repo.latest_finished_screening(session, client_id)
+    if latest is not None:
+        check = mydata.Check(
+            status=latest.status,
+            finished_at=latest.finished_at,
+            answers=repo.answer_pairs(session, latest.id),  # type: ignore[arg-type]
+            result=latest.result,
+            tier=latest.red_flag_tier,
+        )
+    found = repo.conversation(session, client.telegram_id)
+    in_progress = found[1] if found else None
+    answered = len(repo.answer_pairs(session, in_progress.id)) if in_progress else None  # type: ignore[arg-type]
+    row = repo.reminder_plan(session, client_id)
+    plan = None
+    if row is not None:
+        plan = mydata.Plan(
+            status=row.status,
+            days=row.days,
+            start_minute=row.start_minute,
+            end_minute=row.end_minute,
+            interval_seconds=row.interval_seconds,
+            timezone=row.timezone,
+        )
+    return mydata.Facts(
+        first_name=client.first_name,
+        username=client.username,
+        since=client.created_at,
+        source=client.source,
+        health_consent=client.health_consent,
+        health_consent_at=client.health_consent_at,
+        tips_consent=client.tips_consent,
+        tips_consent_at=client.tips_consent_at,
+        safety=safety_of(client, services.questionnaire),
+        safety_cleared_at=client.safety_cleared_at,
+        check=check,
+        answered_now=answered if client.stage == "screening" else None,
+        plan=plan,
+        handoffs=repo.handoff_count(session, client_id),
     )
 
 

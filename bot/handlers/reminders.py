@@ -1,4 +1,5 @@
-"""Movement-break reminders: /reminders, the settings and prompt buttons, a typed time zone."""
+"""Movement-break reminders: /reminders, the settings and prompt buttons, a typed time zone
+and typed working hours."""
 
 from __future__ import annotations
 
@@ -49,6 +50,21 @@ async def answer_zone(update: Update, context: BotContext) -> None:
         telegram_user(update).id,
         dialog.ZoneTyped(message.text),
         only_if=dialog.wants_zone,  # still asked: another update may have moved it on
+    )
+    if step is not None:
+        await deliver(context.bot, chat_id(update), step.replies)
+
+
+async def answer_hours(update: Update, context: BotContext) -> None:
+    """Typed text while the start or end question is open (`dialogs.awaiting`) is the
+    working hours."""
+    message = update.message
+    assert message is not None and message.text is not None
+    step = await run_reminder_event(
+        context.services,
+        telegram_user(update).id,
+        dialog.HoursTyped(message.text),
+        only_if=dialog.wants_hours,  # still asked: another update may have moved it on
     )
     if step is not None:
         await deliver(context.bot, chat_id(update), step.replies)
