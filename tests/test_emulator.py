@@ -4,8 +4,9 @@ real python-telegram-bot client and with raw HTTP."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
@@ -232,6 +233,22 @@ async def test_updates_are_confirmed_by_offset(tg: Bot, user: SimUser) -> None:
     assert command.message.entities[0].type == "bot_command"
 
 
+@contextlib.asynccontextmanager
+async def hook_server(hook: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
+    """A webhook endpoint on this machine for the emulator to post to; its URL."""
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/hook"
+    finally:
+        await runner.cleanup()
+
+
 async def test_webhook_posts_updates_with_the_secret_and_retries(
     tg: Bot, user: SimUser, emulator: BotApiEmulator
 ) -> None:
@@ -247,15 +264,8 @@ async def test_webhook_posts_updates_with_the_secret_and_retries(
             return web.Response(status=500)
         return web.Response()
 
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        await tg.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
+    async with hook_server(hook) as url:
+        await tg.set_webhook(url, secret_token="s3cret")
         with pytest.raises(
             Conflict, match="(?i)can't use getUpdates method while webhook is active"
         ):
@@ -273,8 +283,6 @@ async def test_webhook_posts_updates_with_the_secret_and_retries(
         assert info.last_error_message and "500" in info.last_error_message
         await tg.delete_webhook()
         assert await tg.get_updates() == ()
-    finally:
-        await runner.cleanup()
 
 
 async def test_webhooks_go_in_parallel_up_to_max_connections_but_in_order_per_chat(
@@ -299,16 +307,9 @@ async def test_webhooks_go_in_parallel_up_to_max_connections_but_in_order_per_ch
         in_flight.discard(chat)
         return web.Response()
 
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     users = [SimUser(emulator, 7000 + i, f"U{i}") for i in range(6)]
-    try:
-        await tg.set_webhook(f"http://127.0.0.1:{port}/hook", max_connections=3)
+    async with hook_server(hook) as url:
+        await tg.set_webhook(url, max_connections=3)
         for n in range(4):
             for user in users:
                 await user.send(f"message {n}")
@@ -323,8 +324,6 @@ async def test_webhooks_go_in_parallel_up_to_max_connections_but_in_order_per_ch
             mine = [text for chat, text in seen if chat == user.id]
             assert mine == [f"message {n}" for n in range(4)], "each chat in order"
         await tg.delete_webhook()
-    finally:
-        await runner.cleanup()
 
 
 @pytest.mark.refusals_expected

@@ -11,7 +11,7 @@ from bot.handlers.broadcast import take_staff_message
 from bot.handlers.common import backlog, telegram_user
 from bot.handlers.conversation import run_and_deliver
 from bot.handlers.human import relay_to_staff
-from bot.handlers.reminders import answer_hours, answer_zone
+from bot.handlers.reminders import answer_typed
 from bot.services import BotContext
 from dialogs.awaiting import CLIENT_MODES, Awaiting
 from dialogs.emergency import detect
@@ -39,10 +39,8 @@ async def on_free_text(update: Update, context: BotContext) -> None:
         case Awaiting.CONVERSATION:
             assert chat.client is not None and chat.handoff is not None
             await relay_to_staff(update, context, chat.client, chat.handoff, urgent=symptom)
-        case Awaiting.ZONE if symptom is None:
-            await answer_zone(update, context)
-        case Awaiting.HOURS if symptom is None:
-            await answer_hours(update, context)
+        case Awaiting.ZONE | Awaiting.HOURS if symptom is None:
+            await answer_typed(update, context, chat.awaiting)
         case _ if symptom is None and backlog(context, update) <= 1:
             # A reminder and the question again (after the last of a burst of stickers); a
             # sticker, photo or voice note with no words gets a reminder of its own.

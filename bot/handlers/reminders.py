@@ -12,6 +12,7 @@ from bot.reminders import run_reminder_event
 from bot.replies import deliver
 from bot.services import BotContext
 from dialogs import reminders as dialog
+from dialogs.awaiting import Awaiting
 from dialogs.render import labels, render
 
 
@@ -41,30 +42,21 @@ async def on_reminder_button(update: Update, context: BotContext) -> None:
     )
 
 
-async def answer_zone(update: Update, context: BotContext) -> None:
-    """Typed text while the time-zone question is open (`dialogs.awaiting`) is its answer."""
+async def answer_typed(update: Update, context: BotContext, awaiting: Awaiting) -> None:
+    """Typed text while the setup asks for a time zone or working hours (`dialogs.awaiting`)
+    is the answer to that question."""
     message = update.message
     assert message is not None and message.text is not None
-    step = await run_reminder_event(
-        context.services,
-        telegram_user(update).id,
-        dialog.ZoneTyped(message.text),
-        only_if=dialog.wants_zone,  # still asked: another update may have moved it on
+    event, still_asked = (
+        (dialog.ZoneTyped(message.text), dialog.wants_zone)
+        if awaiting is Awaiting.ZONE
+        else (dialog.HoursTyped(message.text), dialog.wants_hours)
     )
-    if step is not None:
-        await deliver(context.bot, chat_id(update), step.replies)
-
-
-async def answer_hours(update: Update, context: BotContext) -> None:
-    """Typed text while the start or end question is open (`dialogs.awaiting`) is the
-    working hours."""
-    message = update.message
-    assert message is not None and message.text is not None
     step = await run_reminder_event(
         context.services,
         telegram_user(update).id,
-        dialog.HoursTyped(message.text),
-        only_if=dialog.wants_hours,  # still asked: another update may have moved it on
+        event,
+        only_if=still_asked,  # another update may have moved the setup on meanwhile
     )
     if step is not None:
         await deliver(context.bot, chat_id(update), step.replies)
