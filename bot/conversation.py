@@ -56,14 +56,13 @@ async def run_event(
     def transaction(session: Session) -> Ran | None:
         found = repo.conversation(session, user.id)
         if found is not None:
-            client, screening = found
+            client, screening, pairs = found.client, found.screening, found.answers
             _refresh(client, user, chat_id)
             if screening is not None and screening.questionnaire_version != version:
                 # The clinic has changed the questions since: old answers may not mean the
                 # same, so that screening ends and the client starts afresh when they wish.
                 repo.retire_screening(session, screening)
-                client.stage, screening = Stage.IDLE.value, None
-            pairs = repo.answer_pairs(session, screening.id) if screening else ()  # type: ignore[arg-type]
+                client.stage, screening, pairs = Stage.IDLE.value, None, ()
             loaded = load(client, screening, pairs, services.questionnaire)
         elif create:
             source = event.source if isinstance(event, Start) else None

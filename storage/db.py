@@ -28,13 +28,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 POSTGRES_THREADS = 4  # more threads only add GIL contention (bench/screening.py --postgres)
 CONNECT_TIMEOUT = 5  # seconds
 STATEMENT_TIMEOUT_MS = 15_000  # no statement of the bot's takes near this; a stuck one fails
+PING_IDLE_SECONDS = 1.0  # a pooled connection unused this long is checked before use
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -129,6 +130,32 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it has been idle a while.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: a round trip per transaction, about
+    a fifth of a button press's CPU on PostgreSQL (bench/screening.py). A connection in use a
+    moment ago cannot have missed a database restart (a restart takes longer than
+    PING_IDLE_SECONDS); one that sat idle might have, so it is pinged with the dialect's own
+    ping, and a dead one is replaced (a `DisconnectionError` from a checkout listener makes
+    the pool connect anew, as pre-ping does). A connection that dies while busy fails its
+    transaction either way; SQLAlchemy then invalidates the whole pool."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_IDLE_SECONDS:
+            return  # a new connection, or one in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("the pooled connection is gone") from exc
+
+
 class Database:
     """One engine per process. `await run(work)` is one transaction (see the module notes).
     `hide_parameters`: errors and SQL logging never carry bound values (names, answers, typed
@@ -148,10 +175,10 @@ class Database:
                 url,
                 pool_size=POSTGRES_THREADS,
                 max_overflow=0,
-                pool_pre_ping=True,
                 hide_parameters=True,
                 connect_args=connect_args(url),
             )
+            _ping_when_idle(self.engine)
             self._executor = ThreadPoolExecutor(POSTGRES_THREADS, thread_name_prefix="db")
 
     @contextmanager

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, update
+from sqlalchemy import String, and_, bindparam, delete, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from dialogs.safety import HOLDING_TIERS
@@ -164,8 +164,29 @@ def erase_inactive(session: Session, before: datetime) -> tuple[int, list[tuple[
 
 
 # Built once: constructing a statement costs more than running it on SQLite.
-_CLIENT_AND_SCREENING = (
-    select(Client, Screening)
+# Plain tables (Core) where no object is wanted: the ORM's machinery for a statement on a
+# mapped class (its compile and bulk-insert paths) costs more than the statement itself.
+_ANSWERS = Answer.__table__  # type: ignore[attr-defined]
+_EVENTS = Event.__table__  # type: ignore[attr-defined]
+# The answers so far, as one string in the same row ("position:question:option,..."):
+# a second SELECT per button press was about a tenth of its CPU on PostgreSQL. Question and
+# option ids are plain identifiers (dialogs.questionnaire checks), so the separators are safe.
+_ANSWERS_SO_FAR = (
+    select(
+        func.aggregate_strings(
+            func.cast(_ANSWERS.c.position, String)
+            + ":"
+            + _ANSWERS.c.question_id
+            + ":"
+            + _ANSWERS.c.option_id,
+            ",",
+        )
+    )
+    .where(_ANSWERS.c.screening_id == col(Screening.id))
+    .scalar_subquery()
+)
+_CONVERSATION = (
+    select(Client, Screening, _ANSWERS_SO_FAR)
     .outerjoin(
         Screening,
         and_(col(Screening.client_id) == col(Client.id), col(Screening.status) == "in_progress"),
@@ -176,10 +197,6 @@ _CLIENT_AND_SCREENING = (
     # state and answering it twice. SQLite has one writer anyway and ignores this.
     .with_for_update(of=Client)
 )
-# Plain tables (Core) where no object is wanted: the ORM's machinery for a statement on a
-# mapped class (its compile and bulk-insert paths) costs more than the statement itself.
-_ANSWERS = Answer.__table__  # type: ignore[attr-defined]
-_EVENTS = Event.__table__  # type: ignore[attr-defined]
 _ANSWER_PAIRS = (
     select(_ANSWERS.c.question_id, _ANSWERS.c.option_id)
     .where(_ANSWERS.c.screening_id == bindparam("screening_id"))
@@ -190,11 +207,30 @@ _INSERT_EVENT = insert(_EVENTS)
 Pairs = tuple[tuple[str, str], ...]
 
 
-def conversation(session: Session, telegram_id: int) -> tuple[Client, Screening | None] | None:
-    """In one query: the client (locked until the transaction ends) and their screening in
-    progress, if any. None if unknown."""
-    row = session.exec(_CLIENT_AND_SCREENING, params={"telegram_id": telegram_id}).first()
-    return None if row is None else (row[0], row[1])
+@dataclass(frozen=True)
+class Conversation:
+    """A client's rows for one update: the client (locked until the transaction ends), their
+    screening in progress, if any, and its answers in order as (question id, option id)."""
+
+    client: Client
+    screening: Screening | None
+    answers: Pairs
+
+
+def conversation(session: Session, telegram_id: int) -> Conversation | None:
+    """A client's conversation, in one query. None if unknown."""
+    row = session.exec(_CONVERSATION, params={"telegram_id": telegram_id}).first()
+    if row is None:
+        return None
+    client, screening, joined = row
+    ordered = sorted(
+        (entry.split(":") for entry in joined.split(",")) if joined else (), key=_position
+    )
+    return Conversation(client, screening, tuple((q, o) for _, q, o in ordered))
+
+
+def _position(entry: list[str]) -> int:
+    return int(entry[0])
 
 
 def answer_pairs(session: Session, screening_id: int) -> Pairs:

@@ -31,7 +31,7 @@ def test_a_second_update_of_the_same_chat_waits_for_the_first(db: Database) -> N
         with db.session() as session:
             found = repo.conversation(session, telegram_id)
             assert found is not None
-            return found[0].telegram_id
+            return found.client.telegram_id
 
     with ThreadPoolExecutor(3) as pool:
         held = pool.submit(first)

@@ -97,8 +97,7 @@ def _facts(session: Session, client: Client, services: Services) -> mydata.Facts
             tier=latest.red_flag_tier,
         )
     found = repo.conversation(session, client.telegram_id)
-    in_progress = found[1] if found else None
-    answered = len(repo.answer_pairs(session, in_progress.id)) if in_progress else None  # type: ignore[arg-type]
+    answered = len(found.answers) if found and found.screening else None
     row = repo.reminder_plan(session, client_id)
     plan = None
     if row is not None:
