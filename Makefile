@@ -29,6 +29,8 @@ bench: $(STAMP)  ## the benchmarks (several minutes; they print their figures)
 	$(BIN)/python -m bench.broadcast
 	$(BIN)/python -m bench.flood
 	$(BIN)/python -m bench.replicas
+	$(BIN)/python -m bench.stats
+	$(BIN)/python -m bench.stats --postgres
 
 clean:
 	rm -rf $(VENV) var/*.db build *.egg-info

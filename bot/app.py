@@ -23,10 +23,13 @@ from telegram.ext import (
 from bot.handlers import (
     broadcast,
     conversation,
+    export,
     free_text,
     human,
+    inbox,
     misc,
     privacy,
+    progress,
     reminders,
     stats,
 )
@@ -106,6 +109,7 @@ def _add_handlers(app: Application, services: Services) -> None:
         "delete": privacy.on_delete,
         "stop_tips": privacy.on_stop_tips,
         "reminders": reminders.on_reminders,
+        "progress": progress.on_progress,
         "start_tips": privacy.on_start_tips,
     }
     for name, callback in commands.items():
@@ -118,6 +122,7 @@ def _add_handlers(app: Application, services: Services) -> None:
         "broadcasts": broadcast.on_broadcasts,
         "tips": broadcast.on_tips,
         "stats": stats.on_stats,
+        "export": export.on_export,
     }
     for name, callback in staff_commands.items():
         app.add_handler(CommandHandler(name, callback, filters=new_message & staff))
@@ -126,12 +131,20 @@ def _add_handlers(app: Application, services: Services) -> None:
     app.add_handler(CallbackQueryHandler(human.on_human_button, pattern=r"^h:(ask|[yn]:\d+)$"))
     app.add_handler(CallbackQueryHandler(human.on_close_button, pattern=r"^hc:\d+$"))
     app.add_handler(CallbackQueryHandler(human.on_details_button, pattern=r"^hd:\d+$"))
+    app.add_handler(CallbackQueryHandler(inbox.on_button, pattern=r"^ib:([trc]:\d+:\d+|p:\d+)$"))
     app.add_handler(CallbackQueryHandler(privacy.on_privacy_button, pattern=r"^p:[ht]:[01]$"))
     app.add_handler(CallbackQueryHandler(privacy.on_delete_button, pattern=r"^d:(n|y:\d+)$"))
     app.add_handler(CallbackQueryHandler(reminders.on_reminder_button, pattern=r"^(rs|mv):"))
+    app.add_handler(CallbackQueryHandler(progress.on_checkin_button, pattern=r"^pn:"))
     app.add_handler(CallbackQueryHandler(broadcast.on_button, pattern=r"^bc:"))
     app.add_handler(CallbackQueryHandler(broadcast.on_unsubscribe, pattern=r"^t:off$"))
     app.add_handler(CallbackQueryHandler(conversation.on_button))  # the rest, stale or not
+    # /inbox also in the staff group, where the hand-offs are posted.
+    inbox_chats = private
+    if services.settings.staff_chat_id is not None:
+        inbox_chats = private | filters.Chat(services.settings.staff_chat_id)
+    inbox_filter = filters.UpdateType.MESSAGE & staff & inbox_chats
+    app.add_handler(CommandHandler("inbox", inbox.on_inbox, filters=inbox_filter))
     if services.settings.staff_chat_id is not None:
         staff_chat = filters.Chat(services.settings.staff_chat_id)
         app.add_handler(

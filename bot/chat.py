@@ -11,7 +11,7 @@ from bot.reminders import to_plan
 from bot.services import Services
 from dialogs import reminders
 from dialogs.awaiting import RELAY_WINDOW, Awaiting, awaiting
-from storage import broadcasts, repo
+from storage import broadcasts, inbox, repo
 from storage.models import Broadcast, Client, Handoff, utcnow
 
 
@@ -21,6 +21,7 @@ class Chat:
     client: Client | None = None
     handoff: Handoff | None = None  # the open conversation with the team, if any
     draft: Broadcast | None = None  # a staff member's tip in the making, if any
+    reply: Handoff | None = None  # a staff member's answer to a client from /inbox, if any
 
 
 async def load_chat(
@@ -37,9 +38,11 @@ async def load_chat(
     def transaction(session: Session) -> Chat:
         drafts = broadcasts.OPEN_DRAFT if edited else ("compose", "when")
         draft = broadcasts.open_draft(session, user_id, drafts) if staff else None
+        reply = inbox.reply_target(session, user_id) if staff and fresh else None
         client = repo.active_client(session, user_id)
         if client is None:
-            return Chat(awaiting(None, staff_draft=draft is not None), draft=draft)
+            mode = awaiting(None, staff_draft=draft is not None, staff_reply=reply is not None)
+            return Chat(mode, draft=draft, reply=reply)
         client_id: int = client.id  # type: ignore[assignment]
         plan = repo.reminder_plan(session, client_id) if fresh and typed else None
         handoff = repo.open_handoff(session, client_id, since) if fresh else None
@@ -49,8 +52,9 @@ async def load_chat(
             zone_asked=draft_plan is not None and reminders.wants_zone(draft_plan),
             hours_asked=draft_plan is not None and reminders.wants_hours(draft_plan),
             staff_draft=draft is not None,
+            staff_reply=reply is not None,
             conversation=handoff is not None,
         )
-        return Chat(mode, client, handoff, draft)
+        return Chat(mode, client, handoff, draft, reply)
 
     return await services.db.run(transaction)

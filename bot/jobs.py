@@ -1,5 +1,5 @@
-"""Periodic work on PTB's JobQueue (APScheduler): the daily retention sweep, and the hourly
-removal of health details shown to staff."""
+"""Periodic work on PTB's JobQueue (APScheduler): the daily retention sweep, the hourly
+removal of health details shown to staff, and the alert for hand-offs waiting too long."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from datetime import timedelta
 from telegram import Bot
 from telegram.ext import Application
 
+from bot.handlers.inbox import send_due_alerts
 from bot.services import BotContext, Services
 from bot.staff_posts import DETAILS_SHOWN, remove_posts
 from storage import repo
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
+ALERT_EVERY = timedelta(minutes=1)
 
 
 async def erase_inactive_clients(services: Services, bot: Bot) -> int:
@@ -44,6 +46,10 @@ async def _details_job(context: BotContext) -> None:
     await remove_expired_details(context.services, context.bot)
 
 
+async def _alert_job(context: BotContext) -> None:
+    await send_due_alerts(context.services, context.bot)
+
+
 def schedule_jobs(application: Application) -> None:
     """Daily, and once shortly after start so a bot that restarts often still sweeps."""
     assert application.job_queue is not None, "install python-telegram-bot[job-queue]"
@@ -52,4 +58,9 @@ def schedule_jobs(application: Application) -> None:
     )
     application.job_queue.run_repeating(
         _details_job, interval=timedelta(minutes=10), first=timedelta(seconds=30), name="details"
+    )
+    # Hand-offs waiting too long (bot.handlers.inbox): soon after start too, so an alert that
+    # fell due while the bot was down goes now. Claimed per request: replicas send it once.
+    application.job_queue.run_repeating(
+        _alert_job, interval=ALERT_EVERY, first=timedelta(seconds=1), name="handoff alerts"
     )

@@ -2,13 +2,14 @@
 
 `run_reminder_event` handles a client's tap or typed time zone in one transaction;
 `due_now` and `take` are the scheduler's side: the first reads the prompts and summaries that
-are due, the second claims one (moving its plan on) once its send slot is granted.
+are due, the second claims one (moving its plan on) once its send slot is granted. The week's
+first prompt carries the weekly pain check-in ahead of it (`dialogs.progress`), claimed with it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 
@@ -16,9 +17,12 @@ from sqlmodel import Session
 
 from bot.conversation import safety_of
 from bot.services import Services
+from dialogs import progress
 from dialogs import reminders as dialog
 from dialogs.replies import Reply
 from dialogs.safety import HOLDING_TIERS
+from dialogs.schedule import week_of
+from storage import progress as checkins
 from storage import repo
 from storage.models import Client, ReminderPlan
 
@@ -35,6 +39,7 @@ class Outgoing:
     plan_id: int
     kind: Literal["prompt", "summary"]
     before: dialog.Plan
+    checkin_week: date | None = None  # the week whose pain check-in goes with this prompt
 
     @property
     def due_at(self) -> datetime | None:
@@ -147,9 +152,10 @@ def due_now(
         for row, client in rows:
             if row.id in queued or len(out) >= limit:
                 continue
-            result = _step(services, session, kind, row, client, now)
+            result, week = _step(services, session, kind, row, client, now)
             if result.replies:
-                out.append(Outgoing(client.chat_id, result.replies, row.id, kind, to_plan(row)))  # type: ignore[arg-type]
+                before = to_plan(row)
+                out.append(Outgoing(client.chat_id, result.replies, row.id, kind, before, week))  # type: ignore[arg-type]
             else:
                 _save(session, row, client, result)
     return out
@@ -165,8 +171,10 @@ def take(services: Services, session: Session, item: Outgoing, now: datetime) ->
     client = session.get(Client, row.client_id)
     if client is None or client.blocked or client.safety_tier in HOLDING_TIERS:
         return False
-    result = _step(services, session, item.kind, row, client, now)
+    result, week = _step(services, session, item.kind, row, client, now)
     if result.replies != item.replies:
+        return False
+    if week is not None and not checkins.claim(session, client.id, week, now):  # type: ignore[arg-type]
         return False
     _save(session, row, client, result)
     return True
@@ -177,6 +185,8 @@ def put_back(session: Session, item: Outgoing) -> None:
     row = session.get(ReminderPlan, item.plan_id, with_for_update=True)
     if row is not None:
         save_plan(row, item.before)
+        if item.checkin_week is not None:
+            checkins.unclaim(session, row.client_id, item.checkin_week)
 
 
 def _step(
@@ -186,11 +196,32 @@ def _step(
     row: ReminderPlan,
     client: Client,
     now: datetime,
-) -> dialog.Step:
+) -> tuple[dialog.Step, date | None]:
+    """What is due, and the week of a pain check-in that goes with it (`dialogs.progress`)."""
+    plan = to_plan(row)
     if kind == "prompt":
-        return dialog.due(to_plan(row), context(services, client, now, {}))
+        result = dialog.due(plan, context(services, client, now, {}))
+        week = _checkin_week(session, plan, result, client, now)
+        if week is not None:
+            asking = progress.question(week, client.first_name)
+            result = replace(result, replies=(asking, *result.replies))
+        return result, week
     breaks = repo.recent_breaks(session, client.id, (now - BREAKS_LOOKBACK).date())  # type: ignore[arg-type]
-    return dialog.summary(to_plan(row), context(services, client, now, breaks))
+    return dialog.summary(plan, context(services, client, now, breaks)), None
+
+
+def _checkin_week(
+    session: Session, plan: dialog.Plan, result: dialog.Step, client: Client, now: datetime
+) -> date | None:
+    """The client's week (its Monday) if its pain check-in is to go right before this
+    prompt: a prompt is being sent, the client consented to health answers and is not held,
+    and this week's has not been asked yet."""
+    if result.plan.seq == plan.seq or not client.health_consent:
+        return None
+    if client.safety_tier in HOLDING_TIERS:
+        return None
+    week, _ = week_of(plan.window, now)
+    return None if checkins.asked(session, client.id, week) else week  # type: ignore[arg-type]
 
 
 def _save(session: Session, row: ReminderPlan, client: Client, result: dialog.Step) -> None:

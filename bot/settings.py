@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from dialogs.opening_hours import OpeningHours, parse_holidays, parse_week
 from storage.db import sqlite_folder_problem
 
 _DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -41,6 +42,7 @@ _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # Telegram's rule for secret
 # to Telegram, whose 429 answers the bot obeys anyway.
 TELEGRAM_SEND_RATE = 30
 LOCAL_SEND_RATE = 1000
+DEFAULT_CLINIC_HOURS = "Mon-Fri 09:00-18:00; Sat 10:00-14:00"
 
 
 class ConfigError(Exception):
@@ -60,6 +62,11 @@ class Settings(BaseSettings):
     staff_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     staff_chat_id: int | None = None
     clinic_timezone: str = "Europe/London"
+    # When someone at the clinic answers (clinic time zone): the out-of-hours reply to a
+    # hand-off and the staff alert count only these hours (dialogs/opening_hours.py).
+    clinic_hours: str = DEFAULT_CLINIC_HOURS
+    clinic_holidays: Annotated[frozenset[date], NoDecode] = frozenset()
+    handoff_alert_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     clinic_website: str = "https://bodymechanix.example"
     booking_url_pain_eliminator: str = "https://bodymechanix.example/book/pain-eliminator"
     booking_url_tnt: str = "https://bodymechanix.example/book/tnt-treatment-and-training"
@@ -173,6 +180,19 @@ class Settings(BaseSettings):
             raise ValueError("is not an IANA time zone name such as Europe/London") from None
         return value.strip()
 
+    @field_validator("clinic_hours")
+    @classmethod
+    def _clinic_hours(cls, value: str) -> str:
+        if not value.strip():
+            return DEFAULT_CLINIC_HOURS
+        parse_week(value)  # raises ValueError naming the wrong part
+        return value.strip()
+
+    @field_validator("clinic_holidays", mode="before")
+    @classmethod
+    def _holidays(cls, value: object) -> object:
+        return parse_holidays(value) if isinstance(value, str) else value
+
     @field_validator(
         "clinic_website",
         "booking_url_pain_eliminator",
@@ -270,6 +290,10 @@ class Settings(BaseSettings):
     @property
     def clinic_zone(self) -> ZoneInfo:
         return ZoneInfo(self.clinic_timezone)
+
+    @property
+    def opening_hours(self) -> OpeningHours:
+        return OpeningHours(parse_week(self.clinic_hours), self.clinic_zone, self.clinic_holidays)
 
     @property
     def booking_urls(self) -> dict[str, str]:

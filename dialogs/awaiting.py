@@ -24,9 +24,10 @@ class Awaiting(StrEnum):
     HOURS = "hours"  # typed working hours (the reminder setup asks when the day starts/ends)
     CONVERSATION = "conversation"  # the client is talking with the clinic team (hand-off)
     STAFF_TIP = "staff_tip"  # a staff member's tip, its date and time, or an edit of either
+    STAFF_REPLY = "staff_reply"  # a staff member's answer to a client, after Reply in /inbox
 
 
-CLIENT_MODES = frozenset(Awaiting) - {Awaiting.STAFF_TIP}
+CLIENT_MODES = frozenset(Awaiting) - {Awaiting.STAFF_TIP, Awaiting.STAFF_REPLY}
 
 
 def awaiting(
@@ -35,11 +36,15 @@ def awaiting(
     zone_asked: bool = False,
     hours_asked: bool = False,
     staff_draft: bool = False,
+    staff_reply: bool = False,
     conversation: bool = False,
 ) -> Awaiting:
     """The chat's mode from what was loaded. A typed time zone or typed working hours were
     just asked for; an open conversation with the team takes anything else the client writes,
-    even mid-screening (the question's buttons still work)."""
+    even mid-screening (the question's buttons still work). A staff member who pressed Reply
+    in /inbox is answering a client: that comes before a tip they may have in the making."""
+    if staff_reply:
+        return Awaiting.STAFF_REPLY
     if staff_draft:
         return Awaiting.STAFF_TIP
     if zone_asked:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
+from dialogs.progress import Checkin
 from dialogs.questionnaire import Answers, Questionnaire
 from dialogs.render import render
 from dialogs.safety import Safety
@@ -65,6 +66,7 @@ class Facts:
     answered_now: int | None = None  # answers so far in a self-check in progress
     plan: Plan | None = None
     handoffs: int = 0
+    checkins: tuple[Checkin, ...] = ()  # weekly pain check-ins, oldest first
 
 
 def zone_of(facts: Facts, clinic_zone: ZoneInfo) -> ZoneInfo:

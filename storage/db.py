@@ -111,9 +111,10 @@ def _ensure_sqlite_folder(url: URL) -> None:
         folder.mkdir(parents=True, exist_ok=True)
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, begin: str = "BEGIN IMMEDIATE") -> None:
     """WAL, foreign keys (for cascading deletes), waiting instead of 'database is locked',
-    and BEGIN IMMEDIATE so a read transaction never fails when it turns into a write."""
+    and BEGIN IMMEDIATE so a read transaction never fails when it turns into a write (a
+    reader's engine, which never writes, begins plainly: WAL readers take no lock)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -127,7 +128,7 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)
 
 
 def _ping_when_idle(engine: Engine) -> None:
@@ -170,6 +171,9 @@ class Database:
             self.engine = create_engine(url, pool_size=1, max_overflow=0, hide_parameters=True)
             _tune_sqlite(self.engine)
             self._executor = None
+            # Long staff reads (/stats) on a connection of their own, in a worker thread.
+            self._reader = create_engine(url, pool_size=1, max_overflow=0, hide_parameters=True)
+            _tune_sqlite(self._reader, begin="BEGIN")
         else:
             self.engine = create_engine(
                 url,
@@ -180,6 +184,7 @@ class Database:
             )
             _ping_when_idle(self.engine)
             self._executor = ThreadPoolExecutor(POSTGRES_THREADS, thread_name_prefix="db")
+            self._reader = self.engine
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -204,6 +209,20 @@ class Database:
         finally:
             self.on_transaction(time.perf_counter() - started)
 
+    async def read(self, work: Callable[[Session], T]) -> T:
+        """Run a long read-only `work(session)` (a staff report over many rows) so that the
+        event loop keeps answering everyone else: on PostgreSQL as `run` does; on SQLite, in
+        a worker thread on a reading connection of its own (WAL: the writer and this reader
+        never wait for each other; sqlite3 lets go of the GIL while a query runs)."""
+        if self._executor is not None:
+            return await self.run(work)
+
+        def transaction() -> T:
+            with Session(self._reader, expire_on_commit=False) as session, session.begin():
+                return work(session)
+
+        return await asyncio.to_thread(transaction)
+
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration."""
         await asyncio.to_thread(upgrade, self.url)
@@ -212,6 +231,7 @@ class Database:
         if self._executor is not None:
             await asyncio.to_thread(self._executor.shutdown)
         self.engine.dispose()
+        self._reader.dispose()
 
 
 def alembic_config(database_url: str) -> Config:

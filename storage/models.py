@@ -92,6 +92,9 @@ class Handoff(SQLModel, table=True):
     post in the staff chat to the client, so a staff reply to it reaches them.
     """
 
+    # The open requests (/inbox, the alert job) are found among every post ever relayed.
+    __table_args__ = (Index("ix_handoff_kind_status", "kind", "status"),)
+
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = Field(
         sa_column=Column(
@@ -99,9 +102,11 @@ class Handoff(SQLModel, table=True):
         )
     )
     # request | relay (a client's message) | staff (a staff reply's receipt) | detail (health
-    # details shown on demand, removed after a day) | note (a staff action's note)
+    # details shown on demand, removed after a day) | note (a staff action's note) | reply (a
+    # staff member writing an answer from /inbox)
     kind: str = Field(default="request", max_length=8)
-    # asked | sending | sent | declined | failed | closed | deleted (a detail post removed)
+    # asked | sending | sent | declined | failed | closed | deleted (a detail post removed) |
+    # writing (a reply row, until the answer is sent or cancelled)
     status: str = Field(default="asked", max_length=8)
     screening_id: int | None = Field(
         default=None,
@@ -111,6 +116,17 @@ class Handoff(SQLModel, table=True):
     staff_chat_id: int | None = Field(default=None, sa_type=BigInteger)
     staff_message_id: int | None = Field(default=None, sa_type=BigInteger, index=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # The staff inbox (bot.handlers.inbox), on requests: when it reached the clinic, who took
+    # it (a staff member's Telegram id and first name) and when, when it was closed, and when
+    # the "waited too long" alert went to the staff chat (claimed by a conditional update, so
+    # it goes once whichever replica sees it due). On a `reply` row (a staff member writing
+    # an answer from /inbox, status `writing`), `taken_by` is that staff member.
+    sent_at: datetime | None = None
+    taken_by: int | None = Field(default=None, sa_type=BigInteger)
+    taken_by_name: str | None = Field(default=None, max_length=128)
+    taken_at: datetime | None = None
+    closed_at: datetime | None = None
+    alerted_at: datetime | None = None
 
 
 class ReminderPlan(SQLModel, table=True):
@@ -159,6 +175,24 @@ class BreakDay(SQLModel, table=True):
     )
     day: date
     done: int = 0
+
+
+class PainCheckin(SQLModel, table=True):
+    """A client's weekly "how is your back?" check-in (dialogs/progress.py): one a client-local
+    week at most (`week`, that week's Monday), created when it is sent. `score` 0-10 once
+    answered; `answered_at` set with no score means skipped. Health data: kept only with
+    health consent, erased when it is withdrawn, and with the client."""
+
+    __table_args__ = (UniqueConstraint("client_id", "week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("client.id", ondelete="CASCADE"), nullable=False)
+    )
+    week: date
+    asked_at: datetime = Field(default_factory=utcnow)
+    score: int | None = None
+    answered_at: datetime | None = None
 
 
 class Event(SQLModel, table=True):

@@ -11,6 +11,7 @@ from sqlalchemy import String, and_, bindparam, delete, func, insert, or_, updat
 from sqlmodel import Session, col, select
 
 from dialogs.safety import HOLDING_TIERS
+from storage import progress
 from storage.models import (
     Answer,
     BreakDay,
@@ -107,6 +108,7 @@ def withdraw_health_consent(session: Session, client: Client) -> None:
     """Consent withdrawn: erase every health answer and result, and unlink what was drawn
     from them; keep the rest."""
     session.execute(delete(Screening).where(col(Screening.client_id) == client.id))
+    progress.erase(session, client.id)  # type: ignore[arg-type]
     session.execute(
         update(Event)
         .where(col(Event.client_id) == client.id, col(Event.kind).in_(HEALTH_EVENTS))
@@ -350,15 +352,21 @@ def pending_handoff(session: Session, client_id: int, handoff_id: int) -> Handof
 
 
 def set_handoff_status(
-    session: Session, handoff_id: int, status: str, post: tuple[int, int] | None = None
+    session: Session,
+    handoff_id: int,
+    status: str,
+    post: tuple[int, int] | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """Record what became of a request; `post` is (staff chat, message id) once sent."""
+    """Record what became of a request; `post` is (staff chat, message id) once sent, `at`
+    when it reached the clinic (the bot's clock: the inbox counts the wait from it)."""
     handoff = session.get(Handoff, handoff_id)
     if handoff is None:
         return
     handoff.status = status
     if post is not None:
         handoff.staff_chat_id, handoff.staff_message_id = post
+        handoff.sent_at = at or utcnow()
         record_event(session, handoff.client_id, "handoff")
 
 
@@ -385,15 +393,17 @@ def close_conversation(session: Session, request_id: int) -> Client | None:
     request = session.get(Handoff, request_id)
     if request is None or request.kind != "request" or request.status != "sent":
         return None
-    session.execute(
+    closed = session.execute(
         update(Handoff)
         .where(
             col(Handoff.client_id) == request.client_id,
             col(Handoff.kind).in_(("request", "staff")),
             col(Handoff.status) == "sent",
         )
-        .values(status="closed")
+        .values(status="closed", closed_at=utcnow())
     )
+    if closed.rowcount == 0:  # type: ignore[attr-defined]
+        return None  # another staff member (or replica) closed it a moment ago
     return session.get(Client, request.client_id)
 
 
@@ -569,6 +579,7 @@ def export_client(session: Session, client: Client) -> dict[str, Any]:
         ],
         "reminders": plan.model_dump(exclude={"id", "client_id"}, mode="json") if plan else None,
         "breaks_done": [b.model_dump(include={"day", "done"}, mode="json") for b in breaks],
+        "pain_checkins": progress.export(session, client.id),  # type: ignore[arg-type]
         "screenings": exported,
         "handoffs": [h.model_dump(include={"kind", "created_at"}, mode="json") for h in handoffs],
         "events": [e.model_dump(include={"kind", "at", "data"}, mode="json") for e in events],

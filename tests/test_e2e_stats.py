@@ -1,16 +1,31 @@
-"""/stats for staff, end to end: figures from what clients really did, in two windows."""
+"""/stats and /export for staff, end to end: figures from what clients really did, in two
+windows of clinic days, a chart of each day with the totals as its caption, per-tip figures,
+and the funnel as a CSV file without contact details."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import csv
+import io
+import re
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import insert
 
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
-from storage.models import Broadcast, Client, Delivery, Event, utcnow
+from bot.settings import Settings
+from storage.models import Broadcast, Client, Delivery, Event, Screening, utcnow
 from tests.flows import answer_all, execute, rows, start_and_consent
+
+ZONE = "America/New_York"  # the clinic's days are not UTC days here
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"clinic_timezone": ZONE})
 
 
 def lines(text: str) -> list[str]:
@@ -110,9 +125,10 @@ async def test_a_client_sending_stats_gets_no_figures(
     await alice.send("/teleport")
     # Its text now: the copy itself is edited once the question is asked again below.
     unknown = (await alice.expect("Please use the buttons")).text
-    await alice.send("/stats")
-    answer = await alice.expect("Please use the buttons")
-    assert answer.text == unknown, "the same answer as any unknown command"
+    for command in ("/stats", "/export"):
+        await alice.send(command)
+        answer = await alice.expect("Please use the buttons")
+        assert answer.text == unknown, "the same answer as any unknown command"
     await alice.expect_silence(0.3)
     assert not any("figures" in (m.text or "") for m in alice.bot_messages())
 
@@ -120,3 +136,192 @@ async def test_a_client_sending_stats_gets_no_figures(
     await stranger.send("/stats")
     await stranger.expect("Before the self-check")
     assert not any("figures" in (m.text or "") for m in stranger.bot_messages())
+
+
+def local(days_back: int, clock: time, now: datetime) -> datetime:
+    """A clinic-clock moment `days_back` clinic days before today, in UTC."""
+    zone = ZoneInfo(ZONE)
+    day = now.astimezone(zone).date() - timedelta(days=days_back)
+    return datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
+
+
+def png_size(content: bytes) -> tuple[int, int]:
+    assert content[:8] == b"\x89PNG\r\n\x1a\n" and content[12:16] == b"IHDR", "not a PNG"
+    return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+
+
+async def test_the_chart_its_caption_and_the_tips_figures_in_clinic_days(
+    bot: RunningBot, staff: SimUser, emulator: BotApiEmulator
+) -> None:
+    now = utcnow()
+    late, early = time(23, 59, 30), time(0, 0, 30)
+    inserted = {
+        # Yesterday 23:59 in New York is already today in UTC: still yesterday's.
+        "client_new": [local(1, late, now), local(2, early, now), local(29, early, now)],
+        "screening_finished": [local(3, time(12), now), local(1, late, now)],
+        "red_flag_exit": [local(5, time(9), now)],
+        "handoff": [local(6, time(18), now), local(10, time(18), now)],
+        "booking_shown": [local(3, time(12), now)],
+        "break_done": [local(d, time(11), now) for d in range(1, 29)],
+    }
+    outside = [local(30, late, now)]  # the day before the first: out, though within 30 UTC days
+    await execute(
+        bot,
+        insert(Event).values(
+            [{"kind": kind, "at": at, "data": None} for kind, ats in inserted.items() for at in ats]
+            + [{"kind": "client_new", "at": at, "data": {"source": "old"}} for at in outside]
+        ),
+    )
+    # Tips: #1 three days ago to four clients (one had blocked the bot), #2 yesterday to one.
+    await execute(
+        bot,
+        insert(Client).values(
+            [
+                {"telegram_id": 9100 + i, "chat_id": 9100 + i, "first_name": f"C{i}"}
+                for i in range(4)
+            ]
+        ),
+    )
+    clients = [c.id for c in await rows(bot, Client, Client.id)]
+    first, second = now - timedelta(days=3), now - timedelta(days=1)
+    await execute(
+        bot,
+        insert(Broadcast).values(
+            [
+                {"staff_id": staff.id, "status": "done", "segment": "all", "started_at": at}
+                for at in (first, second)
+            ]
+        ),
+    )
+    tip1, tip2 = [b.id for b in await rows(bot, Broadcast, Broadcast.id)]
+    deliveries = [(tip1, c, "sent", first) for c in clients[:3]]
+    deliveries += [(tip1, clients[3], "blocked", first), (tip2, clients[0], "sent", second)]
+    await execute(
+        bot,
+        insert(Delivery).values(
+            [
+                {"broadcast_id": b, "client_id": c, "chat_id": 1, "status": st, "updated_at": at}
+                for b, c, st, at in deliveries
+            ]
+        ),
+    )
+    unsubscribes = [
+        (clients[0], second + timedelta(hours=2)),  # got both: the latest, #2, takes it
+        (clients[1], first + timedelta(hours=47)),  # #1, within 48 h
+        (clients[2], first + timedelta(hours=49)),  # too late for #1: for no tip
+    ]
+    await execute(
+        bot,
+        insert(Event).values(
+            [
+                {"kind": "consent_tips", "client_id": c, "at": at, "data": {"agree": False}}
+                for c, at in unsubscribes
+            ]
+            + [
+                {
+                    "kind": "consent_tips",
+                    "client_id": clients[1],
+                    "at": now,
+                    "data": {"agree": True},
+                }
+            ]
+        ),
+    )
+
+    await staff.send("/stats")
+    photo = await staff.expect("Last 30 days")
+    assert photo.photo is not None and photo.file_content is not None
+    assert png_size(photo.file_content) == (1200, 800)
+    assert (photo.photo[-1]["width"], photo.photo[-1]["height"]) == (1200, 800)
+    caption = dict(re.findall(r"^(.+): (\d+)$", photo.caption or "", re.M))
+    names = {
+        "client_new": "New clients",
+        "screening_finished": "Self-checks finished",
+        "booking_shown": "Booking links shown",
+        "red_flag_exit": "Red-flag exits",
+        "handoff": "Hand-offs to staff",
+        "break_done": "Movement breaks done",
+    }
+    assert caption == {names[kind]: str(len(ats)) for kind, ats in inserted.items()}
+    today = now.astimezone(ZoneInfo(ZONE))
+    assert f"to {today:%d %b %Y} ({ZONE} time)" in (photo.caption or "")
+
+    def day(moment: datetime) -> str:
+        return f"{moment.astimezone(ZoneInfo(ZONE)):%d %b}"
+
+    shown = lines((await staff.expect("Bot figures")).text or "")
+    for line in (
+        "New clients: 2 / 3",  # the 30-day column is the caption's figure
+        "• Finished with a result: 2 / 2",
+        "• Hand-offs to staff: 1 / 2",
+        "• Breaks done: 6 / 28",
+        "Broadcasts started: 2 / 2",
+        f"• #{tip2}, {day(second)}: 1 delivered, 0 blocked, 1 unsubscribed",
+        f"• #{tip1}, {day(first)}: 3 delivered, 1 blocked, 1 unsubscribed",
+    ):
+        assert line in shown, f"{line!r} not in {shown}"
+    assert not any(line.startswith("• old") for line in shown), "the day before the 30 is out"
+
+
+async def test_export_lists_consented_clients_without_contact_details(
+    bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
+) -> None:
+    await start_and_consent(alice, source="spring_flyer", tips=False)
+    await answer_all(alice)
+    refuser = SimUser(emulator, 5002, "Refuser", username="no_health")
+    await start_and_consent(refuser, health=False, source="refuser_flyer")
+    await execute(
+        bot,
+        insert(Client).values(
+            telegram_id=987654321,
+            chat_id=987654321,
+            first_name="<Mallory>",
+            username="mallory_x",
+            source="=HYPERLINK(1)",  # a spreadsheet formula stays text
+            health_consent=True,
+            tips_consent=True,
+            safety_tier="B",
+            created_at=datetime(2026, 1, 10, 3, 0, tzinfo=UTC),  # 9 Jan in New York
+        ),
+    )
+
+    await staff.send("/export")
+    sent = await staff.expect("Client funnel")
+    assert "2 clients with health consent" in (sent.caption or "")
+    assert "Only clients who gave health consent" in (sent.caption or "")
+    assert sent.document is not None and sent.document["file_name"].endswith(".csv")
+    content = (sent.file_content or b"").decode("utf-8-sig")
+    for secret in ("Alice", "alice_b", str(alice.id), "Mallory", "mallory_x", "987654321"):
+        assert secret not in content, f"{secret!r} is in the export"
+    assert "refuser" not in content and "no_health" not in content, "no consent: not listed"
+    table = list(csv.DictReader(io.StringIO(content)))
+    (screening,) = await rows(bot, Screening)
+    assert screening.result is not None
+    assert table == [
+        {
+            "row": "1",
+            "source": "'=HYPERLINK(1)",
+            "created": "2026-01-09",
+            "health consent": "yes",
+            "self-check finished": "no",
+            "band": "",
+            "red-flag tier": "B",
+            "services recommended": "",
+            "reminders": "",
+            "breaks done": "0",
+            "tips consent": "yes",
+        },
+        {
+            "row": "2",
+            "source": "spring_flyer",
+            "created": f"{utcnow().astimezone(ZoneInfo(ZONE)):%Y-%m-%d}",
+            "health consent": "yes",
+            "self-check finished": "yes",
+            "band": screening.result["band"],
+            "red-flag tier": "",
+            "services recommended": " ".join(screening.result["services"]),
+            "reminders": "",
+            "breaks done": "0",
+            "tips consent": "no",
+        },
+    ]

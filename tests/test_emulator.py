@@ -28,6 +28,7 @@ from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryA
 from bot.sandbox.emulator import MESSAGE_ACCESSIBLE_FOR, BotApiEmulator
 from bot.sandbox.flood import FloodLimits
 from bot.sandbox.users import SimUser
+from dialogs.charts import new_figure, to_png
 
 
 @pytest.fixture
@@ -477,3 +478,38 @@ async def test_documents_are_kept_for_the_user(tg: Bot, user: SimUser) -> None:
     assert message.document["file_name"] == "data.json"
     assert json.loads(message.file_content) == {"a": 1}
     assert message.caption == "yours"
+
+
+def _png(width: int, height: int) -> bytes:
+    """A PNG's signature and header (what Telegram and the emulator read the size from)."""
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
+    return b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + header + b"\x00" * 16
+
+
+@pytest.mark.refusals_expected
+async def test_photos_are_kept_with_their_real_size_or_refused(
+    tg: Bot, user: SimUser, emulator: BotApiEmulator
+) -> None:
+    chat = await started(user)
+    chart = to_png(new_figure())
+    sent = await tg.send_photo(chat, chart, caption="<b>Chart</b>", parse_mode=ParseMode.HTML)
+    assert (sent.photo[-1].width, sent.photo[-1].height) == (1200, 800)
+    assert [(p.width, p.height) for p in sent.photo[:-1]] == [(320, 213), (800, 533)]
+    assert emulator.chats[chat].messages[sent.message_id].file_content == chart
+    again = await tg.send_photo(chat, sent.photo[-1].file_id)  # by file_id: the same sizes
+    assert (again.photo[-1].width, again.photo[-1].height) == (1200, 800)
+    jfif = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    frame = b"\xff\xc0\x00\x11\x08" + (90).to_bytes(2, "big") + (160).to_bytes(2, "big")
+    jpeg = await tg.send_photo(chat, jfif + frame + b"\x03" + b"\x00" * 9 + b"\xff\xd9")
+    assert (jpeg.photo[-1].width, jpeg.photo[-1].height) == (160, 90)
+
+    for content, refusal in (
+        (b"not an image at all", "IMAGE_PROCESS_FAILED"),
+        (_png(6000, 4001), "PHOTO_INVALID_DIMENSIONS"),  # width + height over 10000
+        (_png(2100, 100), "PHOTO_INVALID_DIMENSIONS"),  # sides over 20:1
+        (_png(1200, 800) + b"\x00" * (10 * 2**20), "PHOTO_SAVE_FILE_INVALID"),  # over 10 MB
+    ):
+        with pytest.raises(BadRequest, match=f"(?i){refusal}"):
+            await tg.send_photo(chat, content)
+    assert len(emulator.errors) == 4
+    assert (await tg.send_photo(chat, _png(2000, 100))).photo[-1].width == 1280  # 20:1 is fine

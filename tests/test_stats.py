@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dialogs.questionnaire import load_questionnaire
 from dialogs.render import render
 from dialogs.telegram_html import check_message_html
 from storage.db import Database
 from storage.models import Broadcast, Client, Delivery, Event
-from storage.stats import DELIVERY_STATUSES, collect
+from storage.stats import (
+    DELIVERY_STATUSES,
+    clinic_days,
+    collect,
+    daily_counts,
+    local_midnight,
+)
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 SERVICES = load_questionnaire().services
@@ -46,8 +53,8 @@ def test_windows_kinds_sources_services_and_tiers(db: Database) -> None:
         ("client_new", 1, {"source": "spring_flyer"}),
         ("client_new", 2, {"source": None}),
         ("client_new", 10, {"source": "spring_flyer"}),
-        ("client_new", 29.9, None),
-        ("client_new", 31, {"source": "too_old"}),
+        ("client_new", 29.4, None),  # the 30 days start at midnight
+        ("client_new", 29.6, {"source": "too_old"}),
         ("screening_started", 1, None),
         ("screening_started", 8, None),
         ("screening_finished", 1, {"band": "strong", "services": ["tnt", "laser"]}),
@@ -55,8 +62,8 @@ def test_windows_kinds_sources_services_and_tiers(db: Database) -> None:
         ("screening_finished", 21, {"band": "mild", "services": []}),
         ("red_flag_exit", 3, {"tier": "A"}),
         ("red_flag_exit", 15, {"tier": "B"}),
-        ("booking_shown", 6.9, None),
-        ("handoff", 7.1, None),
+        ("booking_shown", 6.4, None),
+        ("handoff", 6.6, None),  # before the 7th midnight back
         ("reminders_on", 0, {"interval": 3600}),
         ("break_done", 40, None),
         ("consent_tips", 1, {"agree": True}),  # not a figure
@@ -159,3 +166,48 @@ def test_broadcasts_started_in_each_window_and_their_deliveries(db: Database) ->
     check_message_html(text)
     assert "• delivered: 1 / 2" in text.splitlines()
     assert "• strange: 1 / 1" in text.splitlines()
+
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def test_clinic_days_are_local_calendar_days_across_a_clock_change() -> None:
+    # 2026-10-25: London leaves summer time at 02:00 local (01:00 UTC); that day has 25 hours.
+    now = datetime(2026, 10, 27, 23, 30, tzinfo=UTC)  # already 28 Oct in Auckland
+    days = clinic_days(now, LONDON, 4)
+    assert days.dates == tuple(date(2026, 10, d) for d in (24, 25, 26, 27))
+    assert [s.hour for s in days.starts] == [23, 23, 0, 0, 0]  # BST midnight is 23:00 UTC
+    assert days.starts[2] - days.starts[1] == timedelta(hours=25)
+    assert days.since(2) == datetime(2026, 10, 26, 0, 0, tzinfo=UTC)
+    assert clinic_days(now, ZoneInfo("Pacific/Auckland"), 1).dates == (date(2026, 10, 28),)
+    # A zone whose clocks skip midnight: that day begins at the change.
+    santiago = ZoneInfo("America/Santiago")
+    assert local_midnight(date(2026, 9, 6), santiago) == datetime(2026, 9, 6, 4, tzinfo=UTC)
+
+
+def test_events_are_counted_on_the_clinic_day_they_happened(db: Database) -> None:
+    now = datetime(2026, 10, 27, 12, 0, tzinfo=UTC)
+    moments = [
+        datetime(2026, 10, 23, 23, 30, tzinfo=UTC),  # 24 Oct 00:30 BST: the first day
+        datetime(2026, 10, 23, 22, 59, 59, tzinfo=UTC),  # 23 Oct 23:59:59 BST: before it
+        datetime(2026, 10, 24, 22, 59, 59, tzinfo=UTC),  # 24 Oct, last second
+        datetime(2026, 10, 24, 23, 0, 0, tzinfo=UTC),  # 25 Oct, first second
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),  # 25 Oct 01:30 BST
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),  # 25 Oct 01:30 GMT, the hour again
+        datetime(2026, 10, 25, 23, 59, 59, 999999, tzinfo=UTC),  # 25 Oct, last moment
+        datetime(2026, 10, 27, 11, 0, tzinfo=UTC),  # today
+    ]
+    with db.session() as session:
+        session.add_all(Event(kind="break_done", at=at) for at in moments)
+        session.add(Event(kind="handoff", at=datetime(2026, 10, 26, 9, tzinfo=UTC)))
+    with db.session() as session:
+        days = clinic_days(now, LONDON, 4)
+        daily = daily_counts(session, days, ("break_done", "handoff", "client_new"))
+        stats = collect(session, now, zone=LONDON, days=(2, 4))
+    assert daily == {
+        "break_done": (2, 4, 0, 1),
+        "handoff": (0, 0, 1, 0),
+        "client_new": (0, 0, 0, 0),
+    }
+    assert stats.dates == days.dates and stats.daily["break_done"] == (2, 4, 0, 1)
+    assert stats.events["break_done"] == (1, 7), "the windows are the series' sums"

@@ -13,6 +13,7 @@ from telegram import Message, Update
 from bot.conversation import Ran, move_question, run_event
 from bot.handlers.broadcast import cancel_draft
 from bot.handlers.common import chat_id, clean_source, telegram_user
+from bot.handlers.inbox import cancel_reply
 from bot.replies import deliver, retire_question
 from bot.services import BotContext
 from dialogs.engine import Stage
@@ -26,6 +27,8 @@ async def on_start(update: Update, context: BotContext) -> None:
 
 
 async def on_cancel(update: Update, context: BotContext) -> None:
+    if await cancel_reply(update, context):  # a staff member not replying from /inbox after all
+        return
     if await cancel_draft(update, context):  # a staff member stopping a tip in the making
         return
     await run_and_deliver(update, context, Cancel())

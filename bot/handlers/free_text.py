@@ -11,6 +11,7 @@ from bot.handlers.broadcast import take_staff_message
 from bot.handlers.common import backlog, telegram_user
 from bot.handlers.conversation import run_and_deliver
 from bot.handlers.human import relay_to_staff
+from bot.handlers.inbox import send_inbox_reply
 from bot.handlers.reminders import answer_typed
 from bot.services import BotContext
 from dialogs.awaiting import CLIENT_MODES, Awaiting
@@ -36,6 +37,9 @@ async def on_free_text(update: Update, context: BotContext) -> None:
         case Awaiting.STAFF_TIP:
             assert chat.draft is not None
             await take_staff_message(update, context, chat.draft)
+        case Awaiting.STAFF_REPLY:
+            assert chat.reply is not None
+            await send_inbox_reply(update, context, chat.reply)
         case Awaiting.CONVERSATION:
             assert chat.client is not None and chat.handoff is not None
             await relay_to_staff(update, context, chat.client, chat.handoff, urgent=symptom)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlmodel import Session
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import Forbidden, TelegramError
 
 from bot.conversation import safety_of
@@ -24,6 +24,7 @@ from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
 from dialogs.awaiting import RELAY_WINDOW
 from dialogs.emergency import Symptom
+from dialogs.inbox import after_hours
 from dialogs.render import labels, render
 from dialogs.replies import Button
 from dialogs.safety import Safety, urgent_advice
@@ -92,9 +93,10 @@ async def on_human_button(update: Update, context: BotContext) -> None:
         await services.db.run(lambda s: repo.set_handoff_status(s, handoff_id, "failed"))
         await edit_pressed(query, **_unavailable(services, _urgent(safety)))
         return
-    post = (posted.chat_id, posted.message_id)
-    await services.db.run(lambda s: repo.set_handoff_status(s, handoff_id, "sent", post))
-    await edit_pressed(query, render("handoff_sent", urgent=_urgent(safety)))
+    post, now = (posted.chat_id, posted.message_id), services.clock()
+    await services.db.run(lambda s: repo.set_handoff_status(s, handoff_id, "sent", post, now))
+    closed = after_hours(services.settings.opening_hours, now)
+    await edit_pressed(query, render("handoff_sent", urgent=_urgent(safety), after_hours=closed))
 
 
 async def relay_to_staff(
@@ -170,7 +172,10 @@ async def _flush_later(context: BotContext, chat: int) -> None:
         return
     post = (posted.chat_id, posted.message_id)
     await services.db.run(lambda s: repo.record_relay(s, client.id, post))  # type: ignore[arg-type]
-    await context.bot.send_message(chat, render("relay_sent", text_only=burst.text_only))
+    closed = after_hours(services.settings.opening_hours, services.clock())
+    await context.bot.send_message(
+        chat, render("relay_sent", text_only=burst.text_only, after_hours=closed)
+    )
 
 
 async def on_details_button(update: Update, context: BotContext) -> None:
@@ -214,22 +219,40 @@ async def on_close_button(update: Update, context: BotContext) -> None:
         await query.answer(labels.staff_only, show_alert=True)
         return
     request_id = int((query.data or "").split(":")[1])
-    client = await context.services.db.run(lambda s: repo.close_conversation(s, request_id))
-    if client is None:
-        await query.answer(labels.stale)
-        return
-    await query.answer(labels.handoff_closed)
-    with contextlib.suppress(TelegramError):  # the post stays; its button goes
-        await query.edit_message_reply_markup(None)
-    assert query.message is not None
-    note = await context.bot.send_message(
-        query.message.chat.id,
-        render("staff_closed", name=client.first_name, staff_name=query.from_user.first_name),
-    )
-    post = (note.chat_id, note.message_id)
-    await context.services.db.run(lambda s: repo.record_relay(s, client.id, post, "note"))  # type: ignore[arg-type]
+    closed = await close_request(context, request_id, query.from_user.first_name)
+    await query.answer(labels.handoff_closed if closed else labels.stale)
+
+
+async def close_request(context: BotContext, request_id: int, staff_name: str) -> bool:
+    """Close a client's conversation (the post's button, or /inbox): the post in the staff
+    chat loses its buttons and gets a note naming who closed it, and the client is told.
+    False if it was closed already (by someone else a moment ago, or the client left)."""
+
+    def close(session: Session) -> tuple[Client, int | None, int | None] | None:
+        request = session.get(Handoff, request_id)
+        client = repo.close_conversation(session, request_id)
+        if request is None or client is None:
+            return None
+        return client, request.staff_chat_id, request.staff_message_id
+
+    closed = await context.services.db.run(close)
+    if closed is None:
+        return False
+    client, chat, message_id = closed
+    if chat is not None and message_id is not None:
+        with contextlib.suppress(TelegramError):  # the post stays; its buttons go
+            await context.bot.edit_message_reply_markup(chat, message_id, reply_markup=None)
+        note = await context.bot.send_message(
+            chat,
+            render("staff_closed", name=client.first_name, staff_name=staff_name),
+            reply_to_message_id=message_id,
+            allow_sending_without_reply=True,
+        )
+        post = (note.chat_id, note.message_id)
+        await context.services.db.run(lambda s: repo.record_relay(s, client.id, post, "note"))  # type: ignore[arg-type]
     with contextlib.suppress(Forbidden):
         await context.bot.send_message(client.chat_id, render("handoff_closed"))
+    return True
 
 
 async def on_staff_reply(update: Update, context: BotContext) -> None:
@@ -246,33 +269,42 @@ async def on_staff_reply(update: Update, context: BotContext) -> None:
         await message.reply_text(render("staff_only"))
         return
     chat, replied_to = message.chat_id, message.reply_to_message.message_id
+    client = await context.services.db.run(
+        lambda s: repo.client_for_staff_message(s, chat, replied_to)
+    )
+    await deliver_staff_reply(context, message, client)
+
+
+async def deliver_staff_reply(context: BotContext, message: Message, client: Client | None) -> bool:
+    """A staff member's text to a client (a reply in the staff chat, or from /inbox), if the
+    conversation is still open; the staff member is told either way. True if delivered."""
+    sender = message.from_user
+    assert sender is not None
     since = utcnow() - RELAY_WINDOW
-
-    def find(session: Session) -> tuple[Client | None, bool]:
-        client = repo.client_for_staff_message(session, chat, replied_to)
-        return client, bool(client and repo.open_handoff(session, client.id, since))  # type: ignore[arg-type]
-
-    client, is_open = await context.services.db.run(find)
     if client is None:
         await message.reply_text(render("staff_not_delivered", reason="unknown"))
-        return
+        return False
+    is_open = await context.services.db.run(
+        lambda s: repo.open_handoff(s, client.id, since) is not None  # type: ignore[arg-type]
+    )
     if client.blocked or not is_open:
         reason = "blocked" if client.blocked else "closed"
         await message.reply_text(
             render("staff_not_delivered", reason=reason, days=RELAY_WINDOW.days)
         )
-        return
+        return False
     text = render("staff_reply", staff_name=sender.first_name, text=_clip(message.text or ""))
     try:
         await context.bot.send_message(client.chat_id, text)
     except Forbidden:
         await message.reply_text(render("staff_not_delivered", reason="blocked"))
-        return
+        return False
     delivered = await message.reply_text(render("staff_delivered", name=client.first_name))
     # Staff activity keeps the conversation open, and a reply to this confirmation reaches
     # the client too.
     post = (delivered.chat_id, delivered.message_id)
     await context.services.db.run(lambda s: repo.record_relay(s, client.id, post, "staff"))  # type: ignore[arg-type]
+    return True
 
 
 async def _ask(services: Services, update: Update) -> dict[str, object]:

@@ -1,24 +1,46 @@
-"""/stats: figures for staff over the last 7 and 30 days. Registered for STAFF_IDS only (see
+"""/stats: figures for staff over the clinic's last 7 and 30 days, as a chart of each day with
+the totals as its caption, then the detailed figures. Registered for STAFF_IDS only (see
 `bot.app`); for anyone else it is an unknown command like any other."""
 
 from __future__ import annotations
 
-from telegram import Update
+import asyncio
+from datetime import tzinfo
+
+from telegram import InputFile, Update
 
 from bot.services import BotContext
-from dialogs.render import render
+from dialogs.charts import stats_chart
+from dialogs.render import environment, render
 from storage import stats
 
 
 async def on_stats(update: Update, context: BotContext) -> None:
     services = context.services
     now = services.clock()
+    zone = services.settings.clinic_zone
     known = tuple(services.questionnaire.services)
-    figures = await services.db.run(lambda s: stats.collect(s, now, services=known))
+    figures = await services.db.read(lambda s: stats.collect(s, now, zone=zone, services=known))
+    # Drawing takes a CPU-bound moment: in a worker thread, so other chats are answered meanwhile.
+    chart = await asyncio.to_thread(draw, figures, zone)
+    message = update.effective_message
+    assert message is not None
+    await message.reply_photo(
+        InputFile(chart, filename="stats.png"),
+        caption=render("staff/stats_caption", stats=figures, zone=zone),
+    )
+    # The detailed figures never fit a caption's 1024 characters: a message of their own.
     text = render(
         "staff/stats",
         stats=figures,
         services=services.questionnaire.services,
-        local_now=now.astimezone(services.settings.clinic_zone),
+        local_now=now.astimezone(zone),
     )
-    await update.effective_message.reply_text(text)  # type: ignore[union-attr]
+    await message.reply_text(text)
+
+
+def draw(figures: stats.Stats, zone: tzinfo) -> bytes:
+    """The chart of `figures.daily`, with the panels and names of `staff/stats_chart.j2`."""
+    texts = environment().get_template("staff/stats_chart.j2").module
+    panels = [[(name, figures.daily[kind]) for kind, name in panel] for panel in texts.panels]
+    return stats_chart(figures.dates, panels, title=str(texts.title(figures.dates, zone)))

@@ -181,6 +181,7 @@ class BotApiEmulator:
         self.callback_queries: dict[str, CallbackQuery] = {}
         self.errors: list[Recorded] = []
         self.calls: dict[str, int] = {}
+        self._photos: dict[str, list[dict[str, Any]]] = {}  # a sent photo's file_id -> sizes
         # Command menus as the bot set them: (scope, language_code) -> list; scope is a
         # tuple such as ("default",), ("all_private_chats",), ("chat", chat_id) or
         # ("chat_member", chat_id, user_id); language_code "" is for all languages.
@@ -772,17 +773,22 @@ class BotApiEmulator:
         return message
 
     async def _m_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        """An uploaded photo is checked as Telegram checks it (an image, at most 10 MB, width
+        + height at most 10000, sides at most 20:1) and kept, with its real size; a file_id
+        sent again shows the sizes it had (an unknown one, a user's photo, 800x600)."""
+        self._writable_chat(params)
+        upload = params.get("photo")
+        content = upload["content"] if isinstance(upload, dict) else None
+        size = _image_size(content) if content is not None else None
         chat, photo, caption, markup = self._media(params, "photo")
-        file_id = photo if isinstance(photo, str) else f"PHOTO{time.time_ns()}"
-        sizes = [
-            {
-                "file_id": file_id,
-                "file_unique_id": f"UP{time.time_ns()}",
-                "width": 800,
-                "height": 600,
-            }
-        ]
-        return self._store_bot_message(chat, caption=caption, markup=markup, photo=sizes)
+        if content is None:
+            sizes = self._photos.get(str(photo)) or _photo_sizes(str(photo), 800, 600)
+        else:
+            sizes = _photo_sizes(f"PHOTO{time.time_ns()}", *size)  # type: ignore[misc]
+            self._photos[sizes[-1]["file_id"]] = sizes
+        message = self._store_bot_message(chat, caption=caption, markup=markup, photo=sizes)
+        chat.messages[message["message_id"]].file_content = content
+        return message
 
     def _store_bot_message(
         self,
@@ -1083,6 +1089,68 @@ def _int(value: Any, default: int) -> int:
 
 def _truthy(value: Any) -> bool:
     return str(value).lower() in ("1", "true", "yes")
+
+
+MAX_PHOTO_BYTES = 10 * 2**20
+MAX_PHOTO_SIDES = 10_000  # width + height
+MAX_PHOTO_RATIO = 20
+PHOTO_SIDE = 1280  # Telegram scales the largest size it keeps down to this
+_JPEG_FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _image_size(content: bytes) -> tuple[int, int]:
+    """An uploaded photo's width and height from its PNG or JPEG header, or what Telegram
+    answers for a file it would not take as a photo."""
+    if len(content) > MAX_PHOTO_BYTES:
+        raise bad_request("PHOTO_SAVE_FILE_INVALID")
+    size = _png_size(content) or _jpeg_size(content)
+    if size is None:
+        raise bad_request("IMAGE_PROCESS_FAILED")
+    width, height = size
+    if width + height > MAX_PHOTO_SIDES or max(width, height) > MAX_PHOTO_RATIO * min(size):
+        raise bad_request("PHOTO_INVALID_DIMENSIONS")
+    return size
+
+
+def _png_size(content: bytes) -> tuple[int, int] | None:
+    if content[:8] != b"\x89PNG\r\n\x1a\n" or content[12:16] != b"IHDR":
+        return None
+    width, height = int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+    return (width, height) if width and height else None
+
+
+def _jpeg_size(content: bytes) -> tuple[int, int] | None:
+    """The size in the first frame header (SOFn), walking the JPEG's segments."""
+    if content[:2] != b"\xff\xd8":
+        return None
+    at = 2
+    while at + 9 <= len(content) and content[at] == 0xFF:
+        marker, length = content[at + 1], int.from_bytes(content[at + 2 : at + 4], "big")
+        if marker in _JPEG_FRAMES:
+            height = int.from_bytes(content[at + 5 : at + 7], "big")
+            width = int.from_bytes(content[at + 7 : at + 9], "big")
+            return (width, height) if width and height else None
+        at += 2 + length
+    return None
+
+
+def _photo_sizes(file_id: str, width: int, height: int) -> list[dict[str, Any]]:
+    """The PhotoSize list Telegram returns: smaller copies, then the largest it keeps
+    (at most PHOTO_SIDE on its longer side), smallest first."""
+    sizes = []
+    for side in (320, 800, PHOTO_SIDE):
+        scale = min(1.0, side / max(width, height))
+        if scale == 1.0 and side != PHOTO_SIDE:
+            continue
+        sizes.append(
+            {
+                "file_id": file_id if side == PHOTO_SIDE else f"{file_id}_{side}",
+                "file_unique_id": f"U{file_id}_{side}",
+                "width": max(1, round(width * scale)),
+                "height": max(1, round(height * scale)),
+            }
+        )
+    return sizes
 
 
 def _mime(filename: str) -> str:

@@ -1,0 +1,26 @@
+"""/export: the funnel of clients with health consent as a CSV file, for the clinic's own
+records (no contact details; see `storage.export`). Registered for STAFF_IDS only."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import InputFile, Update
+
+from bot.services import BotContext
+from dialogs.render import environment, render
+from storage import export
+
+
+async def on_export(update: Update, context: BotContext) -> None:
+    services = context.services
+    zone = services.settings.clinic_zone
+    rows = await services.db.read(lambda s: export.funnel(s, zone))
+    texts = environment().get_template("staff/export.j2").module
+    content = await asyncio.to_thread(export.to_csv, rows, texts.columns, texts.words)
+    message = update.effective_message
+    assert message is not None
+    await message.reply_document(
+        InputFile(content, filename=str(texts.file_name(services.clock().astimezone(zone).date()))),
+        caption=render("staff/export_caption", count=len(rows), zone=zone),
+    )

@@ -1,0 +1,213 @@
+"""/inbox for staff: the open hand-off requests, with Take, Reply and Close per request, and
+the alert for a request that has waited too long in opening hours.
+
+Registered for STAFF_IDS only, in a private chat with the bot or in the staff group (see
+`bot.app`). The list and its buttons come from `dialogs.inbox`; who took what, the reply mode
+and the alert's claim live in the database (`storage.inbox`), so they hold across restarts
+and replicas. Reply puts the staff member's next message in their private chat on its way to
+the client (`dialogs.awaiting.Awaiting.STAFF_REPLY`), delivered as a reply in the staff group
+is (`bot.handlers.human.deliver_staff_reply`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import Session
+from telegram import Bot, CallbackQuery, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.handlers.human import close_request, deliver_staff_reply
+from bot.replies import markup
+from bot.services import BotContext, Services
+from dialogs.inbox import Entry, inbox_view, urgent_tier
+from dialogs.render import labels, render
+from dialogs.replies import Keyboard
+from dialogs.telegram_html import parse_html
+from storage import inbox, repo
+from storage.models import Client, Handoff
+
+log = logging.getLogger(__name__)
+
+
+async def on_inbox(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    assert message is not None and update.effective_user is not None
+    viewer = update.effective_user.id if message.chat.type == "private" else None
+    text, keyboard = await _view(context.services, 0, viewer)
+    await message.reply_text(text, reply_markup=markup(keyboard))
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """ib:p:<page> (another page), ib:<t|r|c>:<request>:<page> (take, reply, close)."""
+    query = update.callback_query
+    assert query is not None
+    services, user = context.services, query.from_user
+    if not services.is_staff(user.id):
+        await query.answer(labels.staff_only, show_alert=True)
+        return
+    _, action, *numbers = (query.data or "").split(":")
+    if action == "p":
+        await query.answer()
+        await _refresh(query, services, int(numbers[0]))
+        return
+    request_id, page = int(numbers[0]), int(numbers[1])
+    if action == "t":
+        await _take(query, context, request_id)
+    elif action == "r":
+        await _reply(query, context, request_id)
+    else:
+        closed = await close_request(context, request_id, user.first_name)
+        await query.answer(labels.handoff_closed if closed else labels.inbox_gone)
+    await _refresh(query, services, page)
+
+
+async def _take(query: CallbackQuery, context: BotContext, request_id: int) -> None:
+    """Take the request (once: a second staff member is told who has it); the staff group
+    sees who took it, under the request's post."""
+    services, user = context.services, query.from_user
+    now = services.clock()
+    found, took = await services.db.run(
+        lambda s: inbox.take(s, request_id, user.id, user.first_name, now)
+    )
+    if found is None:
+        await query.answer(labels.inbox_gone, show_alert=True)
+        return
+    request = found.request
+    if not took:
+        if request.taken_by == user.id:
+            await query.answer(labels.inbox_yours)
+        else:
+            who = request.taken_by_name or "Someone"
+            await query.answer(labels.inbox_taken_by.format(name=who), show_alert=True)
+        return
+    await query.answer(labels.inbox_taken)
+    text = render("staff/inbox_taken", staff_name=user.first_name, name=found.client.first_name)
+    await _note(context.bot, services, request, text)
+
+
+async def _reply(query: CallbackQuery, context: BotContext, request_id: int) -> None:
+    """The staff member's next message in their private chat goes to the client."""
+    services, user = context.services, query.from_user
+    found = await services.db.run(lambda s: inbox.start_reply(s, request_id, user.id))
+    if found is None:
+        await query.answer(labels.inbox_gone, show_alert=True)
+        return
+    ask = render("staff/inbox_reply_ask", name=found.client.first_name)
+    try:
+        await context.bot.send_message(user.id, ask)
+    except (Forbidden, BadRequest):  # they never opened a private chat with the bot
+        await services.db.run(lambda s: inbox.end_reply(s, user.id))
+        await query.answer(labels.inbox_open_chat, show_alert=True)
+        return
+    in_private = query.message is not None and query.message.chat.type == "private"
+    await query.answer(None if in_private else labels.inbox_write_reply)
+
+
+async def send_inbox_reply(update: Update, context: BotContext, reply: Handoff) -> None:
+    """The message a staff member typed after Reply: to the client, once."""
+    message = update.message
+    assert message is not None and message.from_user is not None
+    services, staff_id = context.services, message.from_user.id
+    if message.text is None:
+        client = await services.db.run(lambda s: s.get(Client, reply.client_id))
+        name = client.first_name if client else ""
+        await message.reply_text(render("staff/inbox_reply_text_only", name=name))
+        return
+    client = await services.db.run(lambda s: inbox.end_reply(s, staff_id, reply.id))
+    if client is not None:
+        await deliver_staff_reply(context, message, client)
+
+
+async def cancel_reply(update: Update, context: BotContext) -> bool:
+    """/cancel from a staff member writing a reply: nothing is sent. False if they were not."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None or not context.services.is_staff(user.id):
+        return False
+    client = await context.services.db.run(lambda s: inbox.end_reply(s, user.id))
+    if client is None:
+        return False
+    await message.reply_text(render("staff/inbox_reply_cancelled", name=client.first_name))
+    return True
+
+
+async def send_due_alerts(services: Services, bot: Bot) -> int:
+    """Post the alert for each request that has waited longer than HANDOFF_ALERT_MINUTES of
+    opening hours with nobody taking or answering it: once per request, whichever replica
+    claims it first; a post that fails is due again next time. Returns how many went."""
+    settings = services.settings
+    now = services.clock()
+    hours, minutes = settings.opening_hours, settings.handoff_alert_minutes
+    due = await services.db.run(lambda s: inbox.due_alerts(s, now, hours, minutes))
+    sent = 0
+    for request_id in due:
+        found = await services.db.run(lambda s, r=request_id: inbox.claim_alert(s, r, now))  # type: ignore[misc]
+        if found is None:
+            continue  # taken, closed or alerted meanwhile
+        waited = hours.open_time_between(found.since, now).total_seconds() // 60
+        text = render("staff/inbox_alert", name=found.client.first_name, minutes=int(waited))
+        if await _note(bot, services, found.request, text):
+            sent += 1
+        else:
+            await services.db.run(lambda s, r=request_id: inbox.unclaim_alert(s, r))  # type: ignore[misc]
+    return sent
+
+
+async def _note(bot: Bot, services: Services, request: Handoff, text: str) -> bool:
+    """A note in the staff chat under the request's post (a reply to it reaches the client,
+    and it goes when the client's data is erased). False if it could not be posted."""
+    chat = request.staff_chat_id or services.settings.staff_chat_id
+    if chat is None:
+        return False
+    try:
+        note = await bot.send_message(
+            chat,
+            text,
+            reply_to_message_id=request.staff_message_id,
+            allow_sending_without_reply=True,
+        )
+    except TelegramError:
+        log.exception("could not post an inbox note to the staff chat")
+        return False
+    post = (note.chat_id, note.message_id)
+    await services.db.run(lambda s: repo.record_relay(s, request.client_id, post, "note"))
+    return True
+
+
+async def _view(services: Services, page: int, viewer: int | None) -> tuple[str, Keyboard]:
+    """One page of the inbox (`viewer`: whose "taken by you" to show; None in the group)."""
+
+    def load(session: Session) -> list[Entry]:
+        return [
+            Entry(
+                request_id=found.request.id,  # type: ignore[arg-type]
+                name=found.client.first_name,
+                since=found.since,
+                urgent_tier=urgent_tier(
+                    found.client.safety_tier,
+                    found.client.safety_at,
+                    found.request.screening_id is not None,
+                    found.since,
+                ),
+                taken_by=found.request.taken_by,
+                taken_by_name=found.request.taken_by_name,
+            )
+            for found in inbox.open_requests(session)
+        ]
+
+    entries = await services.db.run(load)
+    return inbox_view(entries, page, services.clock(), services.settings.clinic_zone, viewer)
+
+
+async def _refresh(query: CallbackQuery, services: Services, page: int) -> None:
+    """Show the inbox's page anew on the pressed message, unless nothing changed."""
+    message = query.message
+    if message is None or not message.is_accessible:
+        return
+    viewer = query.from_user.id if message.chat.type == "private" else None
+    text, keyboard = await _view(services, page, viewer)
+    reply_markup = markup(keyboard)
+    shown = message.reply_markup  # type: ignore[union-attr]
+    if parse_html(text).text == message.text and reply_markup == shown:  # type: ignore[union-attr]
+        return  # Telegram refuses an edit that changes nothing
+    await query.edit_message_text(text, reply_markup=reply_markup)

@@ -1,0 +1,118 @@
+"""The staff inbox as staff see it: open requests in order, a page at a time, with buttons.
+Pure: the handler loads the rows (`storage.inbox`) and sends what this renders.
+
+Order: clients held by a red flag (tier A, then B) first, then the longest waiting. Their
+urgency is shown only where the client shared it with the team: with the self-check they
+agreed to send, or in a message to the team after the request (the relay post is marked
+urgent then), as the hand-off's own post does (`templates/staff_handoff.j2`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dialogs.opening_hours import OpeningHours
+from dialogs.render import labels, render
+from dialogs.replies import Button, Keyboard
+from dialogs.safety import HOLDING_TIERS
+
+SOON = timedelta(days=6)  # the clinic reopens within the week: its weekday alone is clear
+PAGE = 8  # requests a message: 3 buttons each stays far below Telegram's 100, text below 4096
+NAME = 40  # characters of a client's name shown
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One open request, as loaded."""
+
+    request_id: int
+    name: str
+    since: datetime
+    urgent_tier: str | None  # A or B, when shown (see the module's docstring)
+    taken_by: int | None
+    taken_by_name: str | None
+
+
+def urgent_tier(
+    tier: str | None, tier_at: datetime | None, shared_screening: bool, since: datetime
+) -> str | None:
+    """The hold to show staff: shared with the self-check, or told to the team later."""
+    if tier not in HOLDING_TIERS:
+        return None
+    if shared_screening or (tier_at is not None and tier_at >= since):
+        return tier
+    return None
+
+
+def ordered(entries: list[Entry]) -> list[Entry]:
+    """Tier A, then tier B, then everyone else; the longest waiting first within each."""
+    rank = {"A": 0, "B": 1}
+    return sorted(entries, key=lambda e: (rank.get(e.urgent_tier or "", 2), e.since))
+
+
+def inbox_view(
+    entries: list[Entry], page: int, now: datetime, zone: ZoneInfo, viewer: int
+) -> tuple[str, Keyboard]:
+    """The text and buttons of one page of the inbox (a page past the end shows the last)."""
+    entries = ordered(entries)
+    pages = max(1, -(-len(entries) // PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = entries[page * PAGE : (page + 1) * PAGE]
+    first = page * PAGE + 1
+    items = [
+        {
+            "number": number,
+            "name": entry.name[:NAME],
+            "since": entry.since.astimezone(zone),
+            "waited": _minutes(now - entry.since),
+            "urgent": entry.urgent_tier,
+            "taken_by": entry.taken_by_name,
+            "mine": viewer is not None and entry.taken_by == viewer,
+        }
+        for number, entry in enumerate(shown, first)
+    ]
+    text = render(
+        "staff/inbox",
+        items=items,
+        total=len(entries),
+        page=page + 1,
+        pages=pages,
+        zone=zone.key,
+        now=now.astimezone(zone),
+    )
+    rows: list[tuple[Button, ...]] = [
+        (
+            Button(labels.inbox_take.format(n=number), f"ib:t:{entry.request_id}:{page}"),
+            Button(labels.inbox_reply.format(n=number), f"ib:r:{entry.request_id}:{page}"),
+            Button(labels.inbox_close.format(n=number), f"ib:c:{entry.request_id}:{page}"),
+        )
+        for number, entry in enumerate(shown, first)
+    ]
+    moves = []
+    if page > 0:
+        moves.append(Button(labels.inbox_previous, f"ib:p:{page - 1}"))
+    if page + 1 < pages:
+        moves.append(Button(labels.inbox_next, f"ib:p:{page + 1}"))
+    if moves:
+        rows.append(tuple(moves))
+    return text, tuple(rows)
+
+
+def _minutes(waited: timedelta) -> int:
+    return max(0, int(waited.total_seconds() // 60))
+
+
+def after_hours(hours: OpeningHours, now: datetime) -> str:
+    """What a client is told when their message reaches the clinic while it is closed (a
+    holiday, the night): when it will answer, in clinic time, named. Empty while open."""
+    if hours.is_open(now):
+        return ""
+    reopens = hours.next_open(now)
+    return render(
+        "_after_hours",
+        reopens=reopens.astimezone(hours.zone) if reopens else None,
+        soon=reopens is not None and reopens - now < SOON,
+        zone=hours.zone.key,
+    )

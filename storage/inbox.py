@@ -1,0 +1,169 @@
+"""The staff inbox's queries: open hand-off requests, taking one, replying from /inbox, and
+the "waited too long" alert.
+
+Every change that two staff members (or two replicas) could make at once is one conditional
+UPDATE: the row changes only if it is still as the caller saw it, and the row count says
+who won. So a request is taken by one person, and alerted about once, whoever is quicker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, col, select
+
+from dialogs.opening_hours import OpeningHours
+from storage.models import Client, Handoff
+
+REPLY = "reply"  # the kind of row that puts a staff member's next message on its way
+WRITING = "writing"
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """An open request with its client (loaded together for the list and the alert)."""
+
+    request: Handoff
+    client: Client
+
+    @property
+    def since(self) -> datetime:
+        """When it reached the clinic (requests from before the inbox: when asked)."""
+        return self.request.sent_at or self.request.created_at
+
+
+def _open() -> tuple[object, ...]:
+    return (col(Handoff.kind) == "request", col(Handoff.status) == "sent")
+
+
+def open_requests(session: Session) -> list[OpenRequest]:
+    """Requests sent to the clinic and not closed, oldest first, one per client (closing
+    closes all of a client's requests, so a second /human is the same conversation)."""
+    rows = session.exec(
+        select(Handoff, Client)
+        .join(Client, col(Client.id) == col(Handoff.client_id))
+        .where(*_open())
+        .order_by(func.coalesce(Handoff.sent_at, Handoff.created_at), col(Handoff.id))
+    ).all()
+    seen: set[int] = set()
+    found = []
+    for request, client in rows:
+        if request.client_id not in seen:
+            seen.add(request.client_id)
+            found.append(OpenRequest(request, client))
+    return found
+
+
+def open_request(session: Session, request_id: int) -> OpenRequest | None:
+    """The request if it is still open (a button pressed on an older list may name one
+    closed since, or a client who deleted their data)."""
+    request = session.get(Handoff, request_id)
+    if request is None or request.kind != "request" or request.status != "sent":
+        return None
+    client = session.get(Client, request.client_id)
+    return OpenRequest(request, client) if client else None
+
+
+def take(
+    session: Session, request_id: int, staff_id: int, staff_name: str, now: datetime
+) -> tuple[OpenRequest | None, bool]:
+    """Staff member `staff_id` takes the request. Returns the request (None: closed or gone)
+    and whether this call took it (False: somebody, maybe the same person, had it already)."""
+    taken = session.execute(
+        update(Handoff)
+        .where(col(Handoff.id) == request_id, *_open(), col(Handoff.taken_by).is_(None))
+        .values(taken_by=staff_id, taken_by_name=staff_name[:128], taken_at=now)
+    )
+    found = open_request(session, request_id)
+    if found is not None:
+        session.refresh(found.request)
+    return found, bool(taken.rowcount)  # type: ignore[attr-defined]
+
+
+def start_reply(session: Session, request_id: int, staff_id: int) -> OpenRequest | None:
+    """The staff member's next message in their private chat goes to this request's client
+    (a `reply` row; any earlier one of theirs is dropped: one reply at a time)."""
+    found = open_request(session, request_id)
+    end_reply(session, staff_id)
+    if found is not None:
+        session.add(
+            Handoff(
+                client_id=found.client.id,  # type: ignore[arg-type]
+                kind=REPLY,
+                status=WRITING,
+                taken_by=staff_id,
+            )
+        )
+    return found
+
+
+def reply_target(session: Session, staff_id: int) -> Handoff | None:
+    """The reply the staff member is writing from /inbox, if any (its client: `client_id`)."""
+    return session.exec(
+        select(Handoff).where(
+            Handoff.kind == REPLY, Handoff.status == WRITING, Handoff.taken_by == staff_id
+        )
+    ).first()
+
+
+def end_reply(session: Session, staff_id: int, reply_id: int | None = None) -> Client | None:
+    """Stop the staff member's reply mode (sent, or /cancel). `reply_id`: only that one (a
+    second message racing the first finds it gone). Returns whom they were writing to."""
+    target = reply_target(session, staff_id)
+    if target is None or (reply_id is not None and target.id != reply_id):
+        return None
+    gone = session.execute(delete(Handoff).where(col(Handoff.id) == target.id))
+    if not gone.rowcount:  # type: ignore[attr-defined]
+        return None
+    return session.get(Client, target.client_id)
+
+
+def due_alerts(session: Session, now: datetime, hours: OpeningHours, minutes: int) -> list[int]:
+    """Requests nobody took or answered that have waited longer than `minutes` of opening
+    hours and were not alerted about yet: their ids."""
+    due = []
+    for found in open_requests(session):
+        request = found.request
+        if request.taken_by is not None or request.alerted_at is not None:
+            continue
+        if _answered_since(session, request.client_id, found.since):
+            continue
+        if hours.open_time_between(found.since, now).total_seconds() > minutes * 60:
+            due.append(request.id)
+    return due  # type: ignore[return-value]
+
+
+def claim_alert(session: Session, request_id: int, now: datetime) -> OpenRequest | None:
+    """Mark the alert as sent, if nobody has: the request to alert about, else None."""
+    claimed = session.execute(
+        update(Handoff)
+        .where(
+            col(Handoff.id) == request_id,
+            *_open(),
+            col(Handoff.alerted_at).is_(None),
+            col(Handoff.taken_by).is_(None),
+        )
+        .values(alerted_at=now)
+    )
+    return open_request(session, request_id) if claimed.rowcount else None  # type: ignore[attr-defined]
+
+
+def unclaim_alert(session: Session, request_id: int) -> None:
+    """The alert could not be posted: due again at the next look."""
+    session.execute(update(Handoff).where(col(Handoff.id) == request_id).values(alerted_at=None))
+
+
+def _answered_since(session: Session, client_id: int, since: datetime) -> bool:
+    """A staff member has replied to this client since `since` (a reply in the group)."""
+    return (
+        session.exec(
+            select(Handoff.id).where(
+                Handoff.client_id == client_id,
+                Handoff.kind == "staff",
+                col(Handoff.created_at) >= since,
+            )
+        ).first()
+        is not None
+    )

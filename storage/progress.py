@@ -1,0 +1,153 @@
+"""Weekly pain check-ins (`PainCheckin`): asking once a week, recording an answer once, the
+client's own series for /progress and /mydata, and the staff's "change after 4 weeks".
+
+Claims are conditional writes, so a second replica, a restart or a double tap finds the work
+done: a check-in is claimed by inserting its (client, week) row if absent, an answer by
+updating the row only while it has none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from storage.models import PainCheckin
+
+CHANGE_AFTER = timedelta(weeks=4)
+
+
+def asked(session: Session, client_id: int, week: date) -> bool:
+    """Whether this week's check-in has been sent to the client already."""
+    statement = select(PainCheckin.id).where(
+        PainCheckin.client_id == client_id, PainCheckin.week == week
+    )
+    return session.exec(statement).first() is not None
+
+
+def claim(session: Session, client_id: int, week: date, now: datetime) -> bool:
+    """Claim this week's check-in for sending: True only for the one caller that created its
+    row (INSERT ... ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike)."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(PainCheckin.__table__)  # type: ignore[attr-defined]
+        .values(client_id=client_id, week=week, asked_at=now)
+        .on_conflict_do_nothing(index_elements=["client_id", "week"])
+        .returning(PainCheckin.__table__.c.id)  # type: ignore[attr-defined]
+    )
+    # The returned row, not rowcount: psycopg reports -1 for an INSERT that may do nothing.
+    return session.execute(statement).first() is not None
+
+
+def unclaim(session: Session, client_id: int, week: date) -> None:
+    """A claimed check-in that never left (no connection to Telegram): due again."""
+    session.execute(
+        delete(PainCheckin).where(
+            col(PainCheckin.client_id) == client_id,
+            col(PainCheckin.week) == week,
+            col(PainCheckin.answered_at).is_(None),
+        )
+    )
+
+
+def checkin(session: Session, client_id: int, week: date) -> PainCheckin | None:
+    statement = select(PainCheckin).where(
+        PainCheckin.client_id == client_id, PainCheckin.week == week
+    )
+    return session.exec(statement).first()
+
+
+def previous_score(session: Session, client_id: int, week: date) -> int | None:
+    """The client's latest answered score before `week`."""
+    statement = (
+        select(PainCheckin.score)
+        .where(
+            PainCheckin.client_id == client_id,
+            col(PainCheckin.week) < week,
+            col(PainCheckin.score).is_not(None),
+        )
+        .order_by(col(PainCheckin.week).desc())
+    )
+    return session.exec(statement).first()
+
+
+def record(session: Session, client_id: int, week: date, score: int | None, now: datetime) -> bool:
+    """Record an answer (`score` None: skipped) once: False if it had one already."""
+    result = session.execute(
+        update(PainCheckin)
+        .where(
+            col(PainCheckin.client_id) == client_id,
+            col(PainCheckin.week) == week,
+            col(PainCheckin.answered_at).is_(None),
+        )
+        .values(score=score, answered_at=now)
+    )
+    return bool(result.rowcount)
+
+
+def scores(session: Session, client_id: int, since: date) -> dict[date, int]:
+    """The client's answered scores by week, from the week of `since` on."""
+    statement = select(PainCheckin.week, PainCheckin.score).where(
+        PainCheckin.client_id == client_id,
+        col(PainCheckin.week) >= since,
+        col(PainCheckin.score).is_not(None),
+    )
+    return {week: score for week, score in session.exec(statement).all() if score is not None}
+
+
+def all_checkins(session: Session, client_id: int) -> list[PainCheckin]:
+    """Every check-in of the client, oldest first (for /mydata)."""
+    statement = (
+        select(PainCheckin)
+        .where(PainCheckin.client_id == client_id)
+        .order_by(col(PainCheckin.week))
+    )
+    return list(session.exec(statement).all())
+
+
+def export(session: Session, client_id: int) -> list[dict[str, Any]]:
+    """The check-ins as /mydata's JSON lists them."""
+    return [
+        c.model_dump(include={"week", "asked_at", "score", "answered_at"}, mode="json")
+        for c in all_checkins(session, client_id)
+    ]
+
+
+def erase(session: Session, client_id: int) -> None:
+    """Health consent withdrawn: the pain scores go."""
+    session.execute(delete(PainCheckin).where(col(PainCheckin.client_id) == client_id))
+
+
+@dataclass(frozen=True)
+class PainChange:
+    """Among clients with a first answer and another at least 4 weeks later: how many, and
+    the average change in score (negative: less pain)."""
+
+    clients: int
+    average: float | None
+
+
+def pain_change(session: Session) -> PainChange:
+    """Each client's first answered score against their first answer at least
+    `CHANGE_AFTER` later (the 4-week mark, not whatever came last), averaged over clients."""
+    statement = (
+        select(PainCheckin.client_id, PainCheckin.week, PainCheckin.score)
+        .where(col(PainCheckin.score).is_not(None))
+        .order_by(col(PainCheckin.client_id), col(PainCheckin.week))
+    )
+    firsts: dict[int, tuple[date, int]] = {}
+    changes: dict[int, int] = {}
+    for client_id, week, score in session.exec(statement).all():
+        if client_id not in firsts:
+            firsts[client_id] = (week, score)  # type: ignore[assignment]
+        elif client_id not in changes and week - firsts[client_id][0] >= CHANGE_AFTER:
+            changes[client_id] = score - firsts[client_id][1]  # type: ignore[operator]
+    if not changes:
+        return PainChange(0, None)
+    return PainChange(len(changes), sum(changes.values()) / len(changes))

@@ -1,0 +1,169 @@
+"""Opening hours (dialogs/opening_hours.py), the settings that carry them, and the pure parts
+of the staff inbox (dialogs/inbox.py): what a client is told out of hours, and the list."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.settings import ConfigError, load_settings
+from dialogs.inbox import PAGE, Entry, after_hours, inbox_view
+from dialogs.opening_hours import OpeningHours, parse_holidays, parse_week
+from dialogs.telegram_html import check_message_html
+
+LONDON = ZoneInfo("Europe/London")
+NEW_YORK = ZoneInfo("America/New_York")
+SYDNEY = ZoneInfo("Australia/Sydney")
+WEEKDAYS = "Mon-Fri 09:00-18:00; Sat 10:00-14:00"
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def local(zone: ZoneInfo, *args: int) -> datetime:
+    return datetime(*args, tzinfo=zone)  # type: ignore[misc]
+
+
+def test_the_weekly_format_reads_ranges_lists_and_several_periods() -> None:
+    week = parse_week("Mon-Fri 09:00-18:00; Sat 10:00-14:00")
+    assert week[0] == week[4] == ((540, 1080),) and week[5] == ((600, 840),) and week[6] == ()
+    week = parse_week("mon, Wed 9-12, 13:30-17:00; Sun 08.00-24:00")
+    assert week[0] == week[2] == ((540, 720), (810, 1020)) and week[1] == ()
+    assert week[6] == ((480, 1440),)
+    wrapped = parse_week("Sat-Mon 10:00-12:00")  # a range over the weekend
+    assert [bool(day) for day in wrapped] == [True, False, False, False, False, True, True]
+    assert parse_week("Monday-Friday 09:00-17:00")[4] == ((540, 1020),)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("Mon-Fry 09:00-18:00", "'mon-fry' is not a day"),
+        ("Mon 18:00-09:00", "'18:00-09:00' is not opening and closing times"),
+        ("Mon 09:00-25:00", "is not opening and closing times"),
+        ("Mon 09:00-12:00, 11:00-13:00", "Mon has overlapping hours"),
+        ("09:00-18:00", "is not days and hours"),
+        (" ; ", "is empty"),
+    ],
+)
+def test_a_wrong_clinic_hours_setting_is_named_in_one_line(text: str, named: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(_env_file=None, clinic_hours=text)
+    assert str(error.value).startswith("Configuration error: CLINIC_HOURS: ")
+    assert named in str(error.value)
+
+
+def test_holidays_and_the_alert_minutes_are_checked_too() -> None:
+    assert parse_holidays(" 2026-12-25, 2026-12-26 ,") == {date(2026, 12, 25), date(2026, 12, 26)}
+    settings = load_settings(_env_file=None, clinic_holidays="2026-12-25", clinic_hours="")
+    assert settings.clinic_holidays == {date(2026, 12, 25)}
+    assert settings.clinic_hours == WEEKDAYS, "an empty CLINIC_HOURS means the default"
+    with pytest.raises(ConfigError, match="CLINIC_HOLIDAYS: '25/12/2026' is not a date"):
+        load_settings(_env_file=None, clinic_holidays="2026-12-24, 25/12/2026")
+    with pytest.raises(ConfigError, match="HANDOFF_ALERT_MINUTES"):
+        load_settings(_env_file=None, handoff_alert_minutes="0")
+
+
+def test_open_and_next_open_in_the_clinics_own_zone() -> None:
+    hours = OpeningHours(parse_week(WEEKDAYS), NEW_YORK)
+    # Tuesday 1 December 2026, 08:59 and 09:00 in New York (UTC-5).
+    assert not hours.is_open(utc(2026, 12, 1, 13, 59))
+    assert hours.is_open(utc(2026, 12, 1, 14, 0))
+    assert hours.next_open(utc(2026, 12, 1, 15, 0)) == utc(2026, 12, 1, 15, 0), "open: now"
+    # Friday 18:30 local: closed until Saturday 10:00 local.
+    assert hours.next_open(local(NEW_YORK, 2026, 12, 4, 18, 30)) == utc(2026, 12, 5, 15, 0)
+    # Saturday 14:00 (closing): Monday 09:00; in London that Saturday it is already evening.
+    assert hours.next_open(local(NEW_YORK, 2026, 12, 5, 14, 0)) == utc(2026, 12, 7, 14, 0)
+    assert not hours.is_open(local(NEW_YORK, 2026, 12, 6, 12, 0)), "Sunday"
+
+
+def test_holidays_are_closed_all_day() -> None:
+    hours = OpeningHours(
+        parse_week(WEEKDAYS), LONDON, parse_holidays("2026-12-25, 2026-12-26, 2026-12-28")
+    )
+    assert not hours.is_open(local(LONDON, 2026, 12, 25, 11, 0))
+    # Christmas Eve after closing: Friday 25th, Saturday 26th and Monday 28th are holidays.
+    assert hours.next_open(local(LONDON, 2026, 12, 24, 18, 0)) == local(LONDON, 2026, 12, 29, 9, 0)
+    nothing = OpeningHours(parse_week("Sun 10:00-11:00"), LONDON, frozenset({date(2026, 12, 6)}))
+    # Only Sundays, and the next one a holiday: a week later.
+    assert nothing.next_open(local(LONDON, 2026, 12, 5, 12)) == local(LONDON, 2026, 12, 13, 10)
+    closed = OpeningHours(
+        parse_week("Sun 10:00-11:00"),
+        LONDON,
+        frozenset(date(2026, 12, 6) + timedelta(weeks=n) for n in range(60)),
+    )
+    assert closed.next_open(local(LONDON, 2026, 12, 5)) is None, "no open day in the lookahead"
+
+
+def test_waiting_counts_only_opening_hours() -> None:
+    hours = OpeningHours(parse_week(WEEKDAYS), LONDON, parse_holidays("2026-12-07"))
+    # Friday 17:00 to Tuesday 09:30: Friday 1 h, Saturday 4 h, Monday a holiday, Tuesday 30 min.
+    waited = hours.open_time_between(
+        local(LONDON, 2026, 12, 4, 17), local(LONDON, 2026, 12, 8, 9, 30)
+    )
+    assert waited == timedelta(hours=5, minutes=30)
+    assert hours.open_time_between(
+        local(LONDON, 2026, 12, 6, 1), local(LONDON, 2026, 12, 6, 23)
+    ) == (timedelta(0))
+    assert hours.open_time_between(utc(2026, 12, 8, 12), utc(2026, 12, 8, 11)) == timedelta(0)
+
+
+def test_daylight_saving_moves_the_instants_not_the_hours_on_the_door() -> None:
+    hours = OpeningHours(parse_week("Mon-Fri 09:00-17:00; Sun 00:00-24:00"), LONDON)
+    # 09:00 in London is 09:00 UTC in winter and 08:00 UTC in summer.
+    assert hours.next_open(utc(2026, 3, 27, 20)) == utc(2026, 3, 29, 0)  # Sunday, GMT
+    assert hours.next_open(utc(2026, 3, 29, 23, 30)) == utc(2026, 3, 30, 8)  # Monday, BST
+    assert hours.is_open(utc(2026, 3, 30, 8, 0)) and not hours.is_open(utc(2026, 3, 30, 7, 59))
+    assert hours.next_open(utc(2026, 10, 26, 0, 30)) == utc(2026, 10, 26, 9)  # back to GMT
+    # The Sunday the clocks go forward has 23 hours; the one they go back, 25.
+    spring = hours.open_time_between(local(LONDON, 2026, 3, 29), local(LONDON, 2026, 3, 30))
+    autumn = hours.open_time_between(local(LONDON, 2026, 10, 25), local(LONDON, 2026, 10, 26))
+    assert (spring, autumn) == (timedelta(hours=23), timedelta(hours=25))
+    # Sydney's clocks go forward on 4 October 2026: 09:00 is 23:00 UTC before, 22:00 after.
+    sydney = OpeningHours(parse_week("Mon-Fri 09:00-17:00"), SYDNEY)
+    assert sydney.next_open(utc(2026, 10, 1, 7)) == utc(2026, 10, 1, 23)  # Friday, AEST
+    assert sydney.next_open(utc(2026, 10, 2, 7)) == utc(2026, 10, 4, 22)  # Monday, AEDT
+
+
+def test_out_of_hours_the_client_is_told_when_in_clinic_time() -> None:
+    hours = OpeningHours(parse_week(WEEKDAYS), NEW_YORK)
+    assert after_hours(hours, local(NEW_YORK, 2026, 12, 1, 10)) == "", "open: nothing to add"
+    night = after_hours(hours, local(NEW_YORK, 2026, 12, 7, 22))  # Monday night
+    assert "closed now; we will answer after Tuesday 09:00" in night
+    assert "(clinic time, America/New_York)" in night
+    far = OpeningHours(parse_week(WEEKDAYS), NEW_YORK, parse_holidays("2026-12-08,2026-12-09"))
+    long_break = OpeningHours(
+        far.week, NEW_YORK, far.holidays | {date(2026, 12, d) for d in range(10, 20)}
+    )
+    later = after_hours(long_break, local(NEW_YORK, 2026, 12, 7, 22))
+    assert "after Monday 21 December, 09:00" in later, "over a week away: the date too"
+
+
+def entry(n: int, minutes_ago: int, tier: str | None = None, taken: int | None = None) -> Entry:
+    since = utc(2026, 12, 1, 12) - timedelta(minutes=minutes_ago)
+    return Entry(n, f"<Client {n}> & co", since, tier, taken, "Sam" if taken else None)
+
+
+def test_the_inbox_shows_urgent_first_then_the_longest_waiting_within_telegrams_limits() -> None:
+    now = utc(2026, 12, 1, 12)
+    entries = [entry(1, 5), entry(2, 130), entry(3, 20, "B"), entry(4, 10, "A", taken=7)]
+    text, buttons = inbox_view(entries, 0, now, NEW_YORK, viewer=7)
+    check_message_html(text)  # the names' < > & are escaped
+    order = [text.index(f"Client {n}") for n in (4, 3, 2, 1)]
+    assert order == sorted(order), text
+    assert "URGENT, tier A" in text and "URGENT, tier B" in text
+    assert "&lt;Client 2&gt; &amp; co" in text and "waiting 2 h 10 min" in text
+    assert "since Tue 01 Dec, 04:50" in text, "clinic time: 09:50 UTC is 04:50 in New York"
+    assert "taken by you" in text and "America/New_York" in text
+    assert [b.data for b in buttons[0]] == ["ib:t:4:0", "ib:r:4:0", "ib:c:4:0"]
+    many = [entry(n, n) for n in range(1, 60)]
+    text, buttons = inbox_view(many, 1, now, LONDON, viewer=None)
+    check_message_html(text)
+    assert "Open requests: 59" in text and "page 2 of 8" in text
+    assert sum(len(row) for row in buttons) <= 100 and len(buttons) == PAGE + 1
+    assert [b.data for b in buttons[-1]] == ["ib:p:0", "ib:p:2"]
+    empty, no_buttons = inbox_view([], 3, now, LONDON, viewer=None)
+    assert "Nothing waiting" in empty and no_buttons == ()
