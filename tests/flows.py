@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from asyncio.subprocess import Process
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,16 @@ async def ready(emulator: BotApiEmulator, timeout: float = 30.0) -> None:
     probe = SimUser(emulator, 999_999_998, "Probe")
     await probe.send("/help")
     await probe.expect("What I can do", timeout=timeout)
+
+
+async def settled(
+    emulator: BotApiEmulator, done: Callable[[], bool], patience: float = 10.0
+) -> None:
+    """Wait while `done()` is false and the bot is still at work, at most `patience` seconds:
+    for an outcome a background job may be bringing about at the same moment as the test."""
+    deadline = time.monotonic() + patience
+    while not done() and time.monotonic() < deadline:
+        await emulator.changed(0.2)
 
 
 async def start_and_consent(
