@@ -34,7 +34,15 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, insert
 
-from bench.harness import ROOT, add_postgres_option, bot_process, emulator, percentile, run
+from bench.harness import (
+    ROOT,
+    add_postgres_option,
+    bot_process,
+    client_rows,
+    emulator,
+    percentile,
+    run,
+)
 from bot.sandbox.emulator import BotApiEmulator, Message
 from bot.sandbox.flood import FloodLimits
 from bot.sandbox.users import SimUser
@@ -81,23 +89,7 @@ class Result:
 def seed(database_url: str, recipients: int) -> None:
     """`recipients` clients who said yes to tips, in one bulk insert per 5,000."""
     upgrade(database_url)
-    now = utcnow()
-    rows = [
-        {
-            "telegram_id": FIRST_ID + n,
-            "chat_id": FIRST_ID + n,
-            "first_name": f"Client{n}",
-            "stage": "idle",
-            "health_consent": True,
-            "health_consent_at": now,
-            "tips_consent": True,
-            "tips_consent_at": now,
-            "blocked": False,
-            "created_at": now,
-            "last_active_at": now,
-        }
-        for n in range(recipients)
-    ]
+    rows = client_rows(FIRST_ID, recipients, utcnow())
     engine = create_engine(sync_url(database_url))
     with engine.begin() as connection:
         for chunk in range(0, recipients, 5000):

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -137,3 +138,24 @@ def median(values: list[float]) -> float:
 
 def run(main: object) -> None:
     asyncio.run(main)  # type: ignore[arg-type]
+
+
+def client_rows(first_id: int, count: int, now: datetime) -> list[dict[str, object]]:
+    """`count` clients as the bot stores one who said yes to health answers and to tips and
+    is idle, ids (Telegram and chat) from `first_id`: rows for a bulk INSERT."""
+    return [
+        {
+            "telegram_id": first_id + n,
+            "chat_id": first_id + n,
+            "first_name": f"Client{n}",
+            "stage": "idle",
+            "health_consent": True,
+            "health_consent_at": now,
+            "tips_consent": True,
+            "tips_consent_at": now,
+            "blocked": False,
+            "created_at": now,
+            "last_active_at": now,
+        }
+        for n in range(count)
+    ]

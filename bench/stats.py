@@ -5,7 +5,9 @@
 
 The database is filled in bulk before the bot starts: `--clients` clients and `--events`
 events of every kind /stats counts (and others it does not), spread over 90 days, plus a
-few broadcasts with their deliveries and unsubscribes. The bot (`python -m bot run`, its own
+few broadcasts with their deliveries and unsubscribes, and 12 weeks of pain check-ins of
+every third client (some skipped or unanswered), from which /stats works out the change in
+pain after 4 weeks. The bot (`python -m bot run`, its own
 process) then answers a staff member's /stats `--runs` times, one after another: printed, the
 time from the command to the chart's arrival (median and max; target: under 2 s) and to the
 detailed figures after it. Meanwhile-or-not: `--chatting` clients send /help at a human pace
@@ -30,14 +32,22 @@ from sqlalchemy import create_engine, insert
 from sqlalchemy.engine import make_url
 
 from bench.broadcast import Chatting, chatter
-from bench.harness import add_postgres_option, bot_process, emulator, median, percentile, run
-from bot.handlers.stats import draw
+from bench.harness import (
+    add_postgres_option,
+    bot_process,
+    client_rows,
+    emulator,
+    median,
+    percentile,
+    run,
+)
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.flood import FloodLimits
 from bot.sandbox.users import SimUser
+from dialogs.charts import draw_stats
 from storage.db import sync_url, upgrade
-from storage.models import Broadcast, Client, Delivery, Event, utcnow
-from storage.stats import KINDS, Stats, clinic_days
+from storage.models import Broadcast, Client, Delivery, Event, PainCheckin, utcnow
+from storage.stats import KINDS, clinic_days
 
 STAFF_ID = 555_000
 CHATTING_ID = 600_000
@@ -59,6 +69,8 @@ MIX = (
     ("screening_cancelled", 2),
 )
 SERVICES = ("pain_eliminator", "tnt", "laser")
+CHECKIN_WEEKS = SPAN_DAYS // 7
+CHECKIN_EVERY = 3  # every third client answers the weekly check-in
 SOURCES = tuple(f"flyer_{n}" for n in range(15))
 
 
@@ -86,24 +98,40 @@ def events(clients: int, count: int, now: object) -> list[dict[str, object]]:
     return rows
 
 
+def checkins(clients: int, now: datetime) -> list[dict[str, object]]:
+    """The weekly pain check-ins of every CHECKIN_EVERY-th client over the last
+    CHECKIN_WEEKS weeks: a score drifting down from where they started, one week in ten
+    skipped and one in ten never answered."""
+    rng = random.Random(13)
+    this_monday = now.date() - timedelta(days=now.weekday())
+    rows: list[dict[str, object]] = []
+    for client_id in range(1, clients + 1, CHECKIN_EVERY):
+        start = rng.randint(2, 9)
+        for back in range(CHECKIN_WEEKS):
+            week = this_monday - timedelta(weeks=CHECKIN_WEEKS - 1 - back)
+            asked = datetime.combine(week, datetime.min.time(), tzinfo=UTC) + timedelta(hours=10)
+            roll = rng.random()
+            score = max(0, min(10, start - back // 3 + rng.randint(-1, 1)))
+            rows.append(
+                {
+                    "client_id": client_id,
+                    "week": week,
+                    "asked_at": asked,
+                    "score": None if roll < 0.2 else score,
+                    "answered_at": None if roll < 0.1 else asked + timedelta(minutes=5),
+                }
+            )
+    return rows
+
+
 def fill(database_url: str, clients: int, count: int) -> None:
-    """The schema, then clients, events, and three broadcasts to the first 10,000 clients."""
+    """The schema, then clients, events, pain check-ins, and three broadcasts to the first
+    10,000 clients."""
     upgrade(database_url)
     now = utcnow()
-    people = [
-        {
-            "telegram_id": FIRST_ID + n,
-            "chat_id": FIRST_ID + n,
-            "first_name": f"Client{n}",
-            "stage": "idle",
-            "health_consent": True,
-            "tips_consent": True,
-            "created_at": now,
-            "last_active_at": now,
-        }
-        for n in range(clients)
-    ]
+    people = client_rows(FIRST_ID, clients, now)
     rows = events(clients, count, now)
+    pain = checkins(clients, now)
     recipients = min(clients, 10_000)
     started = [now - timedelta(days=d) for d in (20, 9, 2)]
     engine = create_engine(sync_url(database_url))
@@ -130,18 +158,21 @@ def fill(database_url: str, clients: int, count: int) -> None:
         if engine.dialect.name != "postgresql":
             for chunk in range(0, count, 20_000):
                 connection.execute(insert(Event), rows[chunk : chunk + 20_000])
+            for chunk in range(0, len(pain), 20_000):
+                connection.execute(insert(PainCheckin), pain[chunk : chunk + 20_000])
     if engine.dialect.name == "postgresql":  # COPY: a million rows in seconds
         url = make_url(sync_url(database_url))
         libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        statement = "COPY event (client_id, kind, at, data) FROM STDIN"
-        with (
-            psycopg.connect(libpq) as connection,
-            connection.cursor() as cursor,
-            cursor.copy(statement) as copy,
-        ):
-            for row in rows:
-                data = None if row["data"] is None else Jsonb(row["data"])
-                copy.write_row((row["client_id"], row["kind"], row["at"], data))
+        with psycopg.connect(libpq) as connection, connection.cursor() as cursor:
+            with cursor.copy("COPY event (client_id, kind, at, data) FROM STDIN") as copy:
+                for row in rows:
+                    data = None if row["data"] is None else Jsonb(row["data"])
+                    copy.write_row((row["client_id"], row["kind"], row["at"], data))
+            columns = ("client_id", "week", "asked_at", "score", "answered_at")
+            table = PainCheckin.__tablename__
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in pain:
+                    copy.write_row(tuple(row[column] for column in columns))
         # What autovacuum does soon after a bulk load: statistics and the visibility map.
         with psycopg.connect(libpq, autocommit=True) as connection:
             connection.execute("VACUUM ANALYZE")
@@ -164,7 +195,7 @@ async def stats_once(staff: SimUser) -> tuple[float, float]:
 
 def readme_chart() -> bytes:
     """The README's picture of /stats: a month of a small clinic's bot (weekends quieter,
-    a slow rise), drawn by the handler's own `draw`."""
+    a slow rise), drawn as /stats draws it (`dialogs.charts.draw_stats`)."""
     rng = random.Random(11)
     zone = ZoneInfo("Europe/London")
     now = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
@@ -178,21 +209,7 @@ def readme_chart() -> bytes:
         return max(0, round(rng.gauss(mean, scale[kind] ** 0.5)))
 
     daily = {k: tuple(day_count(k, i, d) for i, d in enumerate(days.dates)) for k in KINDS}
-    figures = Stats(
-        now=now,
-        days=(7, 30),
-        dates=days.dates,
-        daily=daily,
-        events={},
-        sources=(),
-        other_sources=0,
-        others=(0, 0),
-        tiers={},
-        recommended=(),
-        broadcasts=(0, 0),
-        deliveries=(),
-    )
-    return draw(figures, zone)
+    return draw_stats(days.dates, daily, zone)
 
 
 def cli() -> None:

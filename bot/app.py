@@ -128,6 +128,10 @@ def _add_handlers(app: Application, services: Services) -> None:
         app.add_handler(CommandHandler(name, callback, filters=new_message & staff))
     app.add_handler(CallbackQueryHandler(misc.reject_forged_presses), group=-1)
     app.add_handler(MessageHandler(private, misc.throttle_messages), group=-2)
+    # Any other command ends a reply a staff member was writing from /inbox (the handlers
+    # of group 0 run after it).
+    staff_command = new_message & staff & filters.COMMAND
+    app.add_handler(MessageHandler(staff_command, inbox.end_reply_on_command), group=-1)
     app.add_handler(CallbackQueryHandler(human.on_human_button, pattern=r"^h:(ask|[yn]:\d+)$"))
     app.add_handler(CallbackQueryHandler(human.on_close_button, pattern=r"^hc:\d+$"))
     app.add_handler(CallbackQueryHandler(human.on_details_button, pattern=r"^hd:\d+$"))

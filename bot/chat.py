@@ -12,7 +12,7 @@ from bot.services import Services
 from dialogs import reminders
 from dialogs.awaiting import RELAY_WINDOW, Awaiting, awaiting
 from storage import broadcasts, inbox, repo
-from storage.models import Broadcast, Client, Handoff, utcnow
+from storage.models import Broadcast, Client, Handoff
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ async def load_chat(
     only to tell them it is not taken (the preview would no longer match)."""
     fresh = not edited and not command
     staff = services.is_staff(user_id)
-    since = utcnow() - RELAY_WINDOW
+    since = services.clock() - RELAY_WINDOW  # the clock every hand-off row is stamped with
 
     def transaction(session: Session) -> Chat:
         drafts = broadcasts.OPEN_DRAFT if edited else ("compose", "when")

@@ -180,12 +180,14 @@ def take(services: Services, session: Session, item: Outgoing, now: datetime) ->
     return True
 
 
-def put_back(session: Session, item: Outgoing) -> None:
-    """A claimed message that never left (no connection to Telegram): due again as before."""
+def put_back(session: Session, item: Outgoing, *, asked: bool = False) -> None:
+    """A claimed message that never left (no connection to Telegram): due again as before.
+    `asked`: the pain check-in ahead of the prompt did leave, so it stays claimed and the
+    prompt goes again alone (the client is not asked twice)."""
     row = session.get(ReminderPlan, item.plan_id, with_for_update=True)
     if row is not None:
         save_plan(row, item.before)
-        if item.checkin_week is not None:
+        if item.checkin_week is not None and not asked:
             checkins.unclaim(session, row.client_id, item.checkin_week)
 
 

@@ -108,6 +108,7 @@ class ReminderScheduler:
             return await db.run(lambda s: reminders.take(self.services, s, item, clock()))
 
         first, *rest = item.replies
+        first_left = False  # the first message (the check-in, if one goes) reached Telegram
         try:
             await bot.send_message(
                 item.chat_id,
@@ -115,6 +116,7 @@ class ReminderScheduler:
                 reply_markup=markup(first.buttons),
                 rate_limit_args=SlotClaim(take),
             )
+            first_left = True
             for reply in rest:
                 await bot.send_message(
                     item.chat_id,
@@ -129,7 +131,8 @@ class ReminderScheduler:
         except NotClaimed:
             pass  # changed, held, blocked or sent by another process meanwhile: not ours to send
         except NotSent:
-            await db.run(lambda s: reminders.put_back(s, item))  # due again, to be sent later
+            # Due again, to be sent later; a check-in that left already is not asked again.
+            await db.run(lambda s: reminders.put_back(s, item, asked=first_left))
         except Forbidden:
             pass  # the governor has marked them blocked: no more prompts go to them
         except TelegramError:

@@ -38,6 +38,9 @@ class Services:
     # A client's messages to the team held until the last of a burst (merged into one post,
     # bot.handlers.human.RelayBurst).
     relay_bursts: dict[int, Any] = field(default_factory=dict)
+    # Hand-off alerts the staff chat refused, by request: when to try again (backing off,
+    # bot.handlers.inbox.AlertRetry).
+    alert_retries: dict[int, Any] = field(default_factory=dict)
     # One log line when the database goes away, not a traceback per update and job tick.
     database_trouble: OncePerOutage = field(
         default_factory=lambda: OncePerOutage(logging.getLogger("bot.database"), "the database")

@@ -14,6 +14,10 @@ from datetime import timedelta
 from enum import StrEnum
 
 RELAY_WINDOW = timedelta(days=7)  # how long after a hand-off what the client writes goes on
+# How long after Reply in /inbox a staff member's next message still goes to the client: a
+# message written later is not sent (they are told), so a Reply pressed and forgotten never
+# catches a message meant for something else days later.
+STAFF_REPLY_TIMEOUT = timedelta(minutes=30)
 
 
 class Awaiting(StrEnum):
@@ -42,7 +46,8 @@ def awaiting(
     """The chat's mode from what was loaded. A typed time zone or typed working hours were
     just asked for; an open conversation with the team takes anything else the client writes,
     even mid-screening (the question's buttons still work). A staff member who pressed Reply
-    in /inbox is answering a client: that comes before a tip they may have in the making."""
+    in /inbox is answering a client: that comes before a tip they may have in the making,
+    since the more recent wins and starting a tip (or any other command) ends reply mode."""
     if staff_reply:
         return Awaiting.STAFF_REPLY
     if staff_draft:

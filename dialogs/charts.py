@@ -8,11 +8,13 @@ phone and which the tests check.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Mapping, Sequence
+from datetime import date, tzinfo
 from io import BytesIO
 
 from matplotlib.figure import Figure
+
+from dialogs.render import environment
 
 DPI = 100
 WIDTH_PX, HEIGHT_PX = 1200, 800
@@ -107,3 +109,12 @@ def stats_chart(dates: Sequence[date], panels: Sequence[Sequence[Series]], *, ti
     axes[-1].set_xticks(shown, [f"{dates[x]:%a %d %b}" for x in shown], rotation=30, ha="right")
     axes[-1].set_xlim(-0.5, len(dates) - 0.5)
     return to_png(figure)
+
+
+def draw_stats(dates: Sequence[date], daily: Mapping[str, Sequence[int]], zone: tzinfo) -> bytes:
+    """/stats's chart of `daily` (per event kind, one count per day of `dates`): which kinds
+    share a panel, their legend names and the title come from `staff/stats_chart.j2`, so the
+    chart and its caption name each figure alike."""
+    texts = environment().get_template("staff/stats_chart.j2").module
+    panels = [[(name, daily[kind]) for kind, name in panel] for panel in texts.panels]
+    return stats_chart(dates, panels, title=str(texts.title(dates, zone)))

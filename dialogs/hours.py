@@ -30,6 +30,21 @@ _RANGE = re.compile(
 
 def parse_hours(text: str) -> tuple[int, int] | None:
     """The working hours typed, as (start, end) minutes after midnight, or None."""
+    read = clock_range(text)
+    if read is None:
+        return None
+    start_minutes, end_minutes = read
+    if end_minutes == 24 * 60:
+        end_minutes = 0
+    if start_minutes >= 24 * 60 or start_minutes == end_minutes:
+        return None
+    return start_minutes, end_minutes
+
+
+def clock_range(text: str) -> tuple[int, int] | None:
+    """Two times of day typed as a range, as minutes after midnight (24:00 is 1440), read
+    with the am/pm and "9-5" rules above, or None; in any order (whether an end before the
+    start is a night is the caller's to say). The clinic's opening hours use it too."""
     typed = re.sub(r"\s+", " ", text.strip().casefold())
     if not typed or len(typed) > MAX_TYPED:
         return None
@@ -47,10 +62,6 @@ def parse_hours(text: str) -> tuple[int, int] | None:
             start_minutes = moved
     if start_half is None and end_half is None and end_minutes < start_minutes < 12 * 60:
         end_minutes += 12 * 60  # "9-5" is the working day, not 20 hours overnight
-    if end_minutes == 24 * 60:
-        end_minutes = 0
-    if start_minutes >= 24 * 60 or start_minutes == end_minutes:
-        return None
     return start_minutes, end_minutes
 
 

@@ -1,10 +1,11 @@
 """The staff inbox as staff see it: open requests in order, a page at a time, with buttons.
 Pure: the handler loads the rows (`storage.inbox`) and sends what this renders.
 
-Order: clients held by a red flag (tier A, then B) first, then the longest waiting. Their
-urgency is shown only where the client shared it with the team: with the self-check they
-agreed to send, or in a message to the team after the request (the relay post is marked
-urgent then), as the hand-off's own post does (`templates/staff_handoff.j2`).
+Order: clients held by a red flag (tier A, then B) first, then the longest waiting. A
+client's safety status (A, B, C or no red flags) is shown only where they shared it with the
+team: with the self-check they agreed to send, or, for a hold, in a message to the team
+after the request (the relay post is marked urgent then), as the hand-off's own post does
+(`templates/staff_handoff.j2`); otherwise the list says it was not shared.
 """
 
 from __future__ import annotations
@@ -30,18 +31,19 @@ class Entry:
     request_id: int
     name: str
     since: datetime
-    urgent_tier: str | None  # A or B, when shown (see the module's docstring)
+    safety: str | None  # A, B, C or "none" as shared; None: not shared (module's docstring)
     taken_by: int | None
     taken_by_name: str | None
 
 
-def urgent_tier(
+def shared_safety(
     tier: str | None, tier_at: datetime | None, shared_screening: bool, since: datetime
 ) -> str | None:
-    """The hold to show staff: shared with the self-check, or told to the team later."""
-    if tier not in HOLDING_TIERS:
-        return None
-    if shared_screening or (tier_at is not None and tier_at >= since):
+    """The safety status to show staff: whatever it is, if shared with the self-check; a
+    hold told to the team after the request; else None (not shared)."""
+    if shared_screening:
+        return tier or "none"
+    if tier in HOLDING_TIERS and tier_at is not None and tier_at >= since:
         return tier
     return None
 
@@ -49,13 +51,14 @@ def urgent_tier(
 def ordered(entries: list[Entry]) -> list[Entry]:
     """Tier A, then tier B, then everyone else; the longest waiting first within each."""
     rank = {"A": 0, "B": 1}
-    return sorted(entries, key=lambda e: (rank.get(e.urgent_tier or "", 2), e.since))
+    return sorted(entries, key=lambda e: (rank.get(e.safety or "", 2), e.since))
 
 
 def inbox_view(
-    entries: list[Entry], page: int, now: datetime, zone: ZoneInfo, viewer: int
+    entries: list[Entry], page: int, now: datetime, zone: ZoneInfo, viewer: int | None
 ) -> tuple[str, Keyboard]:
-    """The text and buttons of one page of the inbox (a page past the end shows the last)."""
+    """The text and buttons of one page of the inbox (a page past the end shows the last).
+    `viewer`: the staff member looking, in a private chat ("taken by you"); None in the group."""
     entries = ordered(entries)
     pages = max(1, -(-len(entries) // PAGE))
     page = min(max(page, 0), pages - 1)
@@ -67,7 +70,7 @@ def inbox_view(
             "name": entry.name[:NAME],
             "since": entry.since.astimezone(zone),
             "waited": _minutes(now - entry.since),
-            "urgent": entry.urgent_tier,
+            "safety": entry.safety,
             "taken_by": entry.taken_by_name,
             "mine": viewer is not None and entry.taken_by == viewer,
         }
@@ -101,18 +104,29 @@ def inbox_view(
 
 
 def _minutes(waited: timedelta) -> int:
+    """Whole minutes waited, never below zero (a clock stepped back must not show -1 min)."""
     return max(0, int(waited.total_seconds() // 60))
 
 
-def after_hours(hours: OpeningHours, now: datetime) -> str:
+def after_hours(hours: OpeningHours, now: datetime, told_at: datetime | None = None) -> str:
     """What a client is told when their message reaches the clinic while it is closed (a
-    holiday, the night): when it will answer, in clinic time, named. Empty while open."""
+    holiday, the night): when it will answer, in clinic time, named ("today at 09:00",
+    "tomorrow at", a weekday, or the date when further off). Said once per closed period:
+    empty while open, and when the client's previous message to the team (`told_at`) came
+    after the clinic closed (they were told then)."""
     if hours.is_open(now):
         return ""
+    if told_at is not None:
+        closed = hours.last_close(now)
+        if closed is None or told_at >= closed:
+            return ""
     reopens = hours.next_open(now)
+    local = reopens.astimezone(hours.zone) if reopens else None
+    days = (local.date() - now.astimezone(hours.zone).date()).days if local else None
     return render(
         "_after_hours",
-        reopens=reopens.astimezone(hours.zone) if reopens else None,
+        reopens=local,
+        day={0: "today", 1: "tomorrow"}.get(days) if days is not None else None,
         soon=reopens is not None and reopens - now < SOON,
         zone=hours.zone.key,
     )

@@ -4,9 +4,10 @@ there to answer). Pure: no clock, no database.
 
 Hours are written as people write them on a door: `Mon-Fri 09:00-18:00; Sat 10:00-14:00`
 (days as ranges or lists, several periods a day: `Mon, Wed 09:00-12:00, 13:00-17:00`; `24:00`
-ends a day). They are wall-clock times in the clinic's time zone, so a DST change moves the
-instants, never the hours on the door: every period is turned into instants day by day with
-zoneinfo. Holidays are whole local days closed.
+ends a day; times are read as `dialogs.hours` reads a client's working hours, so `9-5` and
+`9am-5pm` work too). They are wall-clock times in the clinic's time zone, so a DST change
+moves the instants, never the hours on the door: every period is turned into instants day by
+day with zoneinfo. Holidays are whole local days closed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from dialogs.hours import clock_range
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_MINUTES = 24 * 60
 # How far ahead `next_open` looks: a year of holidays is a closed clinic, not a long weekend.
@@ -26,8 +29,7 @@ LOOKAHEAD_DAYS = 400
 Period = tuple[int, int]  # (start, end) minutes after local midnight, start < end <= 1440
 Week = tuple[tuple[Period, ...], ...]  # seven days, Monday first
 
-_ENTRY_RE = re.compile(r"^(?P<days>[a-z][a-z\s,\-–]*?)\s*(?P<periods>\d[\d:.\s,\-–]*)$")
-_PERIOD_RE = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*[-–]\s*(\d{1,2})(?:[:.](\d{2}))?$")
+_ENTRY_RE = re.compile(r"^(?P<days>[a-z][a-z\s,\-–]*?)\s*(?P<periods>\d[\d:.\s,\-–aphm]*)$")
 
 
 def parse_week(text: str) -> Week:
@@ -86,23 +88,17 @@ def _days(text: str, entry: str) -> list[int]:
 
 
 def _period(text: str, entry: str) -> Period:
-    match = _PERIOD_RE.match(text)
-    if match is not None:
-        start = _minutes(match[1], match[2])
-        end = _minutes(match[3], match[4])
-        if start is not None and end is not None and start < end:
+    """One opening period, its times read as a client's typed working hours are
+    (`dialogs.hours.clock_range`: 09:00, 9, 9.00, 0900, 9am), within one day."""
+    hours = clock_range(text)
+    if hours is not None:
+        start, end = hours
+        if start < end <= DAY_MINUTES:
             return start, end
     raise ValueError(
         f"{entry!r}: {text!r} is not opening and closing times such as 09:00-18:00 "
         "(the same day, opening first; 24:00 for midnight)"
     )
-
-
-def _minutes(hours: str, minutes: str | None) -> int | None:
-    total = int(hours) * 60 + int(minutes or 0)
-    if int(minutes or 0) > 59 or total > DAY_MINUTES:
-        return None
-    return total
 
 
 @dataclass(frozen=True)
@@ -135,6 +131,18 @@ class OpeningHours:
         for start, end in self.periods(local, last):
             if end > at:
                 return max(start, at).astimezone(UTC)
+        return None
+
+    def last_close(self, at: datetime) -> datetime | None:
+        """When the clinic last closed at or before `at` (the end of its latest open period
+        by then), a week at a time backwards; None if not open in the LOOKAHEAD_DAYS before."""
+        day = at.astimezone(self.zone).date()
+        oldest = day - timedelta(days=LOOKAHEAD_DAYS)
+        while day >= oldest:
+            ends = [end for _, end in self.periods(day - timedelta(days=6), day) if end <= at]
+            if ends:
+                return max(ends)
+            day -= timedelta(days=7)
         return None
 
     def open_time_between(self, start: datetime, end: datetime) -> timedelta:

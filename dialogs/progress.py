@@ -104,7 +104,6 @@ class Outcome:
     replies: tuple[Reply, ...] = ()
     notice: str | None = None
     record: bool = False
-    worse: bool = False
 
 
 def answer(
@@ -144,7 +143,7 @@ def answer(
         ),
         ((Button(labels.new_check, encode_event(NewScreening())),),),
     )
-    return Outcome((thanks, offer), record=True, worse=True)
+    return Outcome((thanks, offer), record=True)
 
 
 # --- /progress ----------------------------------------------------------------------------------
@@ -191,6 +190,8 @@ class Trend:
 
 
 def trend(data: Series) -> Trend:
+    """The facts of the caption's sentence: the first answered week against the latest (not
+    the chart's first week, which may have none), and the breaks done since that first one."""
     pairs = zip(data.weeks, data.pain, strict=True)
     answered = [(week, score) for week, score in pairs if score is not None]
     if not answered:
@@ -209,4 +210,5 @@ def caption(data: Series) -> str:
 
 
 def has_data(data: Series) -> bool:
+    """Whether a chart would show anything: an empty one says less than "nothing yet"."""
     return any(data.breaks) or any(score is not None for score in data.pain)

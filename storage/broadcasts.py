@@ -16,10 +16,14 @@ from sqlalchemy import ColumnElement, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from dialogs.safety import HOLDING_TIERS
+from storage import inbox
 from storage.models import Broadcast, Client, Delivery, Handoff, ReminderPlan, Screening, utcnow
 from storage.repo import NOT_HELD
 
 OPEN_DRAFT = ("compose", "when", "draft")  # a staff member's broadcast not yet sent or planned
+# A draft waiting for the staff member's typed text or time: entering it ends a reply they
+# were writing from /inbox (the more recent wins; see dialogs.awaiting).
+TYPED = ("compose", "when")
 REMINDERS_ON = ("active", "asking")
 STATUSES = (
     "pending",
@@ -150,6 +154,8 @@ def new_draft(session: Session, staff_id: int, **values: Any) -> Broadcast:
     broadcast = Broadcast(staff_id=staff_id, **values)
     session.add(broadcast)
     session.flush()
+    if broadcast.status in TYPED:
+        inbox.end_reply(session, staff_id)
     return broadcast
 
 
@@ -188,7 +194,13 @@ def move(session: Session, broadcast_id: int, before: tuple[str, ...], **values:
         .where(col(Broadcast.id) == broadcast_id, col(Broadcast.status).in_(before))
         .values(**values)
     )
-    return bool(result.rowcount)
+    moved = bool(result.rowcount)
+    if moved and values.get("status") in TYPED:
+        staff_id = session.exec(
+            select(Broadcast.staff_id).where(Broadcast.id == broadcast_id)
+        ).one()
+        inbox.end_reply(session, staff_id)
+    return moved
 
 
 def recent(session: Session, limit: int = 10) -> list[Broadcast]:

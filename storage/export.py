@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.models import BreakDay, Client, ReminderPlan, Screening
+from storage.models import BreakDay, Client, Event, ReminderPlan, Screening
 
 REMINDERS_ON = ("active", "asking")  # a plan sending prompts (asking: a check-in question)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these
@@ -27,6 +27,8 @@ class FunnelRow:
     band: str | None  # the latest result's band
     tier: str | None  # the safety tier now (A, B, C)
     services: tuple[str, ...]  # the latest result's recommended services
+    booking_shown: bool  # a booking link was ever shown to them (with a result)
+    handoffs: int  # requests to talk to a person sent to the staff
     reminders: str | None  # the reminder plan's status, None without one
     breaks_done: int
     tips_consent: bool | None
@@ -50,6 +52,17 @@ def funnel(session: Session, zone: tzinfo) -> list[FunnelRow]:
             )
         ).all()
     )
+    shown: dict[tuple[int, str], int] = {
+        (client_id, kind): int(n)
+        for client_id, kind, n in session.exec(
+            select(col(Event.client_id), col(Event.kind), func.count())
+            .where(
+                col(Event.kind).in_(("booking_shown", "handoff")),
+                col(Event.client_id).in_(consented),
+            )
+            .group_by(col(Event.client_id), col(Event.kind))
+        ).all()
+    }
     breaks = dict(
         session.exec(
             select(col(BreakDay.client_id), func.sum(BreakDay.done))
@@ -80,6 +93,8 @@ def funnel(session: Session, zone: tzinfo) -> list[FunnelRow]:
                 band=str(result["band"]) if result and result.get("band") else None,
                 tier=tier,
                 services=tuple(str(s) for s in services) if isinstance(services, list) else (),
+                booking_shown=shown.get((client_id, "booking_shown"), 0) > 0,
+                handoffs=shown.get((client_id, "handoff"), 0),
                 reminders=plans.get(client_id),
                 breaks_done=int(breaks.get(client_id) or 0),
                 tips_consent=tips,
@@ -88,10 +103,19 @@ def funnel(session: Session, zone: tzinfo) -> list[FunnelRow]:
     return rows
 
 
-def to_csv(rows: Sequence[FunnelRow], columns: Sequence[str], words: dict[str, str]) -> bytes:
+def to_csv(
+    rows: Sequence[FunnelRow],
+    columns: Sequence[str],
+    words: Mapping[str, str],
+    *,
+    bands: Mapping[str, str],
+    services: Mapping[str, str],
+) -> bytes:
     """The rows as CSV (UTF-8 with a byte-order mark, so spreadsheets read it as such), under
-    `columns` (11 headings); `words` names yes, no and the reminder states. Each row's number
-    is its only reference; a text that a spreadsheet would take for a formula is quoted."""
+    `columns` (13 headings); `words` names yes, no and the reminder states; `bands` and
+    `services` the result's bands and services by id (an id they lack, e.g. of a service
+    since removed, is shown as it is). Each row's number is its only reference; a text that
+    a spreadsheet would take for a formula is quoted."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(columns)
@@ -112,9 +136,11 @@ def to_csv(rows: Sequence[FunnelRow], columns: Sequence[str], words: dict[str, s
                 row.created.isoformat(),
                 words["yes"],
                 yes_no(row.finished),
-                row.band or "",
+                _safe(bands.get(row.band, row.band)) if row.band else "",
                 row.tier or "",
-                " ".join(row.services),
+                _safe("; ".join(services.get(s, s) for s in row.services)),
+                yes_no(row.booking_shown),
+                row.handoffs,
                 plan(row.reminders),
                 row.breaks_done,
                 yes_no(row.tips_consent),
@@ -124,4 +150,5 @@ def to_csv(rows: Sequence[FunnelRow], columns: Sequence[str], words: dict[str, s
 
 
 def _safe(text: str) -> str:
+    """A text as a spreadsheet shows it: one it would run as a formula gets a leading quote."""
     return f"'{text}" if text.startswith(_FORMULA_START) else text

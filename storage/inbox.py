@@ -1,9 +1,13 @@
 """The staff inbox's queries: open hand-off requests, taking one, replying from /inbox, and
 the "waited too long" alert.
 
-Every change that two staff members (or two replicas) could make at once is one conditional
-UPDATE: the row changes only if it is still as the caller saw it, and the row count says
-who won. So a request is taken by one person, and alerted about once, whoever is quicker.
+A request is open while its client's conversation is (`storage.repo.keeps_open`: sent or
+answered within RELAY_WINDOW, not closed), the same rule that passes the client's messages
+on and lets a staff reply through; the inbox shows each client once, with their newest
+request. Every change that two staff members (or two replicas) could make at once is one
+conditional UPDATE (or an upsert): the row changes only if it is still as the caller saw it,
+and the row count says who won. So a request is taken by one person, and alerted about
+once, whoever is quicker. Times are the bot's clock (`Services.clock`), passed in as `now`.
 """
 
 from __future__ import annotations
@@ -11,11 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, exists, func, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from dialogs.awaiting import RELAY_WINDOW
 from dialogs.opening_hours import OpeningHours
 from storage.models import Client, Handoff
+from storage.repo import keeps_open, open_handoff
 
 REPLY = "reply"  # the kind of row that puts a staff member's next message on its way
 WRITING = "writing"
@@ -38,14 +47,19 @@ def _open() -> tuple[object, ...]:
     return (col(Handoff.kind) == "request", col(Handoff.status) == "sent")
 
 
-def open_requests(session: Session) -> list[OpenRequest]:
-    """Requests sent to the clinic and not closed, oldest first, one per client (closing
-    closes all of a client's requests, so a second /human is the same conversation)."""
+def open_requests(session: Session, now: datetime) -> list[OpenRequest]:
+    """One per client whose conversation is open: their newest request (a second /human is
+    a new ask in the same conversation: it is what the list shows and what is alerted about,
+    waiting since it was sent). Closing closes all of a client's requests."""
+    recent = aliased(Handoff)
+    conversation_open = exists().where(
+        recent.client_id == Handoff.client_id, *keeps_open(recent, now - RELAY_WINDOW)
+    )
     rows = session.exec(
         select(Handoff, Client)
         .join(Client, col(Client.id) == col(Handoff.client_id))
-        .where(*_open())
-        .order_by(func.coalesce(Handoff.sent_at, Handoff.created_at), col(Handoff.id))
+        .where(*_open(), conversation_open)
+        .order_by(func.coalesce(Handoff.sent_at, Handoff.created_at).desc(), col(Handoff.id).desc())
     ).all()
     seen: set[int] = set()
     found = []
@@ -56,14 +70,16 @@ def open_requests(session: Session) -> list[OpenRequest]:
     return found
 
 
-def open_request(session: Session, request_id: int) -> OpenRequest | None:
+def open_request(session: Session, request_id: int, now: datetime) -> OpenRequest | None:
     """The request if it is still open (a button pressed on an older list may name one
-    closed since, or a client who deleted their data)."""
+    closed since, one whose week ran out, or a client who deleted their data)."""
     request = session.get(Handoff, request_id)
     if request is None or request.kind != "request" or request.status != "sent":
         return None
     client = session.get(Client, request.client_id)
-    return OpenRequest(request, client) if client else None
+    if client is None or open_handoff(session, client.id, now - RELAY_WINDOW) is None:  # type: ignore[arg-type]
+        return None
+    return OpenRequest(request, client)
 
 
 def take(
@@ -71,31 +87,38 @@ def take(
 ) -> tuple[OpenRequest | None, bool]:
     """Staff member `staff_id` takes the request. Returns the request (None: closed or gone)
     and whether this call took it (False: somebody, maybe the same person, had it already)."""
+    if open_request(session, request_id, now) is None:
+        return None, False
     taken = session.execute(
         update(Handoff)
         .where(col(Handoff.id) == request_id, *_open(), col(Handoff.taken_by).is_(None))
         .values(taken_by=staff_id, taken_by_name=staff_name[:128], taken_at=now)
     )
-    found = open_request(session, request_id)
+    found = open_request(session, request_id, now)
     if found is not None:
         session.refresh(found.request)
     return found, bool(taken.rowcount)  # type: ignore[attr-defined]
 
 
-def start_reply(session: Session, request_id: int, staff_id: int) -> OpenRequest | None:
-    """The staff member's next message in their private chat goes to this request's client
-    (a `reply` row; any earlier one of theirs is dropped: one reply at a time)."""
-    found = open_request(session, request_id)
-    end_reply(session, staff_id)
-    if found is not None:
-        session.add(
-            Handoff(
-                client_id=found.client.id,  # type: ignore[arg-type]
-                kind=REPLY,
-                status=WRITING,
-                taken_by=staff_id,
-            )
+def start_reply(
+    session: Session, request_id: int, staff_id: int, now: datetime
+) -> OpenRequest | None:
+    """The staff member's next message in their private chat goes to this request's client:
+    their `reply` row, one per staff member (an earlier one, even from a Reply pressed at
+    the same moment on another replica, is replaced). None: the request is not open."""
+    found = open_request(session, request_id, now)
+    if found is None:
+        return None
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    values = {"client_id": found.client.id, "created_at": now, "status": WRITING}
+    session.execute(
+        insert(Handoff)
+        .values(kind=REPLY, taken_by=staff_id, **values)
+        .on_conflict_do_update(
+            index_elements=["taken_by"], index_where=text("kind = 'reply'"), set_=values
         )
+    )
     return found
 
 
@@ -109,8 +132,9 @@ def reply_target(session: Session, staff_id: int) -> Handoff | None:
 
 
 def end_reply(session: Session, staff_id: int, reply_id: int | None = None) -> Client | None:
-    """Stop the staff member's reply mode (sent, or /cancel). `reply_id`: only that one (a
-    second message racing the first finds it gone). Returns whom they were writing to."""
+    """Stop the staff member's reply mode (sent, cancelled, timed out, or another command).
+    `reply_id`: only that one (a second message racing the first finds it gone). Returns
+    whom they were writing to."""
     target = reply_target(session, staff_id)
     if target is None or (reply_id is not None and target.id != reply_id):
         return None
@@ -120,11 +144,24 @@ def end_reply(session: Session, staff_id: int, reply_id: int | None = None) -> C
     return session.get(Client, target.client_id)
 
 
+def writing_to(session: Session, client_id: int) -> list[int]:
+    """Staff members writing a reply to this client from /inbox (told if the client erases
+    their data: the row goes with the client)."""
+    return [
+        int(staff_id)  # type: ignore[arg-type]
+        for staff_id in session.exec(
+            select(Handoff.taken_by).where(
+                Handoff.client_id == client_id, Handoff.kind == REPLY, Handoff.status == WRITING
+            )
+        ).all()
+    ]
+
+
 def due_alerts(session: Session, now: datetime, hours: OpeningHours, minutes: int) -> list[int]:
     """Requests nobody took or answered that have waited longer than `minutes` of opening
     hours and were not alerted about yet: their ids."""
     due = []
-    for found in open_requests(session):
+    for found in open_requests(session, now):
         request = found.request
         if request.taken_by is not None or request.alerted_at is not None:
             continue
@@ -147,16 +184,17 @@ def claim_alert(session: Session, request_id: int, now: datetime) -> OpenRequest
         )
         .values(alerted_at=now)
     )
-    return open_request(session, request_id) if claimed.rowcount else None  # type: ignore[attr-defined]
+    return open_request(session, request_id, now) if claimed.rowcount else None  # type: ignore[attr-defined]
 
 
 def unclaim_alert(session: Session, request_id: int) -> None:
-    """The alert could not be posted: due again at the next look."""
+    """The alert could not be posted: due again at a later look."""
     session.execute(update(Handoff).where(col(Handoff.id) == request_id).values(alerted_at=None))
 
 
 def _answered_since(session: Session, client_id: int, since: datetime) -> bool:
-    """A staff member has replied to this client since `since` (a reply in the group)."""
+    """A staff member has replied to this client since `since` (in the group or from /inbox:
+    the delivery's receipt row, stamped with the bot's clock)."""
     return (
         session.exec(
             select(Handoff.id).where(

@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -92,8 +101,19 @@ class Handoff(SQLModel, table=True):
     post in the staff chat to the client, so a staff reply to it reaches them.
     """
 
-    # The open requests (/inbox, the alert job) are found among every post ever relayed.
-    __table_args__ = (Index("ix_handoff_kind_status", "kind", "status"),)
+    # The open requests (/inbox, the alert job) are found among every post ever relayed; a
+    # staff member has one reply from /inbox in the making at most (two Reply presses at once
+    # leave one row: `storage.inbox.start_reply` upserts on this index).
+    __table_args__ = (
+        Index("ix_handoff_kind_status", "kind", "status"),
+        Index(
+            "ux_handoff_reply",
+            "taken_by",
+            unique=True,
+            sqlite_where=text("kind = 'reply'"),
+            postgresql_where=text("kind = 'reply'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = Field(
@@ -120,7 +140,8 @@ class Handoff(SQLModel, table=True):
     # it (a staff member's Telegram id and first name) and when, when it was closed, and when
     # the "waited too long" alert went to the staff chat (claimed by a conditional update, so
     # it goes once whichever replica sees it due). On a `reply` row (a staff member writing
-    # an answer from /inbox, status `writing`), `taken_by` is that staff member.
+    # an answer from /inbox, status `writing`), `taken_by` is that staff member, `created_at`
+    # when they pressed Reply (the bot's clock: reply mode expires).
     sent_at: datetime | None = None
     taken_by: int | None = Field(default=None, sa_type=BigInteger)
     taken_by_name: str | None = Field(default=None, max_length=128)

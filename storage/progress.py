@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import ColumnElement, and_, delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import PainCheckin
@@ -57,6 +58,7 @@ def unclaim(session: Session, client_id: int, week: date) -> None:
 
 
 def checkin(session: Session, client_id: int, week: date) -> PainCheckin | None:
+    """The client's check-in of that week, if it was sent (a button press is judged by it)."""
     statement = select(PainCheckin).where(
         PainCheckin.client_id == client_id, PainCheckin.week == week
     )
@@ -135,19 +137,43 @@ class PainChange:
 
 def pain_change(session: Session) -> PainChange:
     """Each client's first answered score against their first answer at least
-    `CHANGE_AFTER` later (the 4-week mark, not whatever came last), averaged over clients."""
-    statement = (
-        select(PainCheckin.client_id, PainCheckin.week, PainCheckin.score)
-        .where(col(PainCheckin.score).is_not(None))
-        .order_by(col(PainCheckin.client_id), col(PainCheckin.week))
+    `CHANGE_AFTER` later (the 4-week mark, not whatever came last), averaged over clients.
+    One aggregate statement: the database returns one row, however many check-ins there are."""
+    answered = col(PainCheckin.score).is_not(None)
+    firsts = (
+        select(col(PainCheckin.client_id), func.min(PainCheckin.week).label("week"))
+        .where(answered)
+        .group_by(col(PainCheckin.client_id))
+        .subquery("firsts")
     )
-    firsts: dict[int, tuple[date, int]] = {}
-    changes: dict[int, int] = {}
-    for client_id, week, score in session.exec(statement).all():
-        if client_id not in firsts:
-            firsts[client_id] = (week, score)  # type: ignore[assignment]
-        elif client_id not in changes and week - firsts[client_id][0] >= CHANGE_AFTER:
-            changes[client_id] = score - firsts[client_id][1]  # type: ignore[operator]
-    if not changes:
+    later = _plus_days(session, firsts.c.week, CHANGE_AFTER.days)
+    marks = (
+        select(col(PainCheckin.client_id), func.min(PainCheckin.week).label("week"))
+        .join(firsts, firsts.c.client_id == col(PainCheckin.client_id))
+        .where(answered, col(PainCheckin.week) >= later)
+        .group_by(col(PainCheckin.client_id))
+        .subquery("marks")
+    )
+    start, mark = aliased(PainCheckin), aliased(PainCheckin)
+    statement = (
+        select(func.count(), func.avg(col(mark.score) - col(start.score)))
+        .select_from(firsts)
+        .join(marks, marks.c.client_id == firsts.c.client_id)
+        .join(
+            start,
+            and_(col(start.client_id) == firsts.c.client_id, col(start.week) == firsts.c.week),
+        )
+        .join(mark, and_(col(mark.client_id) == marks.c.client_id, col(mark.week) == marks.c.week))
+    )
+    clients, average = session.execute(statement).one()
+    if not clients:
         return PainChange(0, None)
-    return PainChange(len(changes), sum(changes.values()) / len(changes))
+    return PainChange(int(clients), float(average))
+
+
+def _plus_days(session: Session, day: Any, days: int) -> ColumnElement[Any]:
+    """`day` (a DATE column) plus `days` days, in SQL: SQLite keeps dates as ISO text and has
+    no date arithmetic but its date() function; PostgreSQL adds whole days to a date."""
+    if session.get_bind().dialect.name == "postgresql":
+        return day + days  # type: ignore[no-any-return]
+    return func.date(day, f"+{days} days")

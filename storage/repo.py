@@ -320,14 +320,21 @@ def record_event(
     )
 
 
-def ask_handoff(session: Session, client: Client) -> tuple[Handoff, Screening | None]:
+def ask_handoff(
+    session: Session, client: Client, now: datetime | None = None
+) -> tuple[Handoff, Screening | None]:
     """A hand-off request awaiting the client's "yes", naming the screening it would share
-    (their latest finished one, if any). An earlier unanswered request is dropped."""
+    (their latest finished one, if any). An earlier unanswered request is dropped. `now`:
+    the bot's clock, which every time the conversation window is judged by comes from."""
     session.execute(
         delete(Handoff).where(col(Handoff.client_id) == client.id, col(Handoff.status) == "asked")
     )
     screening = latest_finished_screening(session, client.id)  # type: ignore[arg-type]
-    handoff = Handoff(client_id=client.id, screening_id=screening.id if screening else None)  # type: ignore[arg-type]
+    handoff = Handoff(
+        client_id=client.id,  # type: ignore[arg-type]
+        screening_id=screening.id if screening else None,
+        created_at=now or utcnow(),
+    )
     session.add(handoff)
     session.flush()
     return handoff, screening
@@ -371,10 +378,15 @@ def set_handoff_status(
 
 
 def record_relay(
-    session: Session, client_id: int, post: tuple[int, int], kind: str = "relay"
+    session: Session,
+    client_id: int,
+    post: tuple[int, int],
+    kind: str = "relay",
+    at: datetime | None = None,
 ) -> None:
     """A post in the staff chat about this client, so staff may reply to it too: a client's
-    message passed on (`relay`) or the confirmation of a staff reply delivered (`staff`)."""
+    message passed on (`relay`) or the confirmation of a staff reply delivered (`staff`).
+    `at`: the bot's clock (a staff reply keeps the conversation open from then)."""
     staff_chat_id, staff_message_id = post
     session.add(
         Handoff(
@@ -383,11 +395,14 @@ def record_relay(
             status="sent",
             staff_chat_id=staff_chat_id,
             staff_message_id=staff_message_id,
+            created_at=at or utcnow(),
         )
     )
 
 
-def close_conversation(session: Session, request_id: int) -> Client | None:
+def close_conversation(
+    session: Session, request_id: int, now: datetime | None = None
+) -> Client | None:
     """Staff close a client's conversation (from its request's post): every open request and
     staff reply of that client is marked closed. The client, or None if already closed."""
     request = session.get(Handoff, request_id)
@@ -400,11 +415,19 @@ def close_conversation(session: Session, request_id: int) -> Client | None:
             col(Handoff.kind).in_(("request", "staff")),
             col(Handoff.status) == "sent",
         )
-        .values(status="closed", closed_at=utcnow())
+        .values(status="closed", closed_at=now or utcnow())
     )
     if closed.rowcount == 0:  # type: ignore[attr-defined]
         return None  # another staff member (or replica) closed it a moment ago
     return session.get(Client, request.client_id)
+
+
+def keeps_open(row: Any, since: datetime) -> tuple[Any, ...]:
+    """The rows that keep a conversation open: a request sent, or a staff reply, not closed
+    and more recent than `since` (now less RELAY_WINDOW). The one definition of "open" for
+    the client's messages, staff replies, /inbox and its alerts; `row` is `Handoff` or an
+    alias of it (the inbox asks per request whether its client's conversation is open)."""
+    return (row.status == "sent", row.kind.in_(("request", "staff")), row.created_at >= since)
 
 
 def open_handoff(session: Session, client_id: int, since: datetime) -> Handoff | None:
@@ -412,15 +435,43 @@ def open_handoff(session: Session, client_id: int, since: datetime) -> Handoff |
     than `since`: the latest such post. The client's own messages do not keep it open."""
     result = session.exec(
         select(Handoff)
-        .where(
-            Handoff.client_id == client_id,
-            Handoff.status == "sent",
-            col(Handoff.kind).in_(("request", "staff")),
-            col(Handoff.created_at) >= since,
-        )
+        .where(Handoff.client_id == client_id, *keeps_open(Handoff, since))
         .order_by(col(Handoff.id).desc())
     )
     return result.first()
+
+
+def last_to_team(session: Session, client_id: int) -> datetime | None:
+    """When the client's latest message or request reached the staff chat (the bot's clock),
+    if any: whether they were told the clinic is closed tonight already."""
+    reached = func.coalesce(Handoff.sent_at, Handoff.created_at)
+    return session.exec(
+        select(reached)
+        .where(
+            Handoff.client_id == client_id,
+            or_(
+                col(Handoff.kind) == "relay",
+                and_(col(Handoff.kind) == "request", col(Handoff.sent_at).is_not(None)),
+            ),
+        )
+        .order_by(reached.desc())
+        .limit(1)
+    ).first()
+
+
+def closed_by_staff(session: Session, client_id: int) -> bool:
+    """Whether a client's conversation, no longer open, was closed by the team (rather than
+    left a week without a staff reply): what a staff member writing to them is told."""
+    latest = session.exec(
+        select(Handoff.status)
+        .where(
+            Handoff.client_id == client_id,
+            col(Handoff.kind).in_(("request", "staff")),
+            col(Handoff.status).in_(("sent", "closed")),
+        )
+        .order_by(col(Handoff.id).desc())
+    ).first()
+    return latest == "closed"
 
 
 def client_for_staff_message(

@@ -167,3 +167,10 @@ def seed_clients(
     for user in users:
         user.chat.started = True
     return users
+
+
+def png_size(content: bytes | None) -> tuple[int, int]:
+    """The width and height of an uploaded PNG (its IHDR chunk); fails if it is none."""
+    assert content is not None, "nothing was uploaded"
+    assert content[:8] == b"\x89PNG\r\n\x1a\n" and content[12:16] == b"IHDR", "not a PNG"
+    return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")

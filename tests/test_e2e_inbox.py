@@ -3,32 +3,39 @@ another staff member, Reply through the inbox, Close; the out-of-hours answer an
 for a request that waited too long, in a clinic time zone other than UTC, across restarts.
 
 The bot's clock is a ManualClock, so "waited 45 minutes" and "the clinic is closed" depend
-on the test, never on the time of day the suite runs."""
+on the test, never on the time of day the suite runs; the alert goes through the bot's own
+scheduled job (run at once by the test, or by the bot on start)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from telegram.error import BadRequest
 
 from bot.handlers.inbox import send_due_alerts
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator, Message
 from bot.sandbox.users import SimUser
+from bot.services import Services, load_content
 from bot.settings import Settings
 from dialogs.opening_hours import OpeningHours, parse_week
 from dialogs.render import labels
 from storage import inbox
 from storage.db import Database
 from storage.models import Client, Handoff
-from tests.conftest import STAFF_CHAT_ID, STAFF_ID
+from tests.conftest import STAFF_CHAT_ID, STAFF_ID, make_settings
 from tests.flows import answer, answered, start_and_consent
 from tests.test_e2e_human import hand_off
 from tests.test_e2e_reminders import ManualClock
 
 KIM_ID = 777001
 NEW_YORK = ZoneInfo("America/New_York")
+WEDNESDAY = date(2026, 12, 9)
 
 
 @pytest.fixture
@@ -69,11 +76,13 @@ async def red_flag_hand_off(user: SimUser) -> Message:
     return await user.expect("within one working day")
 
 
-def group_posts(emulator: BotApiEmulator, contains: str) -> list[str]:
+def group_posts_of(emulator: BotApiEmulator, contains: str) -> list[Message]:
     group = emulator.chats[STAFF_CHAT_ID]
-    return [
-        m.text or "" for m in group.messages.values() if m.from_bot and contains in (m.text or "")
-    ]
+    return [m for m in group.messages.values() if m.from_bot and contains in (m.text or "")]
+
+
+def group_posts(emulator: BotApiEmulator, contains: str) -> list[str]:
+    return [m.text or "" for m in group_posts_of(emulator, contains)]
 
 
 async def test_staff_take_reply_and_close_requests_from_the_inbox_across_a_restart(
@@ -138,63 +147,173 @@ async def test_staff_take_reply_and_close_requests_from_the_inbox_across_a_resta
         # Sam's own list is older: closing Alice there again is answered, and it is updated.
         stale = await staff.tap(labels.inbox_close.format(n=2))
         assert (await answered(staff, stale))["text"] == labels.inbox_gone
-        await staff.expect("Open requests: 1")
+        listing = await staff.expect("Open requests: 1")
         assert len(group_posts(emulator, "closed the conversation")) == 1
+        # Data on none of the list's buttons (a modified app) is answered and changes nothing.
+        forged = await staff.tap_data(listing, "ib:c:424242:0")
+        assert (await answered(staff, forged))["text"] == labels.stale
+
+        await replies_that_do_not_reach_bob(clock, emulator, staff, kim, bob, after)
 
 
-async def test_out_of_hours_answer_and_one_alert_per_request_across_a_restart(
+async def replies_that_do_not_reach_bob(
+    clock: ManualClock,
+    emulator: BotApiEmulator,
+    staff: SimUser,
+    kim: SimUser,
+    bob: SimUser,
+    kims_list: Message,
+) -> None:
+    """Sam's Reply to Bob (the only open request) meets a photo, a coffee break, a tip he
+    starts, Bob blocking the bot, Kim closing the request and Bob erasing his data: each
+    time Sam is told what happened, and nothing he meant for something else reaches Bob."""
+    group = emulator.chats[STAFF_CHAT_ID]
+
+    async def press_reply() -> None:
+        await staff.tap(labels.inbox_reply.format(n=1))
+        await staff.expect("Write your reply to <Bob> & Co")
+
+    await press_reply()
+    await staff.send_media("photo")
+    await staff.expect("I can only pass on text to <Bob> & Co")
+    clock.advance(31 * 60)
+    await staff.send("See you at 3?")
+    await staff.expect("Not sent: you pressed Reply to <Bob> & Co over 30 minutes ago")
+
+    await press_reply()  # then a command: the tip he starts is a tip, not a message to Bob
+    await staff.send("/broadcast")
+    await staff.expect("Cancelled: nothing was sent to <Bob> & Co")
+    await staff.expect("Send me the tip")
+    await staff.send("Stretch your hips today!")
+    await staff.expect("Audience:", timeout=10)
+    await staff.send("/cancel")
+    await staff.expect("is cancelled. Nothing was sent")
+
+    await press_reply()
+    await bob.block()
+    await staff.send("Are you still in pain?")
+    await staff.expect("Not delivered: this client has blocked the bot")
+    emulator.errors[:] = [e for e in emulator.errors if (e.method, e.code) != ("sendMessage", 403)]
+    await bob.unblock()
+
+    await press_reply()  # Kim closes Bob's request meanwhile
+    await kim.tap(labels.inbox_close.format(n=1), message=kims_list)
+    await kim.expect("Kim closed the conversation with <Bob> & Co", chat=group)
+    await staff.send("Sorry for the wait")
+    await staff.expect("Not delivered: a colleague has closed this conversation")
+
+    await bob.send("/human")  # Bob asks again; Sam replies, and Bob erases his data
+    await bob.expect("Shall I send it?")
+    await bob.tap(labels.handoff_send)
+    await bob.expect("within one working day")
+    await staff.send("/inbox")
+    await staff.expect("Open requests: 1")
+    await press_reply()
+    await bob.send("/delete")
+    await bob.expect("Delete everything?")
+    await bob.tap(labels.delete_yes)
+    await bob.expect("everything I stored about you has been deleted")
+    await staff.expect("<Bob> & Co has just deleted their data, so your reply can't be sent")
+    meant_elsewhere = ("See you at 3?", "Stretch", "still in pain", "Sorry for the wait")
+    assert not [m for m in bob.bot_messages() if any(t in m.text for t in meant_elsewhere)]
+
+
+async def alert_job(bot: RunningBot) -> None:
+    """Run the bot's own scheduled alert job now (it also runs every minute by itself)."""
+    app = bot.app
+    assert app is not None and app.job_queue is not None
+    (job,) = app.job_queue.get_jobs_by_name("handoff alerts")
+    await job.run(app)
+
+
+async def ask_again(client: SimUser) -> None:
+    """/human once more, from a client whose conversation is still open: a new request."""
+    await client.send("/human")
+    await client.expect("Shall I send it?")
+    await client.tap(labels.handoff_send)
+    await client.expect("within one working day")
+
+
+async def test_out_of_hours_answer_once_a_night_and_one_alert_per_request_across_a_restart(
     inbox_settings: Settings, emulator: BotApiEmulator, alice: SimUser, staff: SimUser
 ) -> None:
     bob = SimUser(emulator, 5002, "Bob")
     group = emulator.chats[STAFF_CHAT_ID]
+    settings = inbox_settings.model_copy(update={"clinic_holidays": frozenset({WEDNESDAY})})
     clock = ManualClock(new_york(2026, 12, 7, 22, 0))  # Monday night in New York
-    async with running(inbox_settings, clock) as bot:
+    async with running(settings, clock) as bot:
         sent = (await red_flag_hand_off(bob)).text
         # The urgent advice first, then when the clinic will answer, in its own time zone.
         assert sent.startswith("🩺 Please see a doctor today")
         closed = (
-            "The clinic is closed now; we will answer after Tuesday 09:00 "
+            "The clinic is closed now; we will answer when it opens, tomorrow at 09:00 "
             "(clinic time, America/New_York)."
         )
         assert closed in sent and sent.index("within one working day") < sent.index(closed)
+        clock.advance(3 * 3600)  # 01:00, the same night: told once is enough
         await bob.send("Is anyone there?")
-        assert closed in (await bob.expect("Passed on to the clinic team")).text
+        assert "closed now" not in (await bob.expect("Passed on to the clinic team")).text
 
-        clock.advance(11 * 3600 + 20 * 60)  # Tuesday 09:20: 20 minutes of opening hours
-        assert await send_due_alerts(bot.services, bot.app.bot) == 0  # type: ignore[union-attr]
+        clock.advance(8 * 3600 + 20 * 60)  # Tuesday 09:20: 20 minutes of opening hours
+        await alert_job(bot)
+        assert group_posts(emulator, "has waited") == []
         clock.advance(25 * 60)  # 09:45: 45 minutes
-        await send_due_alerts(bot.services, bot.app.bot)  # type: ignore[union-attr]
-        await send_due_alerts(bot.services, bot.app.bot)  # type: ignore[union-attr]
+        await alert_job(bot)
+        await alert_job(bot)
         await staff.expect("Bob has waited 45 min of opening hours", chat=group)
 
         await hand_off(alice, emulator)  # open now: no out-of-hours line
         assert "closed now" not in alice.bot_messages()[-1].text  # type: ignore[operator]
 
     clock.advance(45 * 60)  # 10:30, while the bot is down: Alice's alert falls due
-    async with running(inbox_settings, clock) as bot:
-        await staff.expect("Alice has waited 45 min", chat=group, timeout=10.0)  # the job
-        assert await send_due_alerts(bot.services, bot.app.bot) == 0  # type: ignore[union-attr]
+    async with running(settings, clock) as bot:
+        await staff.expect("Alice has waited 45 min", chat=group, timeout=10.0)  # at start
+        # Both ask again: the newest request is the one listed, and alerted about on its own,
+        # unless a staff member has answered since (Alice, in the group).
+        await ask_again(alice)
+        await ask_again(bob)
+        alices = group_posts_of(emulator, "Alice (@alice_b) asks to talk")
+        await staff.send("Hello again Alice", chat=group, reply_to=alices[-1])
+        await alice.expect("Hello again Alice")
+        await staff.expect("Delivered to Alice", chat=group)
         await staff.send("/inbox")
-        inbox = (await staff.expect("Open requests: 2")).text or ""
-        assert "since Mon 07 Dec, 22:00, waiting 12 h 30 min" in inbox
-    assert len(group_posts(emulator, "has waited")) == 2, "one alert per request, restart or not"
+        listed = (await staff.expect("Open requests: 2")).text or ""
+        assert listed.count("since Tue 08 Dec, 10:30, waiting 0 min") == 2
+        assert "URGENT, tier B" in listed and "safety status not shared" in listed
+        clock.advance(35 * 60)  # 11:05
+        await alert_job(bot)
+        await staff.expect("Bob has waited 35 min", chat=group)
+        assert len(group_posts(emulator, "Alice has waited")) == 1, "answered: no second alert"
+
+        clock.advance(6 * 3600 + 30 * 60)  # Tuesday 17:35: closed, and Wednesday a holiday
+        await bob.send("Still here")
+        late = (await bob.expect("Passed on to the clinic team")).text
+        assert "when it opens, on Thursday at 09:00" in late, "a new night: told again"
+    assert len(group_posts(emulator, "has waited")) == 3, "one alert per request, restart or not"
 
 
 def test_a_request_is_taken_and_alerted_about_once_whoever_is_quicker(db: Database) -> None:
-    """The conditional updates behind Take and the alert, as two staff members (or two
-    replicas) racing would meet them, on both databases."""
+    """The conditional updates behind Take, Reply and the alert, as two staff members (or two
+    replicas) racing would meet them, on both databases; what counts as open."""
     now = datetime(2026, 12, 1, 15, tzinfo=UTC)
     hours = OpeningHours(parse_week("Mon-Fri 09:00-17:00"), NEW_YORK)
     with db.session() as session:
         client = Client(telegram_id=1, chat_id=1, first_name="Alice")
-        session.add(client)
+        old_client = Client(telegram_id=2, chat_id=2, first_name="Olga")
+        session.add_all([client, old_client])
         session.flush()
-        request = Handoff(client_id=client.id, status="sent", sent_at=now, staff_chat_id=-1)  # type: ignore[arg-type]
-        session.add(request)
+        request = sent_request(client, now)
+        # Olga's request is from before the upgrade, eight days old and never closed.
+        old = sent_request(old_client, now - timedelta(days=8))
+        session.add_all([request, old])
         session.flush()
         request_id: int = request.id  # type: ignore[assignment]
+        old_id: int = old.id  # type: ignore[assignment]
     later = now + timedelta(minutes=45)
     with db.session() as session:
+        assert [r.request.id for r in inbox.open_requests(session, later)] == [request_id]
+        assert inbox.start_reply(session, old_id, STAFF_ID, later) is None, "not open"
+        assert inbox.take(session, old_id, STAFF_ID, "Sam", later) == (None, False)
         assert inbox.due_alerts(session, later, hours, 30) == [request_id]
         assert inbox.claim_alert(session, request_id, later) is not None
     with db.session() as session:
@@ -205,7 +324,72 @@ def test_a_request_is_taken_and_alerted_about_once_whoever_is_quicker(db: Databa
     with db.session() as session:
         second, took = inbox.take(session, request_id, KIM_ID, "Kim", later)
         assert not took and second is not None and second.request.taken_by_name == "Sam"
-        assert inbox.start_reply(session, request_id, KIM_ID) is not None
+        # Two Reply presses (two replicas at once): one armed reply, the latest.
+        assert inbox.start_reply(session, request_id, KIM_ID, later) is not None
+        assert inbox.start_reply(session, request_id, KIM_ID, later) is not None
+        replies = session.exec(select(Handoff).where(Handoff.kind == inbox.REPLY)).all()
+        assert len(replies) == 1
+    with pytest.raises(IntegrityError), db.session() as session:  # the database's own guard
+        session.add(Handoff(client_id=replies[0].client_id, kind=inbox.REPLY, taken_by=KIM_ID))
+        session.flush()
+    with db.session() as session:
         assert inbox.reply_target(session, KIM_ID) is not None
         assert inbox.end_reply(session, KIM_ID) is not None
         assert inbox.end_reply(session, KIM_ID) is None, "one reply, one message"
+        # A second request from Alice: the newest is listed, and due on its own.
+        newer = sent_request(client, later)
+        session.add(newer)
+        session.flush()
+        assert [r.request.id for r in inbox.open_requests(session, later)] == [newer.id]
+        assert inbox.due_alerts(session, later + timedelta(minutes=31), hours, 30) == [newer.id]
+
+
+def sent_request(client: Client, at: datetime) -> Handoff:
+    """A request that reached the staff chat at `at`."""
+    return Handoff(client_id=client.id, status="sent", created_at=at, sent_at=at, staff_chat_id=-1)  # type: ignore[arg-type]
+
+
+async def test_an_alert_the_staff_chat_refuses_is_tried_again_later_not_every_minute(
+    db: Database, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A staff chat the bot can't post to (removed from the group, a wrong STAFF_CHAT_ID):
+    the alert is retried after 1, 2, 4... minutes, one traceback in the log, then one line."""
+
+    class StaffChat:  # Telegram's side: refuses posts until `working`
+        def __init__(self) -> None:
+            self.posts, self.working = 0, False
+
+        async def send_message(self, chat_id: int, text: str, **_: object) -> SimpleNamespace:
+            self.posts += 1
+            if not self.working:
+                raise BadRequest("Chat not found")
+            return SimpleNamespace(chat_id=chat_id, message_id=self.posts)
+
+    sent_at = new_york(2026, 12, 1, 10, 0)
+    settings = make_settings(
+        database_url=database_url,
+        staff_chat_id=STAFF_CHAT_ID,
+        clinic_timezone="America/New_York",
+        clinic_hours="Mon-Fri 09:00-17:00",
+        handoff_alert_minutes=30,
+    )
+    clock = ManualClock(sent_at + timedelta(minutes=45))
+    services = Services(settings, db, load_content(settings), clock=clock)
+    with db.session() as session:
+        client = Client(telegram_id=1, chat_id=1, first_name="Alice")
+        session.add(client)
+        session.flush()
+        session.add(sent_request(client, sent_at))
+    staff_chat = StaffChat()
+    tries = []
+    for _ in range(8):  # a tick a minute
+        await send_due_alerts(services, staff_chat)  # type: ignore[arg-type]
+        tries.append(staff_chat.posts)
+        clock.advance(60)
+    assert tries == [1, 2, 2, 3, 3, 3, 3, 4], "after 1, 2 and 4 minutes"
+    tracebacks = [r for r in caplog.records if r.exc_info and "inbox note" in r.getMessage()]
+    assert len(tracebacks) == 1
+    staff_chat.working = True
+    while not await send_due_alerts(services, staff_chat):  # type: ignore[arg-type]
+        clock.advance(60)
+    assert await send_due_alerts(services, staff_chat) == 0, "posted once, then done"  # type: ignore[arg-type]

@@ -5,9 +5,10 @@ weeks pass in a moment and what falls due when does not depend on how busy the m
 
 from __future__ import annotations
 
+import asyncio
 import json
-import struct
 from datetime import UTC, date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, literal, select, update
@@ -18,12 +19,25 @@ from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import Client, PainCheckin, ReminderPlan
-from tests.flows import answered, execute, rows, start_and_consent
+from tests.flows import answered, execute, png_size, rows, start_and_consent
 from tests.test_e2e_reminders import ManualClock, aware, next_prompt, opt_in
+from tests.test_e2e_safety import EMERGENCY
 
 AUCKLAND = ZoneInfo("Pacific/Auckland")  # a day ahead of UTC: its week starts on UTC's Sunday
 CHICAGO = ZoneInfo("America/Chicago")
 ASKED = "How is your back this week"
+
+
+async def plan_due(bot: RunningBot, user: SimUser) -> datetime | None:
+    """When the user's next prompt is due, as their plan row says now."""
+    plan = await bot.services.db.run(
+        lambda s: s.scalars(
+            select(ReminderPlan)
+            .join(Client, Client.id == ReminderPlan.client_id)
+            .where(Client.telegram_id == user.id)
+        ).one()
+    )
+    return None if plan.next_due_at is None else aware(plan.next_due_at)
 
 
 async def next_due(
@@ -33,18 +47,36 @@ async def next_due(
     or a jump, the scheduler first skips the prompt missed meanwhile)."""
     now = clock.now
     for _ in range(int(patience / 0.2)):
-        plan = await bot.services.db.run(
-            lambda s: s.scalars(
-                select(ReminderPlan)
-                .join(Client, Client.id == ReminderPlan.client_id)
-                .where(Client.telegram_id == user.id)
-            ).one()
-        )
-        if plan.next_due_at is not None and aware(plan.next_due_at) > now:
-            clock.now = aware(plan.next_due_at)
+        due = await plan_due(bot, user)
+        if due is not None and due > now:
+            clock.now = due
             return
         await user.emulator.changed(0.2)
     raise AssertionError("the plan's next prompt never moved ahead of the clock")
+
+
+async def put_back(bot: RunningBot, clock: ManualClock, user: SimUser) -> None:
+    """Wait until the user's prompt, claimed but never sent, is due again (put back)."""
+    for _ in range(100):
+        due = await plan_due(bot, user)
+        if due is not None and due <= clock.now:
+            return
+        await user.emulator.changed(0.2)
+    raise AssertionError("the prompt that never left was not put back")
+
+
+def offline_after(emulator: BotApiEmulator, text: str) -> list[asyncio.Task[None]]:
+    """Telegram becomes unreachable the moment the bot sends a message containing `text`
+    (that message still arrives). Returns the task taking it offline."""
+    tasks: list[asyncio.Task[None]] = []
+
+    def on_call(method: str, params: dict[str, Any]) -> None:
+        if method == "sendMessage" and text in str(params.get("text")) and not tasks:
+            emulator.offline = True  # this very answer closes its connection behind it
+            tasks.append(asyncio.get_running_loop().create_task(emulator.go_offline()))
+
+    emulator.on_call = on_call
+    return tasks
 
 
 def check_ins(user: SimUser) -> list[Message]:
@@ -52,18 +84,14 @@ def check_ins(user: SimUser) -> list[Message]:
     return [m for m in user.bot_messages() if ASKED in m.shown_text]
 
 
-def png_size(content: bytes | None) -> tuple[int, int]:
-    assert content is not None and content[:8] == b"\x89PNG\r\n\x1a\n", "a PNG was uploaded"
-    return struct.unpack(">II", content[16:24])
-
-
 async def test_a_weekly_check_in_in_the_clients_zone_across_a_restart_then_progress(
     settings: Settings, alice: SimUser
 ) -> None:
     """Monday 09:30 in Auckland is still Sunday in UTC: the check-in belongs to Auckland's
     week, comes with the first prompt inside the working hours, is answered once, is not
-    asked again that week, and after a restart next week's comes once; a sharp worsening
-    offers a new self-check; /progress charts both weeks; /delete erases them."""
+    asked again that week, and after a restart next week's comes once, even when Telegram
+    becomes unreachable right after it so the prompt goes later; a sharp worsening offers a
+    new self-check; /progress charts both weeks; /delete erases them."""
     clock = ManualClock(datetime(2026, 11, 30, 9, 30, tzinfo=AUCKLAND))
     async with RunningBot(settings, poll_timeout=1.0, clock=clock) as bot:
         await start_and_consent(alice)
@@ -80,12 +108,12 @@ async def test_a_weekly_check_in_in_the_clients_zone_across_a_restart_then_progr
         await alice.expect("That's 1 break today")
 
         await alice.tap("6", message=asked)
+        again = await alice.tap("2", message=asked)  # a double tap: the buttons still showed
         thanks = await alice.expect("6 out of 10")
         assert thanks.message_id == asked.message_id and not thanks.flat_buttons
-        again = await alice.tap_data(asked, "pn:20261130:2")  # a second tap, too late
-        assert (await answered(alice, again)).get("text")
-        forged = await alice.tap_data(asked, "pn:20261207:1")
-        assert (await answered(alice, forged)).get("text")
+        assert (await answered(alice, again)).get("text") == labels.checkin_answered
+        forged = await alice.tap_data(asked, "pn:20261207:1")  # no such button
+        assert (await answered(alice, forged)).get("text") == labels.stale
         (row,) = await rows(bot, PainCheckin)
         assert row.score == 6, "answered once"
 
@@ -95,11 +123,20 @@ async def test_a_weekly_check_in_in_the_clients_zone_across_a_restart_then_progr
 
     clock.now = datetime(2026, 12, 7, 9, 30, tzinfo=AUCKLAND)  # a week on, while it was down
     async with RunningBot(settings, poll_timeout=1.0, clock=clock, settle=False) as bot:
-        await next_due(bot, clock, alice)
-        asked = await alice.expect(ASKED, timeout=10)
-        prompt = await next_prompt(alice)
+        emulator = alice.emulator
+        cut = offline_after(emulator, ASKED)
+        try:
+            await next_due(bot, clock, alice)
+            asked = await alice.expect(ASKED, timeout=10)
+            await put_back(bot, clock, alice)  # the prompt after it never left
+        finally:
+            emulator.on_call = None
+            await asyncio.gather(*cut)
+            await emulator.come_back()
+        prompt = await next_prompt(alice, timeout=30)
+        assert check_ins(alice) == [asked], "the prompt came again alone: asked once"
         await alice.tap(labels.prompt_done, message=prompt)
-        await alice.expect("That's 1 break today")
+        await alice.expect("That's 1 break today", timeout=30)  # once polling is back
         await alice.tap("9", message=asked)
         await alice.expect("9 out of 10")
         offer = await alice.expect("6 → 9")
@@ -129,7 +166,8 @@ async def test_a_weekly_check_in_in_the_clients_zone_across_a_restart_then_progr
 async def test_skip_and_nobody_held_or_without_consent_is_asked_and_withdrawal_erases(
     settings: Settings, emulator: BotApiEmulator, alice: SimUser, staff: SimUser
 ) -> None:
-    """Three clients with reminders in Chicago: Alice is asked and skips, then answers the
+    """Three clients with reminders in Chicago: Alice is asked, taps a score after a red flag
+    (the urgent advice, nothing recorded), is checked by a doctor and skips, then answers the
     next week; Bob, held by a tier B red flag, gets nothing; Carol, who said no to health
     answers, gets her prompts but never a check-in. /mydata lists Alice's answers; withdrawing
     consent erases them. Staff /stats show the change in pain after 4 weeks."""
@@ -163,6 +201,16 @@ async def test_skip_and_nobody_held_or_without_consent_is_asked_and_withdrawal_e
         asked = await alice.expect(ASKED)
         await next_prompt(alice)
         await next_prompt(carol)
+        # A red flag after she was asked (typed mid-self-check): her score is not taken, the
+        # urgent advice comes instead, until she says a doctor has checked her.
+        await alice.send(EMERGENCY)
+        await alice.expect("urgent medical help")
+        await alice.tap("7", message=asked)
+        held = await alice.expect("urgent medical help")
+        assert labels.doctor_checked in [b["text"] for b in held.flat_buttons]
+        assert [r.answered_at for r in await rows(bot, PainCheckin)] == [None], "not recorded"
+        await alice.tap(labels.doctor_checked, message=held)
+        await alice.expect("glad you've been checked")
         await alice.tap(labels.checkin_skip, message=asked)
         await alice.expect("Skipped for this week")
         (row,) = await rows(bot, PainCheckin)

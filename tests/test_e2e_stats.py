@@ -11,14 +11,15 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from storage.models import Broadcast, Client, Delivery, Event, Screening, utcnow
-from tests.flows import answer_all, execute, rows, start_and_consent
+from tests.flows import Q, answer_all, execute, png_size, rows, start_and_consent
+from tests.test_e2e_reminders import ManualClock
 
 ZONE = "America/New_York"  # the clinic's days are not UTC days here
 
@@ -26,6 +27,9 @@ ZONE = "America/New_York"  # the clinic's days are not UTC days here
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"clinic_timezone": ZONE})
+
+
+BANDS = {"low": "little or none", "some": "some", "strong": "strong"}  # as staff read them
 
 
 def lines(text: str) -> list[str]:
@@ -145,122 +149,130 @@ def local(days_back: int, clock: time, now: datetime) -> datetime:
     return datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
 
 
-def png_size(content: bytes) -> tuple[int, int]:
-    assert content[:8] == b"\x89PNG\r\n\x1a\n" and content[12:16] == b"IHDR", "not a PNG"
-    return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
-
-
 async def test_the_chart_its_caption_and_the_tips_figures_in_clinic_days(
-    bot: RunningBot, staff: SimUser, emulator: BotApiEmulator
+    settings: Settings, staff: SimUser
 ) -> None:
-    now = utcnow()
-    late, early = time(23, 59, 30), time(0, 0, 30)
-    inserted = {
-        # Yesterday 23:59 in New York is already today in UTC: still yesterday's.
-        "client_new": [local(1, late, now), local(2, early, now), local(29, early, now)],
-        "screening_finished": [local(3, time(12), now), local(1, late, now)],
-        "red_flag_exit": [local(5, time(9), now)],
-        "handoff": [local(6, time(18), now), local(10, time(18), now)],
-        "booking_shown": [local(3, time(12), now)],
-        "break_done": [local(d, time(11), now) for d in range(1, 29)],
-    }
-    outside = [local(30, late, now)]  # the day before the first: out, though within 30 UTC days
-    await execute(
-        bot,
-        insert(Event).values(
-            [{"kind": kind, "at": at, "data": None} for kind, ats in inserted.items() for at in ats]
-            + [{"kind": "client_new", "at": at, "data": {"source": "old"}} for at in outside]
-        ),
-    )
-    # Tips: #1 three days ago to four clients (one had blocked the bot), #2 yesterday to one.
-    await execute(
-        bot,
-        insert(Client).values(
-            [
-                {"telegram_id": 9100 + i, "chat_id": 9100 + i, "first_name": f"C{i}"}
-                for i in range(4)
-            ]
-        ),
-    )
-    clients = [c.id for c in await rows(bot, Client, Client.id)]
-    first, second = now - timedelta(days=3), now - timedelta(days=1)
-    await execute(
-        bot,
-        insert(Broadcast).values(
-            [
-                {"staff_id": staff.id, "status": "done", "segment": "all", "started_at": at}
-                for at in (first, second)
-            ]
-        ),
-    )
-    tip1, tip2 = [b.id for b in await rows(bot, Broadcast, Broadcast.id)]
-    deliveries = [(tip1, c, "sent", first) for c in clients[:3]]
-    deliveries += [(tip1, clients[3], "blocked", first), (tip2, clients[0], "sent", second)]
-    await execute(
-        bot,
-        insert(Delivery).values(
-            [
-                {"broadcast_id": b, "client_id": c, "chat_id": 1, "status": st, "updated_at": at}
-                for b, c, st, at in deliveries
-            ]
-        ),
-    )
-    unsubscribes = [
-        (clients[0], second + timedelta(hours=2)),  # got both: the latest, #2, takes it
-        (clients[1], first + timedelta(hours=47)),  # #1, within 48 h
-        (clients[2], first + timedelta(hours=49)),  # too late for #1: for no tip
-    ]
-    await execute(
-        bot,
-        insert(Event).values(
-            [
-                {"kind": "consent_tips", "client_id": c, "at": at, "data": {"agree": False}}
-                for c, at in unsubscribes
-            ]
-            + [
-                {
-                    "kind": "consent_tips",
-                    "client_id": clients[1],
-                    "at": now,
-                    "data": {"agree": True},
-                }
-            ]
-        ),
-    )
+    """On a fixed clock (noon in New York; its 30 days span the end of summer time, a
+    25-hour day), so no test run straddles the clinic's midnight."""
+    now = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+    async with RunningBot(settings, poll_timeout=1.0, clock=ManualClock(now)) as bot:
+        late, early = time(23, 59, 30), time(0, 0, 30)
+        inserted = {
+            # Yesterday 23:59 in New York is already today in UTC: still yesterday's.
+            "client_new": [local(1, late, now), local(2, early, now), local(29, early, now)],
+            "screening_finished": [local(3, time(12), now), local(1, late, now)],
+            "red_flag_exit": [local(5, time(9), now)],
+            "handoff": [local(6, time(18), now), local(10, time(18), now)],
+            "booking_shown": [local(3, time(12), now)],
+            "break_done": [local(d, time(11), now) for d in range(1, 29)],
+        }
+        outside = [local(30, late, now)]  # the day before the first: out, though within 30 UTC days
+        await execute(
+            bot,
+            insert(Event).values(
+                [
+                    {"kind": kind, "at": at, "data": None}
+                    for kind, ats in inserted.items()
+                    for at in ats
+                ]
+                + [{"kind": "client_new", "at": at, "data": {"source": "old"}} for at in outside]
+            ),
+        )
+        # Tips: #1 three days ago to four clients (one had blocked the bot), #2 yesterday to one.
+        await execute(
+            bot,
+            insert(Client).values(
+                [
+                    {"telegram_id": 9100 + i, "chat_id": 9100 + i, "first_name": f"C{i}"}
+                    for i in range(4)
+                ]
+            ),
+        )
+        clients = [c.id for c in await rows(bot, Client, Client.id)]
+        first, second = now - timedelta(days=3), now - timedelta(days=1)
+        await execute(
+            bot,
+            insert(Broadcast).values(
+                [
+                    {"staff_id": staff.id, "status": "done", "segment": "all", "started_at": at}
+                    for at in (first, second)
+                ]
+            ),
+        )
+        tip1, tip2 = [b.id for b in await rows(bot, Broadcast, Broadcast.id)]
+        deliveries = [(tip1, c, "sent", first) for c in clients[:3]]
+        deliveries += [(tip1, clients[3], "blocked", first), (tip2, clients[0], "sent", second)]
+        await execute(
+            bot,
+            insert(Delivery).values(
+                [
+                    {
+                        "broadcast_id": b,
+                        "client_id": c,
+                        "chat_id": 1,
+                        "status": st,
+                        "updated_at": at,
+                    }
+                    for b, c, st, at in deliveries
+                ]
+            ),
+        )
+        unsubscribes = [
+            (clients[0], second + timedelta(hours=2)),  # got both: the latest, #2, takes it
+            (clients[1], first + timedelta(hours=47)),  # #1, within 48 h
+            (clients[2], first + timedelta(hours=49)),  # too late for #1: for no tip
+        ]
+        await execute(
+            bot,
+            insert(Event).values(
+                [
+                    {"kind": "consent_tips", "client_id": c, "at": at, "data": {"agree": False}}
+                    for c, at in unsubscribes
+                ]
+                + [
+                    {
+                        "kind": "consent_tips",
+                        "client_id": clients[1],
+                        "at": now,
+                        "data": {"agree": True},
+                    }
+                ]
+            ),
+        )
 
-    await staff.send("/stats")
-    photo = await staff.expect("Last 30 days")
-    assert photo.photo is not None and photo.file_content is not None
-    assert png_size(photo.file_content) == (1200, 800)
-    assert (photo.photo[-1]["width"], photo.photo[-1]["height"]) == (1200, 800)
-    caption = dict(re.findall(r"^(.+): (\d+)$", photo.caption or "", re.M))
-    names = {
-        "client_new": "New clients",
-        "screening_finished": "Self-checks finished",
-        "booking_shown": "Booking links shown",
-        "red_flag_exit": "Red-flag exits",
-        "handoff": "Hand-offs to staff",
-        "break_done": "Movement breaks done",
-    }
-    assert caption == {names[kind]: str(len(ats)) for kind, ats in inserted.items()}
-    today = now.astimezone(ZoneInfo(ZONE))
-    assert f"to {today:%d %b %Y} ({ZONE} time)" in (photo.caption or "")
+        await staff.send("/stats")
+        photo = await staff.expect("Last 30 days")
+        assert photo.photo is not None and photo.file_content is not None
+        assert png_size(photo.file_content) == (1200, 800)
+        assert (photo.photo[-1]["width"], photo.photo[-1]["height"]) == (1200, 800)
+        caption = dict(re.findall(r"^(.+): (\d+)$", photo.caption or "", re.M))
+        names = {
+            "client_new": "New clients",
+            "screening_finished": "Self-checks finished",
+            "booking_shown": "Booking links shown",
+            "red_flag_exit": "Red-flag exits",
+            "handoff": "Hand-offs to staff",
+            "break_done": "Movement breaks done",
+        }
+        assert caption == {names[kind]: str(len(ats)) for kind, ats in inserted.items()}
+        today = now.astimezone(ZoneInfo(ZONE))
+        assert f"to {today:%d %b %Y} ({ZONE} time)" in (photo.caption or "")
 
-    def day(moment: datetime) -> str:
-        return f"{moment.astimezone(ZoneInfo(ZONE)):%d %b}"
+        def day(moment: datetime) -> str:
+            return f"{moment.astimezone(ZoneInfo(ZONE)):%d %b}"
 
-    shown = lines((await staff.expect("Bot figures")).text or "")
-    for line in (
-        "New clients: 2 / 3",  # the 30-day column is the caption's figure
-        "• Finished with a result: 2 / 2",
-        "• Hand-offs to staff: 1 / 2",
-        "• Breaks done: 6 / 28",
-        "Broadcasts started: 2 / 2",
-        f"• #{tip2}, {day(second)}: 1 delivered, 0 blocked, 1 unsubscribed",
-        f"• #{tip1}, {day(first)}: 3 delivered, 1 blocked, 1 unsubscribed",
-    ):
-        assert line in shown, f"{line!r} not in {shown}"
-    assert not any(line.startswith("• old") for line in shown), "the day before the 30 is out"
+        shown = lines((await staff.expect("Bot figures")).text or "")
+        for line in (
+            "New clients: 2 / 3",  # the 30-day column is the caption's figure
+            "• Finished with a result: 2 / 2",
+            "• Hand-offs to staff: 1 / 2",
+            "• Breaks done: 6 / 28",
+            "Broadcasts started: 2 / 2",
+            f"• #{tip2}, {day(second)}: 1 delivered, 0 blocked, 1 unsubscribed",
+            f"• #{tip1}, {day(first)}: 3 delivered, 1 blocked, 1 unsubscribed",
+        ):
+            assert line in shown, f"{line!r} not in {shown}"
+        assert not any(line.startswith("• old") for line in shown), "the day before the 30 is out"
 
 
 async def test_export_lists_consented_clients_without_contact_details(
@@ -284,6 +296,10 @@ async def test_export_lists_consented_clients_without_contact_details(
             created_at=datetime(2026, 1, 10, 3, 0, tzinfo=UTC),  # 9 Jan in New York
         ),
     )
+    mallory = select(Client.id).where(Client.telegram_id == 987654321).scalar_subquery()
+    await execute(  # she asked twice to talk to a person
+        bot, insert(Event).values([{"kind": "handoff", "client_id": mallory}] * 2)
+    )
 
     await staff.send("/export")
     sent = await staff.expect("Client funnel")
@@ -304,9 +320,11 @@ async def test_export_lists_consented_clients_without_contact_details(
             "created": "2026-01-09",
             "health consent": "yes",
             "self-check finished": "no",
-            "band": "",
+            "lazy-glute pattern": "",
             "red-flag tier": "B",
             "services recommended": "",
+            "booking link shown": "no",
+            "hand-offs to staff": "2",
             "reminders": "",
             "breaks done": "0",
             "tips consent": "yes",
@@ -317,11 +335,16 @@ async def test_export_lists_consented_clients_without_contact_details(
             "created": f"{utcnow().astimezone(ZoneInfo(ZONE)):%Y-%m-%d}",
             "health consent": "yes",
             "self-check finished": "yes",
-            "band": screening.result["band"],
+            "lazy-glute pattern": BANDS[screening.result["band"]],
             "red-flag tier": "",
-            "services recommended": " ".join(screening.result["services"]),
+            "services recommended": "; ".join(
+                Q.services[service].name for service in screening.result["services"]
+            ),
+            "booking link shown": "yes",  # with her result
+            "hand-offs to staff": "0",
             "reminders": "",
             "breaks done": "0",
             "tips consent": "no",
         },
     ]
+    assert "Pain Eliminator" in table[1]["services recommended"], "names, not ids"

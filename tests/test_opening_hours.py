@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.settings import ConfigError, load_settings
-from dialogs.inbox import PAGE, Entry, after_hours, inbox_view
+from dialogs.inbox import PAGE, Entry, after_hours, inbox_view, shared_safety
 from dialogs.opening_hours import OpeningHours, parse_holidays, parse_week
 from dialogs.telegram_html import check_message_html
 
@@ -36,6 +36,9 @@ def test_the_weekly_format_reads_ranges_lists_and_several_periods() -> None:
     wrapped = parse_week("Sat-Mon 10:00-12:00")  # a range over the weekend
     assert [bool(day) for day in wrapped] == [True, False, False, False, False, True, True]
     assert parse_week("Monday-Friday 09:00-17:00")[4] == ((540, 1020),)
+    # Times are read as a client's typed working hours are (dialogs.hours): 9-5 is the day.
+    assert parse_week("Mon-Fri 9-5; Sat 10am-2pm, 0300-0400")[0] == ((540, 1020),)
+    assert parse_week("Mon-Fri 9-5; Sat 10am-2pm, 0300-0400")[5] == ((180, 240), (600, 840))
 
 
 @pytest.mark.parametrize(
@@ -128,21 +131,34 @@ def test_daylight_saving_moves_the_instants_not_the_hours_on_the_door() -> None:
     assert sydney.next_open(utc(2026, 10, 2, 7)) == utc(2026, 10, 4, 22)  # Monday, AEDT
 
 
-def test_out_of_hours_the_client_is_told_when_in_clinic_time() -> None:
+def test_out_of_hours_the_client_is_told_when_in_clinic_time_once_a_night() -> None:
     hours = OpeningHours(parse_week(WEEKDAYS), NEW_YORK)
     assert after_hours(hours, local(NEW_YORK, 2026, 12, 1, 10)) == "", "open: nothing to add"
     night = after_hours(hours, local(NEW_YORK, 2026, 12, 7, 22))  # Monday night
-    assert "closed now; we will answer after Tuesday 09:00" in night
+    assert "closed now; we will answer when it opens, tomorrow at 09:00" in night
     assert "(clinic time, America/New_York)" in night
+    early = local(NEW_YORK, 2026, 12, 8, 6)  # Tuesday 06:00: later the same day
+    assert "when it opens, today at 09:00" in after_hours(hours, early)
+    friday = after_hours(hours, local(NEW_YORK, 2026, 12, 4, 19))
+    assert "when it opens, on Saturday at 10:00" not in friday, "Saturday is tomorrow"
+    assert "when it opens, tomorrow at 10:00" in friday
+    sunday = after_hours(hours, local(NEW_YORK, 2026, 12, 5, 15))  # Saturday after closing
+    assert "when it opens, on Monday at 09:00" in sunday
+    # Told at 22:00 on Monday: not again that night; again the next night.
+    told = local(NEW_YORK, 2026, 12, 7, 22)
+    assert hours.last_close(early) == local(NEW_YORK, 2026, 12, 7, 18)
+    assert after_hours(hours, early, told_at=told) == ""
+    assert after_hours(hours, local(NEW_YORK, 2026, 12, 8, 19), told_at=told) != ""
+    assert after_hours(hours, early, told_at=local(NEW_YORK, 2026, 12, 7, 17)) != "", "open then"
     far = OpeningHours(parse_week(WEEKDAYS), NEW_YORK, parse_holidays("2026-12-08,2026-12-09"))
     long_break = OpeningHours(
         far.week, NEW_YORK, far.holidays | {date(2026, 12, d) for d in range(10, 20)}
     )
     later = after_hours(long_break, local(NEW_YORK, 2026, 12, 7, 22))
-    assert "after Monday 21 December, 09:00" in later, "over a week away: the date too"
+    assert "on Monday 21 December at 09:00" in later, "over a week away: the date too"
 
 
-def entry(n: int, minutes_ago: int, tier: str | None = None, taken: int | None = None) -> Entry:
+def entry(n: int, minutes_ago: int, tier: str | None = "none", taken: int | None = None) -> Entry:
     since = utc(2026, 12, 1, 12) - timedelta(minutes=minutes_ago)
     return Entry(n, f"<Client {n}> & co", since, tier, taken, "Sam" if taken else None)
 
@@ -167,3 +183,22 @@ def test_the_inbox_shows_urgent_first_then_the_longest_waiting_within_telegrams_
     assert [b.data for b in buttons[-1]] == ["ib:p:0", "ib:p:2"]
     empty, no_buttons = inbox_view([], 3, now, LONDON, viewer=None)
     assert "Nothing waiting" in empty and no_buttons == ()
+
+
+def test_the_inbox_shows_the_safety_status_the_client_shared_whatever_it_is() -> None:
+    since, now = utc(2026, 12, 1, 11), utc(2026, 12, 1, 12)
+    earlier, later = since - timedelta(days=3), since + timedelta(minutes=5)
+    assert shared_safety("C", earlier, True, since) == "C"
+    assert shared_safety(None, None, True, since) == "none"
+    assert shared_safety("B", earlier, False, since) is None, "not shared with the request"
+    assert shared_safety("A", later, False, since) == "A", "told to the team after asking"
+    assert shared_safety("C", later, False, since) is None
+    entries = [entry(1, 5, "C"), entry(2, 6, None), entry(3, 7, "none")]
+    text, _ = inbox_view(entries, 0, now, LONDON, viewer=None)
+    lines = {
+        n: next(line for line in text.splitlines() if f"waiting {m} min" in line)
+        for n, m in ((1, 5), (2, 6), (3, 7))
+    }
+    assert "tier C: a GP check suggested" in lines[1]
+    assert "safety status not shared" in lines[2]
+    assert "no red flags reported" in lines[3]

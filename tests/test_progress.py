@@ -62,7 +62,7 @@ def test_buttons_carry_the_week_and_the_score_and_forged_data_is_refused() -> No
 def test_an_answer_is_recorded_once_and_a_worsening_offers_a_new_self_check() -> None:
     fresh = Checkin(MONDAY)
     calm = answer(fresh, Answer(MONDAY, 4), previous=5, consent=True, safety=Safety())
-    assert calm.record and not calm.worse and len(calm.replies) == 1
+    assert calm.record and len(calm.replies) == 1, "no offer of a new self-check"
     assert calm.replies[0].replace and "4 out of 10" in calm.replies[0].text
 
     worse = answer(
@@ -74,7 +74,7 @@ def test_an_answer_is_recorded_once_and_a_worsening_offers_a_new_self_check() ->
         emergency=["numbness between the legs"],
         doctor_today=["a fever"],
     )
-    assert worse.record and worse.worse
+    assert worse.record and len(worse.replies) == 2
     offer = worse.replies[1]
     assert offer.buttons[0][0].text == labels.new_check and offer.buttons[0][0].data == "n"
     assert "4 → 8" in offer.text and "999" in offer.text and "a fever" in offer.text
@@ -177,10 +177,10 @@ def test_the_chart_is_a_png_of_the_standard_size() -> None:
 def test_claimed_once_answered_once_and_the_change_after_four_weeks(db: Database) -> None:
     now = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
     with db.session() as session:
-        clients = [Client(telegram_id=n, chat_id=n, first_name=str(n)) for n in (1, 2, 3)]
+        clients = [Client(telegram_id=n, chat_id=n, first_name=str(n)) for n in (1, 2, 3, 4)]
         session.add_all(clients)
         session.flush()
-        one, two, three = (c.id for c in clients)
+        one, two, three, four = (c.id for c in clients)
         assert checkins.claim(session, one, MONDAY, now)  # type: ignore[arg-type]
         assert not checkins.claim(session, one, MONDAY, now), "a second claim finds it taken"
         assert checkins.asked(session, one, MONDAY)  # type: ignore[arg-type]
@@ -188,6 +188,8 @@ def test_claimed_once_answered_once_and_the_change_after_four_weeks(db: Database
         assert not checkins.record(session, one, MONDAY, 2, now), "answered once"  # type: ignore[arg-type]
         # Client 1: 6, then 5 three weeks on, then 3 at the 4-week mark, then 1: counts -3.
         # Client 2: 4, then 6 five weeks on: +2. Client 3: one answer only: not counted.
+        # Client 4: skipped the first week, so 5 the week after is the start; 2 at the 4-week
+        # mark from it: -3 (a skipped week 4 weeks before that is no start).
         for client, weeks, score in (
             (one, 3, 5),
             (one, 4, 3),
@@ -195,6 +197,10 @@ def test_claimed_once_answered_once_and_the_change_after_four_weeks(db: Database
             (two, 0, 4),
             (two, 5, 6),
             (three, 0, 7),
+            (four, 0, None),
+            (four, 1, 5),
+            (four, 4, 4),  # 3 weeks after the start: too soon
+            (four, 5, 2),
         ):
             week = MONDAY + timedelta(weeks=weeks)
             checkins.claim(session, client, week, now)  # type: ignore[arg-type]
@@ -202,7 +208,7 @@ def test_claimed_once_answered_once_and_the_change_after_four_weeks(db: Database
         checkins.claim(session, two, MONDAY + timedelta(weeks=6), now)  # type: ignore[arg-type]
         checkins.record(session, two, MONDAY + timedelta(weeks=6), None, now)  # type: ignore[arg-type]
         change = checkins.pain_change(session)
-        assert (change.clients, change.average) == (2, -0.5)
+        assert change.clients == 3 and change.average == pytest.approx(-4 / 3)
         assert checkins.previous_score(session, one, MONDAY + timedelta(weeks=4)) == 5  # type: ignore[arg-type]
         assert checkins.scores(session, two, MONDAY) == {  # type: ignore[arg-type]
             MONDAY: 4,
@@ -212,4 +218,4 @@ def test_claimed_once_answered_once_and_the_change_after_four_weeks(db: Database
         assert checkins.asked(session, one, MONDAY + timedelta(weeks=3)), "answered: kept"  # type: ignore[arg-type]
         checkins.erase(session, one)  # type: ignore[arg-type]
         left = session.exec(select(PainCheckin.client_id)).all()
-        assert one not in left and len(left) == 4
+        assert one not in left and len(left) == 8

@@ -13,11 +13,19 @@ from storage import export
 
 
 async def on_export(update: Update, context: BotContext) -> None:
+    """The CSV file, named by the clinic's date, with a caption saying what is (not) in it."""
     services = context.services
     zone = services.settings.clinic_zone
     rows = await services.db.read(lambda s: export.funnel(s, zone))
     texts = environment().get_template("staff/export.j2").module
-    content = await asyncio.to_thread(export.to_csv, rows, texts.columns, texts.words)
+    content = await asyncio.to_thread(
+        export.to_csv,
+        rows,
+        texts.columns,
+        texts.words,
+        bands=texts.bands,
+        services={key: s.name for key, s in services.questionnaire.services.items()},
+    )
     message = update.effective_message
     assert message is not None
     await message.reply_document(

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -29,7 +29,7 @@ from dialogs.render import labels, render
 from dialogs.replies import Button
 from dialogs.safety import Safety, urgent_advice
 from storage import repo
-from storage.models import Client, Handoff, Screening, utcnow
+from storage.models import Client, Handoff, Screening
 
 log = logging.getLogger(__name__)
 RELAY_MERGE = timedelta(seconds=2)  # a client's messages this close together are one post
@@ -94,8 +94,14 @@ async def on_human_button(update: Update, context: BotContext) -> None:
         await edit_pressed(query, **_unavailable(services, _urgent(safety)))
         return
     post, now = (posted.chat_id, posted.message_id), services.clock()
-    await services.db.run(lambda s: repo.set_handoff_status(s, handoff_id, "sent", post, now))
-    closed = after_hours(services.settings.opening_hours, now)
+
+    def sent(session: Session) -> datetime | None:
+        told_at = repo.last_to_team(session, handoff.client_id)
+        repo.set_handoff_status(session, handoff_id, "sent", post, now)
+        return told_at
+
+    told_at = await services.db.run(sent)
+    closed = after_hours(services.settings.opening_hours, now, told_at)
     await edit_pressed(query, render("handoff_sent", urgent=_urgent(safety), after_hours=closed))
 
 
@@ -170,9 +176,16 @@ async def _flush_later(context: BotContext, chat: int) -> None:
         urgent_advice = _urgent(safety_of(client, services.questionnaire))
         await context.bot.send_message(chat, **_unavailable(services, urgent_advice))
         return
-    post = (posted.chat_id, posted.message_id)
-    await services.db.run(lambda s: repo.record_relay(s, client.id, post))  # type: ignore[arg-type]
-    closed = after_hours(services.settings.opening_hours, services.clock())
+    post, now = (posted.chat_id, posted.message_id), services.clock()
+
+    def record(session: Session) -> datetime | None:
+        told_at = repo.last_to_team(session, client.id)  # type: ignore[arg-type]
+        repo.record_relay(session, client.id, post, at=now)  # type: ignore[arg-type]
+        return told_at
+
+    told_at = await services.db.run(record)
+    # When the clinic is closed, said with the first message of the night only.
+    closed = after_hours(services.settings.opening_hours, now, told_at)
     await context.bot.send_message(
         chat, render("relay_sent", text_only=burst.text_only, after_hours=closed)
     )
@@ -228,9 +241,11 @@ async def close_request(context: BotContext, request_id: int, staff_name: str) -
     chat loses its buttons and gets a note naming who closed it, and the client is told.
     False if it was closed already (by someone else a moment ago, or the client left)."""
 
+    now = context.services.clock()
+
     def close(session: Session) -> tuple[Client, int | None, int | None] | None:
         request = session.get(Handoff, request_id)
-        client = repo.close_conversation(session, request_id)
+        client = repo.close_conversation(session, request_id, now)
         if request is None or client is None:
             return None
         return client, request.staff_chat_id, request.staff_message_id
@@ -239,19 +254,28 @@ async def close_request(context: BotContext, request_id: int, staff_name: str) -
     if closed is None:
         return False
     client, chat, message_id = closed
+    # It is closed now, whatever Telegram says next: the press is answered either way.
     if chat is not None and message_id is not None:
         with contextlib.suppress(TelegramError):  # the post stays; its buttons go
             await context.bot.edit_message_reply_markup(chat, message_id, reply_markup=None)
-        note = await context.bot.send_message(
-            chat,
-            render("staff_closed", name=client.first_name, staff_name=staff_name),
-            reply_to_message_id=message_id,
-            allow_sending_without_reply=True,
-        )
-        post = (note.chat_id, note.message_id)
-        await context.services.db.run(lambda s: repo.record_relay(s, client.id, post, "note"))  # type: ignore[arg-type]
-    with contextlib.suppress(Forbidden):
+        try:
+            note = await context.bot.send_message(
+                chat,
+                render("staff_closed", name=client.first_name, staff_name=staff_name),
+                reply_to_message_id=message_id,
+                allow_sending_without_reply=True,
+            )
+        except TelegramError:
+            log.exception("could not post the closing note to the staff chat")
+        else:
+            post = (note.chat_id, note.message_id)
+            await context.services.db.run(lambda s: repo.record_relay(s, client.id, post, "note"))  # type: ignore[arg-type]
+    try:
         await context.bot.send_message(client.chat_id, render("handoff_closed"))
+    except Forbidden:
+        pass  # they blocked the bot: nothing to tell
+    except TelegramError:
+        log.exception("could not tell a client their conversation was closed")
     return True
 
 
@@ -280,15 +304,19 @@ async def deliver_staff_reply(context: BotContext, message: Message, client: Cli
     conversation is still open; the staff member is told either way. True if delivered."""
     sender = message.from_user
     assert sender is not None
-    since = utcnow() - RELAY_WINDOW
+    now = context.services.clock()
     if client is None:
         await message.reply_text(render("staff_not_delivered", reason="unknown"))
         return False
-    is_open = await context.services.db.run(
-        lambda s: repo.open_handoff(s, client.id, since) is not None  # type: ignore[arg-type]
-    )
-    if client.blocked or not is_open:
-        reason = "blocked" if client.blocked else "closed"
+    client_id: int = client.id  # type: ignore[assignment]
+
+    def why_not(session: Session) -> str | None:
+        if repo.open_handoff(session, client_id, now - RELAY_WINDOW) is not None:
+            return None
+        return "closed" if repo.closed_by_staff(session, client_id) else "expired"
+
+    reason = "blocked" if client.blocked else await context.services.db.run(why_not)
+    if reason is not None:
         await message.reply_text(
             render("staff_not_delivered", reason=reason, days=RELAY_WINDOW.days)
         )
@@ -300,10 +328,10 @@ async def deliver_staff_reply(context: BotContext, message: Message, client: Cli
         await message.reply_text(render("staff_not_delivered", reason="blocked"))
         return False
     delivered = await message.reply_text(render("staff_delivered", name=client.first_name))
-    # Staff activity keeps the conversation open, and a reply to this confirmation reaches
-    # the client too.
+    # Staff activity keeps the conversation open and stops the inbox's alert (stamped with the
+    # bot's clock); in the staff group a reply to this confirmation reaches the client too.
     post = (delivered.chat_id, delivered.message_id)
-    await context.services.db.run(lambda s: repo.record_relay(s, client.id, post, "staff"))  # type: ignore[arg-type]
+    await context.services.db.run(lambda s: repo.record_relay(s, client_id, post, "staff", at=now))
     return True
 
 
@@ -319,7 +347,7 @@ async def _ask(services: Services, update: Update) -> dict[str, object]:
         safety = safety_of(client, services.questionnaire)
         if staff_chat is None:
             return None, None, safety
-        return (*repo.ask_handoff(session, client), safety)
+        return (*repo.ask_handoff(session, client, services.clock()), safety)
 
     asked = await services.db.run(ask)
     if asked is None:

@@ -6,12 +6,15 @@ Registered for STAFF_IDS only, in a private chat with the bot or in the staff gr
 and the alert's claim live in the database (`storage.inbox`), so they hold across restarts
 and replicas. Reply puts the staff member's next message in their private chat on its way to
 the client (`dialogs.awaiting.Awaiting.STAFF_REPLY`), delivered as a reply in the staff group
-is (`bot.handlers.human.deliver_staff_reply`).
+is (`bot.handlers.human.deliver_staff_reply`), if it comes within STAFF_REPLY_TIMEOUT and
+before any other command or tip of theirs.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 from telegram import Bot, CallbackQuery, Update
@@ -20,7 +23,8 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.handlers.human import close_request, deliver_staff_reply
 from bot.replies import markup
 from bot.services import BotContext, Services
-from dialogs.inbox import Entry, inbox_view, urgent_tier
+from dialogs.awaiting import STAFF_REPLY_TIMEOUT
+from dialogs.inbox import Entry, inbox_view, shared_safety
 from dialogs.render import labels, render
 from dialogs.replies import Keyboard
 from dialogs.telegram_html import parse_html
@@ -28,9 +32,22 @@ from storage import inbox, repo
 from storage.models import Client, Handoff
 
 log = logging.getLogger(__name__)
+# An alert the staff chat refused is tried again after 1, 2, 4... minutes, at most hourly.
+ALERT_RETRY_FIRST = timedelta(minutes=1)
+ALERT_RETRY_MAX = timedelta(hours=1)
+
+
+@dataclass
+class AlertRetry:
+    """An alert that could not be posted (kept per replica in `Services.alert_retries`)."""
+
+    failures: int
+    next_try: datetime
 
 
 async def on_inbox(update: Update, context: BotContext) -> None:
+    """/inbox: the first page of open requests (in a private chat, "taken by you" marks the
+    sender's own)."""
     message = update.effective_message
     assert message is not None and update.effective_user is not None
     viewer = update.effective_user.id if message.chat.type == "private" else None
@@ -62,6 +79,28 @@ async def on_button(update: Update, context: BotContext) -> None:
     await _refresh(query, services, page)
 
 
+async def end_reply_on_command(update: Update, context: BotContext) -> None:
+    """Any command from a staff member in their private chat (but /cancel, which says so
+    itself) ends a reply they were writing from /inbox: their next message is for the
+    command, not the client. They are told nothing was sent."""
+    message, user = update.effective_message, update.effective_user
+    command = (message.text or "/").split()[0].split("@")[0] if message else ""
+    if message is None or user is None or command == "/cancel":
+        return
+    client = await context.services.db.run(lambda s: inbox.end_reply(s, user.id))
+    if client is not None:
+        await message.reply_text(render("staff/inbox_reply_cancelled", name=client.first_name))
+
+
+async def tell_reply_gone(bot: Bot, staff_ids: list[int], name: str) -> None:
+    """Staff writing a reply to a client who has just erased their data: it can't go."""
+    for staff_id in staff_ids:
+        try:
+            await bot.send_message(staff_id, render("staff/inbox_reply_gone", name=name))
+        except TelegramError:
+            log.warning("could not tell staff member %s their reply can't be sent", staff_id)
+
+
 async def _take(query: CallbackQuery, context: BotContext, request_id: int) -> None:
     """Take the request (once: a second staff member is told who has it); the staff group
     sees who took it, under the request's post."""
@@ -78,8 +117,9 @@ async def _take(query: CallbackQuery, context: BotContext, request_id: int) -> N
         if request.taken_by == user.id:
             await query.answer(labels.inbox_yours)
         else:
-            who = request.taken_by_name or "Someone"
-            await query.answer(labels.inbox_taken_by.format(name=who), show_alert=True)
+            who = request.taken_by_name
+            taken = labels.inbox_taken_by.format(name=who) if who else labels.inbox_taken_by_someone
+            await query.answer(taken, show_alert=True)
         return
     await query.answer(labels.inbox_taken)
     text = render("staff/inbox_taken", staff_name=user.first_name, name=found.client.first_name)
@@ -89,26 +129,43 @@ async def _take(query: CallbackQuery, context: BotContext, request_id: int) -> N
 async def _reply(query: CallbackQuery, context: BotContext, request_id: int) -> None:
     """The staff member's next message in their private chat goes to the client."""
     services, user = context.services, query.from_user
-    found = await services.db.run(lambda s: inbox.start_reply(s, request_id, user.id))
+    now = services.clock()
+    found = await services.db.run(lambda s: inbox.start_reply(s, request_id, user.id, now))
     if found is None:
         await query.answer(labels.inbox_gone, show_alert=True)
         return
-    ask = render("staff/inbox_reply_ask", name=found.client.first_name)
+    ask = render(
+        "staff/inbox_reply_ask",
+        name=found.client.first_name,
+        minutes=int(STAFF_REPLY_TIMEOUT.total_seconds() // 60),
+    )
     try:
         await context.bot.send_message(user.id, ask)
-    except (Forbidden, BadRequest):  # they never opened a private chat with the bot
+    except TelegramError as error:
         await services.db.run(lambda s: inbox.end_reply(s, user.id))
-        await query.answer(labels.inbox_open_chat, show_alert=True)
+        if isinstance(error, Forbidden | BadRequest):  # never opened a private chat with us
+            await query.answer(labels.inbox_open_chat, show_alert=True)
+        else:
+            log.warning("could not ask staff member %s for their reply: %s", user.id, error)
+            await query.answer(labels.sorry, show_alert=True)
         return
     in_private = query.message is not None and query.message.chat.type == "private"
     await query.answer(None if in_private else labels.inbox_write_reply)
 
 
 async def send_inbox_reply(update: Update, context: BotContext, reply: Handoff) -> None:
-    """The message a staff member typed after Reply: to the client, once."""
+    """The message a staff member typed after Reply: to the client, once, if it comes within
+    STAFF_REPLY_TIMEOUT (later, it is not sent and they are told: reply mode ends)."""
     message = update.message
     assert message is not None and message.from_user is not None
     services, staff_id = context.services, message.from_user.id
+    if services.clock() - reply.created_at > STAFF_REPLY_TIMEOUT:
+        client = await services.db.run(lambda s: inbox.end_reply(s, staff_id, reply.id))
+        if client is not None:
+            minutes = int(STAFF_REPLY_TIMEOUT.total_seconds() // 60)
+            expired = render("staff/inbox_reply_expired", name=client.first_name, minutes=minutes)
+            await message.reply_text(expired)
+        return
     if message.text is None:
         client = await services.db.run(lambda s: s.get(Client, reply.client_id))
         name = client.first_name if client else ""
@@ -134,28 +191,40 @@ async def cancel_reply(update: Update, context: BotContext) -> bool:
 async def send_due_alerts(services: Services, bot: Bot) -> int:
     """Post the alert for each request that has waited longer than HANDOFF_ALERT_MINUTES of
     opening hours with nobody taking or answering it: once per request, whichever replica
-    claims it first; a post that fails is due again next time. Returns how many went."""
-    settings = services.settings
+    claims it first. A post that fails is tried again later, backing off (ALERT_RETRY_FIRST,
+    doubling up to ALERT_RETRY_MAX) and logged in full only the first time, so a staff chat
+    the bot can't post to is not a traceback a minute. Returns how many went."""
+    settings, retries = services.settings, services.alert_retries
     now = services.clock()
     hours, minutes = settings.opening_hours, settings.handoff_alert_minutes
     due = await services.db.run(lambda s: inbox.due_alerts(s, now, hours, minutes))
     sent = 0
     for request_id in due:
+        retry = retries.get(request_id)
+        if retry is not None and now < retry.next_try:
+            continue
         found = await services.db.run(lambda s, r=request_id: inbox.claim_alert(s, r, now))  # type: ignore[misc]
         if found is None:
             continue  # taken, closed or alerted meanwhile
         waited = hours.open_time_between(found.since, now).total_seconds() // 60
         text = render("staff/inbox_alert", name=found.client.first_name, minutes=int(waited))
-        if await _note(bot, services, found.request, text):
+        if await _note(bot, services, found.request, text, first_try=retry is None):
+            retries.pop(request_id, None)
             sent += 1
-        else:
-            await services.db.run(lambda s, r=request_id: inbox.unclaim_alert(s, r))  # type: ignore[misc]
+            continue
+        await services.db.run(lambda s, r=request_id: inbox.unclaim_alert(s, r))  # type: ignore[misc]
+        failures = retry.failures + 1 if retry else 1
+        wait = min(ALERT_RETRY_FIRST * 2 ** (failures - 1), ALERT_RETRY_MAX)
+        retries[request_id] = AlertRetry(failures, now + wait)
     return sent
 
 
-async def _note(bot: Bot, services: Services, request: Handoff, text: str) -> bool:
+async def _note(
+    bot: Bot, services: Services, request: Handoff, text: str, *, first_try: bool = True
+) -> bool:
     """A note in the staff chat under the request's post (a reply to it reaches the client,
-    and it goes when the client's data is erased). False if it could not be posted."""
+    and it goes when the client's data is erased). False if it could not be posted (logged
+    with its traceback on a `first_try`, in one line after that)."""
     chat = request.staff_chat_id or services.settings.staff_chat_id
     if chat is None:
         return False
@@ -166,8 +235,11 @@ async def _note(bot: Bot, services: Services, request: Handoff, text: str) -> bo
             reply_to_message_id=request.staff_message_id,
             allow_sending_without_reply=True,
         )
-    except TelegramError:
-        log.exception("could not post an inbox note to the staff chat")
+    except TelegramError as error:
+        if first_try:
+            log.exception("could not post an inbox note to the staff chat")
+        else:
+            log.warning("still could not post an inbox note to the staff chat: %s", error)
         return False
     post = (note.chat_id, note.message_id)
     await services.db.run(lambda s: repo.record_relay(s, request.client_id, post, "note"))
@@ -176,6 +248,7 @@ async def _note(bot: Bot, services: Services, request: Handoff, text: str) -> bo
 
 async def _view(services: Services, page: int, viewer: int | None) -> tuple[str, Keyboard]:
     """One page of the inbox (`viewer`: whose "taken by you" to show; None in the group)."""
+    now = services.clock()
 
     def load(session: Session) -> list[Entry]:
         return [
@@ -183,7 +256,7 @@ async def _view(services: Services, page: int, viewer: int | None) -> tuple[str,
                 request_id=found.request.id,  # type: ignore[arg-type]
                 name=found.client.first_name,
                 since=found.since,
-                urgent_tier=urgent_tier(
+                safety=shared_safety(
                     found.client.safety_tier,
                     found.client.safety_at,
                     found.request.screening_id is not None,
@@ -192,11 +265,11 @@ async def _view(services: Services, page: int, viewer: int | None) -> tuple[str,
                 taken_by=found.request.taken_by,
                 taken_by_name=found.request.taken_by_name,
             )
-            for found in inbox.open_requests(session)
+            for found in inbox.open_requests(session, now)
         ]
 
     entries = await services.db.run(load)
-    return inbox_view(entries, page, services.clock(), services.settings.clinic_zone, viewer)
+    return inbox_view(entries, page, now, services.settings.clinic_zone, viewer)
 
 
 async def _refresh(query: CallbackQuery, services: Services, page: int) -> None:

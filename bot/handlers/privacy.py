@@ -9,14 +9,15 @@ from telegram import InputFile, Update
 
 from bot.conversation import safety_of
 from bot.handlers.common import chat_id, telegram_user
+from bot.handlers.inbox import tell_reply_gone
 from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
 from bot.staff_posts import remove_posts
 from dialogs import mydata, progress
 from dialogs.render import labels, render
 from dialogs.replies import Button
+from storage import inbox, repo
 from storage import progress as checkins
-from storage import repo
 from storage.models import Client
 
 
@@ -157,19 +158,24 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
         return
     user_id = telegram_user(update).id
 
-    def erase(session: Session) -> list[tuple[int, int]] | None:
+    def erase(session: Session) -> tuple[list[tuple[int, int]], list[int], str] | None:
         client = repo.get_client(session, user_id)
         if client is None or query.data != f"d:y:{client.id}":
             return None
         posts = repo.staff_posts(session, client.id)  # type: ignore[arg-type]
+        replying = inbox.writing_to(session, client.id)  # type: ignore[arg-type]
+        name = client.first_name
         repo.delete_client(session, client)
-        return posts
+        return posts, replying, name
 
-    posts = await context.services.db.run(erase)
-    if posts is None:
+    erased = await context.services.db.run(erase)
+    if erased is None:
         await query.answer(labels.stale)
         return
+    posts, replying, name = erased
     await query.answer(labels.done)
+    # Staff writing a reply to them from /inbox: it can't go (their reply row went too).
+    await tell_reply_gone(context.bot, replying, name)
     kept = await remove_posts(context.bot, posts)
     # Said after the deletion, including what could not be removed.
     await edit_pressed(query, render("deleted", removed=len(posts) - len(kept), kept=len(kept)))

@@ -5,28 +5,28 @@ the totals as its caption, then the detailed figures. Registered for STAFF_IDS o
 from __future__ import annotations
 
 import asyncio
-from datetime import tzinfo
 
 from telegram import InputFile, Update
 
 from bot.services import BotContext
-from dialogs.charts import stats_chart
-from dialogs.render import environment, render
+from dialogs.charts import draw_stats
+from dialogs.render import labels, render
 from storage import stats
 
 
 async def on_stats(update: Update, context: BotContext) -> None:
+    """The chart with the totals as its caption, then the detailed figures."""
     services = context.services
     now = services.clock()
     zone = services.settings.clinic_zone
     known = tuple(services.questionnaire.services)
     figures = await services.db.read(lambda s: stats.collect(s, now, zone=zone, services=known))
     # Drawing takes a CPU-bound moment: in a worker thread, so other chats are answered meanwhile.
-    chart = await asyncio.to_thread(draw, figures, zone)
+    chart = await asyncio.to_thread(draw_stats, figures.dates, figures.daily, zone)
     message = update.effective_message
     assert message is not None
     await message.reply_photo(
-        InputFile(chart, filename="stats.png"),
+        InputFile(chart, filename=labels.stats_file),
         caption=render("staff/stats_caption", stats=figures, zone=zone),
     )
     # The detailed figures never fit a caption's 1024 characters: a message of their own.
@@ -37,10 +37,3 @@ async def on_stats(update: Update, context: BotContext) -> None:
         local_now=now.astimezone(zone),
     )
     await message.reply_text(text)
-
-
-def draw(figures: stats.Stats, zone: tzinfo) -> bytes:
-    """The chart of `figures.daily`, with the panels and names of `staff/stats_chart.j2`."""
-    texts = environment().get_template("staff/stats_chart.j2").module
-    panels = [[(name, figures.daily[kind]) for kind, name in panel] for panel in texts.panels]
-    return stats_chart(figures.dates, panels, title=str(texts.title(figures.dates, zone)))
