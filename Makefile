@@ -21,7 +21,7 @@ sandbox: $(STAMP)
 test: $(STAMP)  ## lint, then every test (SQLite, and PostgreSQL when it answers)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q -n 4  # most tests wait on the bot, not the CPU: four at a time
+	$(BIN)/pytest -q -n 6  # most tests wait on the bot, not the CPU (a third of two cores busy at -n 4)
 
 bench: $(STAMP)  ## the benchmarks (several minutes; they print their figures)
 	$(BIN)/python -m bench.screening

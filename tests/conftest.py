@@ -39,7 +39,7 @@ def _postgres_available() -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The few long end-to-end runs (marked `slow`) go first: on the suite's four workers they
+    """The few long end-to-end runs (marked `slow`) go first: on the suite's six workers they
     then run beside the short tests instead of after them, as the suite's long tail."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: else as is
 
