@@ -313,6 +313,7 @@ async def test_export_lists_consented_clients_without_contact_details(
     table = list(csv.DictReader(io.StringIO(content)))
     (screening,) = await rows(bot, Screening)
     assert screening.result is not None
+    (alice_row,) = [c for c in await rows(bot, Client) if c.telegram_id == alice.id]
     assert table == [
         {
             "row": "1",
@@ -332,7 +333,7 @@ async def test_export_lists_consented_clients_without_contact_details(
         {
             "row": "2",
             "source": "spring_flyer",
-            "created": f"{utcnow().astimezone(ZoneInfo(ZONE)):%Y-%m-%d}",
+            "created": f"{alice_row.created_at.astimezone(ZoneInfo(ZONE)):%Y-%m-%d}",
             "health consent": "yes",
             "self-check finished": "yes",
             "lazy-glute pattern": BANDS[screening.result["band"]],
