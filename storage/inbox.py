@@ -47,6 +47,11 @@ def _open() -> tuple[object, ...]:
     return (col(Handoff.kind) == "request", col(Handoff.status) == "sent")
 
 
+def _newest_first() -> tuple[object, ...]:
+    """Requests by when they reached the clinic, the newest first."""
+    return (func.coalesce(Handoff.sent_at, Handoff.created_at).desc(), col(Handoff.id).desc())
+
+
 def open_requests(session: Session, now: datetime) -> list[OpenRequest]:
     """One per client whose conversation is open: their newest request (a second /human is
     a new ask in the same conversation: it is what the list shows and what is alerted about,
@@ -59,7 +64,7 @@ def open_requests(session: Session, now: datetime) -> list[OpenRequest]:
         select(Handoff, Client)
         .join(Client, col(Client.id) == col(Handoff.client_id))
         .where(*_open(), conversation_open)
-        .order_by(func.coalesce(Handoff.sent_at, Handoff.created_at).desc(), col(Handoff.id).desc())
+        .order_by(*_newest_first())
     ).all()
     seen: set[int] = set()
     found = []
@@ -98,6 +103,36 @@ def take(
     if found is not None:
         session.refresh(found.request)
     return found, bool(taken.rowcount)  # type: ignore[attr-defined]
+
+
+def carry_take(session: Session, request_id: int, now: datetime) -> None:
+    """A client's open conversation is one case: a new request in it belongs to whoever took
+    an earlier one, so the inbox shows who has it and no alert goes for it. Called as the
+    request reaches the staff chat, before it keeps the conversation open itself."""
+    request = session.get(Handoff, request_id)
+    if request is None or open_handoff(session, request.client_id, now - RELAY_WINDOW) is None:
+        return  # closed, or a week without a word: a new case, for anyone to take
+    earlier = session.exec(
+        select(Handoff)
+        .where(
+            Handoff.client_id == request.client_id,
+            *_open(),
+            col(Handoff.taken_by).is_not(None),
+            col(Handoff.id) != request_id,
+        )
+        .order_by(col(Handoff.id).desc())
+    ).first()
+    if earlier is not None and request.taken_by is None:
+        request.taken_by, request.taken_by_name = earlier.taken_by, earlier.taken_by_name
+        request.taken_at = earlier.taken_at
+
+
+def request_post(session: Session, client_id: int) -> Handoff | None:
+    """The client's newest request sent to the staff chat (the one /inbox lists): a reply
+    from /inbox is copied under its post."""
+    return session.exec(
+        select(Handoff).where(Handoff.client_id == client_id, *_open()).order_by(*_newest_first())
+    ).first()
 
 
 def start_reply(

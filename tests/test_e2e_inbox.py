@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -86,7 +87,11 @@ def group_posts(emulator: BotApiEmulator, contains: str) -> list[str]:
 
 
 async def test_staff_take_reply_and_close_requests_from_the_inbox_across_a_restart(
-    inbox_settings: Settings, emulator: BotApiEmulator, alice: SimUser, staff: SimUser
+    inbox_settings: Settings,
+    emulator: BotApiEmulator,
+    alice: SimUser,
+    staff: SimUser,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     kim = SimUser(emulator, KIM_ID, "Kim")
     bob = SimUser(emulator, 5002, "<Bob> & Co")
@@ -108,10 +113,18 @@ async def test_staff_take_reply_and_close_requests_from_the_inbox_across_a_resta
         await staff.expect("taken by you")  # then the list, edited
 
     clock.advance(5 * 60)
-    async with running(inbox_settings, clock):  # who took what outlives a restart
+    async with running(inbox_settings, clock) as bot:  # who took what outlives a restart
+        # Alice asks again: her open conversation is one case, so the new request is Sam's too,
+        # and no alert goes for it.
+        await ask_again(alice)
+        clock.advance(31 * 60)
+        await alert_job(bot)
         await kim.send("/inbox", chat=group)
         shared = await kim.expect("Open requests: 2", chat=group)
-        assert "taken by Sam" in (shared.text or "") and "taken by you" not in (shared.text or "")
+        alices_entry = (shared.text or "")[(shared.text or "").index("2. Alice") :]
+        assert "waiting 31 min" in alices_entry and "taken by Sam" in alices_entry
+        assert "taken by you" not in (shared.text or "")
+        assert group_posts(emulator, "Alice has waited") == []
         second = await kim.tap(labels.inbox_take.format(n=2), message=shared)
         taken = await answered(kim, second)
         assert taken["text"] == labels.inbox_taken_by.format(name="Sam") and taken["show_alert"]
@@ -124,19 +137,47 @@ async def test_staff_take_reply_and_close_requests_from_the_inbox_across_a_resta
         assert [(e.method, e.code) for e in emulator.errors] == [("sendMessage", 403)]
         emulator.errors.clear()
 
-        # Sam answers Alice from his private chat; his next message only goes to her.
+        # Sam answers Alice from his private chat; his next message only goes to her, and the
+        # group sees a copy (clipped to fit) under her newest request's post.
+        sent: list[dict[str, Any]] = []
+        emulator.on_call = lambda method, params: sent.append(params)
         await staff.tap(labels.inbox_reply.format(n=2))
         await staff.expect("Write your reply to Alice")
-        await staff.send("Hi Alice, Sam here: <Tuesday> at 3 & 4pm free?")
+        long_reply = "Hi Alice, Sam here: <Tuesday> at 3 & 4pm free? " + "Bring shorts & " * 260
+        await staff.send(long_reply)
         reply = await alice.expect("Sam")
         assert "from BodyMechanix" in reply.text and "<Tuesday> at 3 & 4pm free?" in reply.text
         await staff.expect("Delivered to Alice")
+        copy = await staff.expect(
+            "↩️ Sam replied to Alice: Hi Alice, Sam here: <Tuesday>", chat=group
+        )
+        assert (copy.text or "").endswith("…") and len(copy.text or "") < 4096
+        alices_post = group_posts_of(emulator, "Alice (@alice_b) asks to talk")[-1]
+        (copied,) = [p for p in sent if "replied to Alice" in str(p.get("text"))]
+        assert copied["reply_parameters"]["message_id"] == alices_post.message_id
+        emulator.on_call = None
         # Reply to Bob, then think better of it.
         await staff.tap(labels.inbox_reply.format(n=1))
         await staff.expect("Write your reply to <Bob> & Co")
         await staff.send("/cancel")
         await staff.expect("Cancelled: nothing was sent to <Bob> & Co")
         await bob.expect_silence(0.3)
+        # Sam answers Bob after all while the group refuses the copy: Bob still gets it, Sam
+        # is told so, and the log has one line.
+        group.bot_removed = True
+        await staff.tap(labels.inbox_reply.format(n=1))
+        await staff.expect("Write your reply to <Bob> & Co")
+        await staff.send("Sam here: how is the fever today?")
+        await bob.expect("how is the fever today?")
+        await staff.expect("Delivered to <Bob> & Co")
+        await staff.expect_silence(0.3)
+        group.bot_removed = False
+        assert [(e.method, e.code) for e in emulator.errors] == [("sendMessage", 403)]
+        emulator.errors.clear()
+        refused = [r for r in caplog.records if "inbox note" in r.getMessage()]
+        assert len(refused) == 1 and refused[0].exc_info is None, "one line, no traceback"
+        assert group_posts(emulator, "replied to <Bob> & Co") == []
+        assert len(group_posts(emulator, "replied to Alice")) == 1
 
         # Kim closes Alice's request in the group; her entry leaves the list.
         await kim.tap(labels.inbox_close.format(n=2), message=shared)
@@ -336,12 +377,15 @@ def test_a_request_is_taken_and_alerted_about_once_whoever_is_quicker(db: Databa
         assert inbox.reply_target(session, KIM_ID) is not None
         assert inbox.end_reply(session, KIM_ID) is not None
         assert inbox.end_reply(session, KIM_ID) is None, "one reply, one message"
-        # A second request from Alice: the newest is listed, and due on its own.
+        # A second request from Alice: the newest is listed, still Sam's (her conversation is
+        # one case), so no alert is due for it.
         newer = sent_request(client, later)
         session.add(newer)
         session.flush()
-        assert [r.request.id for r in inbox.open_requests(session, later)] == [newer.id]
-        assert inbox.due_alerts(session, later + timedelta(minutes=31), hours, 30) == [newer.id]
+        inbox.carry_take(session, newer.id, later)  # type: ignore[arg-type]
+        (listed,) = inbox.open_requests(session, later)
+        assert listed.request.id == newer.id and listed.request.taken_by == STAFF_ID
+        assert inbox.due_alerts(session, later + timedelta(minutes=31), hours, 30) == []
 
 
 def sent_request(client: Client, at: datetime) -> Handoff:

@@ -28,7 +28,7 @@ from dialogs.inbox import after_hours
 from dialogs.render import labels, render
 from dialogs.replies import Button
 from dialogs.safety import Safety, urgent_advice
-from storage import repo
+from storage import inbox, repo
 from storage.models import Client, Handoff, Screening
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ async def on_human_button(update: Update, context: BotContext) -> None:
 
     def sent(session: Session) -> datetime | None:
         told_at = repo.last_to_team(session, handoff.client_id)
+        inbox.carry_take(session, handoff_id, now)
         repo.set_handoff_status(session, handoff_id, "sent", post, now)
         return told_at
 
@@ -165,7 +166,7 @@ async def _flush_later(context: BotContext, chat: int) -> None:
                 "staff_relay",
                 name=client.first_name,
                 telegram_id=client.telegram_id,
-                text=_clip("\n\n".join(part for part, _ in burst.parts)),
+                text=clip("\n\n".join(part for part, _ in burst.parts)),
                 urgent=urgent_label,
             ),
             reply_to_message_id=burst.handoff.staff_message_id,
@@ -321,7 +322,7 @@ async def deliver_staff_reply(context: BotContext, message: Message, client: Cli
             render("staff_not_delivered", reason=reason, days=RELAY_WINDOW.days)
         )
         return False
-    text = render("staff_reply", staff_name=sender.first_name, text=_clip(message.text or ""))
+    text = render("staff_reply", staff_name=sender.first_name, text=clip(message.text or ""))
     try:
         await context.bot.send_message(client.chat_id, text)
     except Forbidden:
@@ -412,5 +413,6 @@ def _staff_summary(session: Session, client: Client, handoff: Handoff, services:
     )
 
 
-def _clip(text: str) -> str:
+def clip(text: str) -> str:
+    """A staff or client text cut to MAX_RELAYED, so the post framing it fits in a message."""
     return text if len(text) <= MAX_RELAYED else text[:MAX_RELAYED] + "…"

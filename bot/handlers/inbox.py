@@ -7,7 +7,8 @@ and the alert's claim live in the database (`storage.inbox`), so they hold acros
 and replicas. Reply puts the staff member's next message in their private chat on its way to
 the client (`dialogs.awaiting.Awaiting.STAFF_REPLY`), delivered as a reply in the staff group
 is (`bot.handlers.human.deliver_staff_reply`), if it comes within STAFF_REPLY_TIMEOUT and
-before any other command or tip of theirs.
+before any other command or tip of theirs; a copy goes under the request's post in the staff
+group, so the group's thread shows the whole conversation.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
-from telegram import Bot, CallbackQuery, Update
+from telegram import Bot, CallbackQuery, Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.handlers.human import close_request, deliver_staff_reply
+from bot.handlers.human import clip, close_request, deliver_staff_reply
 from bot.replies import markup
 from bot.services import BotContext, Services
 from dialogs.awaiting import STAFF_REPLY_TIMEOUT
@@ -172,8 +173,29 @@ async def send_inbox_reply(update: Update, context: BotContext, reply: Handoff) 
         await message.reply_text(render("staff/inbox_reply_text_only", name=name))
         return
     client = await services.db.run(lambda s: inbox.end_reply(s, staff_id, reply.id))
-    if client is not None:
-        await deliver_staff_reply(context, message, client)
+    if client is not None and await deliver_staff_reply(context, message, client):
+        await _copy_to_group(context, message, client)
+
+
+async def _copy_to_group(context: BotContext, message: Message, client: Client) -> None:
+    """Colleagues see a reply sent from /inbox in the staff group, under the client's request
+    post, as they see one made there (a reply to the copy reaches the client too). The client
+    has it already: a group that refuses the copy costs a line in the log, nothing more."""
+    services, sender = context.services, message.from_user
+    assert sender is not None
+    request = await services.db.run(lambda s: inbox.request_post(s, client.id))  # type: ignore[arg-type]
+    chat = services.settings.staff_chat_id
+    if chat is None or request is None or request.staff_message_id is None:
+        return
+    if request.staff_chat_id != chat:
+        return  # its post is in a staff chat no longer configured: not the group's thread
+    text = render(
+        "staff/inbox_reply_copy",
+        staff_name=sender.first_name,
+        name=client.first_name,
+        text=clip(message.text or ""),
+    )
+    await _note(context.bot, services, request, text, quiet=True)
 
 
 async def cancel_reply(update: Update, context: BotContext) -> bool:
@@ -208,7 +230,7 @@ async def send_due_alerts(services: Services, bot: Bot) -> int:
             continue  # taken, closed or alerted meanwhile
         waited = hours.open_time_between(found.since, now).total_seconds() // 60
         text = render("staff/inbox_alert", name=found.client.first_name, minutes=int(waited))
-        if await _note(bot, services, found.request, text, first_try=retry is None):
+        if await _note(bot, services, found.request, text, quiet=retry is not None):
             retries.pop(request_id, None)
             sent += 1
             continue
@@ -220,11 +242,11 @@ async def send_due_alerts(services: Services, bot: Bot) -> int:
 
 
 async def _note(
-    bot: Bot, services: Services, request: Handoff, text: str, *, first_try: bool = True
+    bot: Bot, services: Services, request: Handoff, text: str, *, quiet: bool = False
 ) -> bool:
     """A note in the staff chat under the request's post (a reply to it reaches the client,
     and it goes when the client's data is erased). False if it could not be posted (logged
-    with its traceback on a `first_try`, in one line after that)."""
+    with its traceback, or in one line if `quiet`: an alert tried again, a reply's copy)."""
     chat = request.staff_chat_id or services.settings.staff_chat_id
     if chat is None:
         return False
@@ -236,10 +258,10 @@ async def _note(
             allow_sending_without_reply=True,
         )
     except TelegramError as error:
-        if first_try:
-            log.exception("could not post an inbox note to the staff chat")
+        if quiet:
+            log.warning("could not post an inbox note to the staff chat: %s", error)
         else:
-            log.warning("still could not post an inbox note to the staff chat: %s", error)
+            log.exception("could not post an inbox note to the staff chat")
         return False
     post = (note.chat_id, note.message_id)
     await services.db.run(lambda s: repo.record_relay(s, request.client_id, post, "note"))
