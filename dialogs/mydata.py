@@ -9,6 +9,7 @@ cutting only between whole blocks, so no message ends inside a tag.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
@@ -136,38 +137,37 @@ def pack(blocks: list[str], limit: int = MAX_TEXT) -> list[str]:
     """Whole blocks joined into as few messages as fit `limit` (Telegram counts UTF-16 units
     of the text without tags; the source with its tags is never shorter). A block too long on
     its own is sent as escaped plain text in pieces, so nothing is cut inside a tag."""
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
-        pieces = [block] if utf16_len(block) <= limit else _plain_pieces(block, limit)
-        for piece in pieces:
-            joined = f"{current}\n\n{piece}" if current else piece
-            if utf16_len(joined) <= limit:
-                current = joined
-                continue
-            messages.append(current)
-            current = piece
-    if current:
-        messages.append(current)
-    return messages
+    pieces = (
+        piece
+        for block in blocks
+        for piece in ([block] if utf16_len(block) <= limit else _plain_pieces(block, limit))
+    )
+    return _fill(pieces, "\n\n", limit)
 
 
 def _plain_pieces(block: str, limit: int) -> list[str]:
     """A block as escaped plain text in pieces within `limit`: whole lines where they fit,
     a line longer than that in slices."""
-    pieces: list[str] = []
+    lines = parse_html(block).text.splitlines()
+    parts = (part for line in lines for part in _slices(escape(line, quote=False), limit))
+    return [piece for piece in _fill(parts, "\n", limit) if piece.strip()]
+
+
+def _fill(parts: Iterable[str], separator: str, limit: int) -> list[str]:
+    """`parts` (each within `limit`) joined by `separator`, in order, into as few texts
+    within `limit` as hold them."""
+    texts: list[str] = []
     current = ""
-    for line in parse_html(block).text.splitlines():
-        for part in _slices(escape(line, quote=False), limit):
-            joined = f"{current}\n{part}" if current else part
-            if utf16_len(joined) <= limit:
-                current = joined
-                continue
-            pieces.append(current)
-            current = part
-    if current.strip():
-        pieces.append(current)
-    return [p for p in pieces if p.strip()]
+    for part in parts:
+        joined = f"{current}{separator}{part}" if current else part
+        if utf16_len(joined) <= limit:
+            current = joined
+            continue
+        texts.append(current)
+        current = part
+    if current:
+        texts.append(current)
+    return texts
 
 
 def _slices(line: str, limit: int) -> list[str]:
