@@ -20,6 +20,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from dialogs.hours import clock_range
+from dialogs.schedule import at_local
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_MINUTES = 24 * 60
@@ -162,5 +163,4 @@ class OpeningHours:
         """A wall-clock time of a local day as a UTC instant (24:00: the next midnight). A
         time the clocks skip reads as the moment after the change; a repeated one, the first."""
         day, minute = (day + timedelta(days=1), 0) if minute == DAY_MINUTES else (day, minute)
-        local = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=self.zone)
-        return local.astimezone(UTC)
+        return at_local(day, time(minute // 60, minute % 60), self.zone)

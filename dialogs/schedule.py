@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 MONDAY_TO_FRIDAY = frozenset(range(5))
@@ -71,7 +71,7 @@ def _exists(naive: datetime, zone: ZoneInfo) -> bool:
     return aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == naive
 
 
-def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
+def at_local(day: date, clock: time, zone: tzinfo) -> datetime:
     """A wall-clock time on a day, as an aware UTC moment (the first one, if it repeats)."""
     return datetime.combine(day, clock).replace(tzinfo=zone, fold=0).astimezone(UTC)
 
@@ -138,8 +138,8 @@ def window_bounds(window: Window, day: date) -> tuple[datetime, datetime]:
     """The window that starts on a local day, as UTC moments (even on a day off); an
     overnight window ends on the next day."""
     return (
-        _at(day, window.start, window.zone),
-        _at(_end_day(window, day), window.end, window.zone),
+        at_local(day, window.start, window.zone),
+        at_local(_end_day(window, day), window.end, window.zone),
     )
 
 

@@ -21,12 +21,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlmodel import Session, create_engine
@@ -46,6 +47,12 @@ def sync_url(database_url: str) -> URL:
     if url.get_backend_name() == "sqlite":
         return url.set(drivername="sqlite")
     return url.set(drivername="postgresql+psycopg")
+
+
+def upsert_insert(session: Session) -> Callable[..., Any]:
+    """The dialect's own `insert` (PostgreSQL's or SQLite's), which has ON CONFLICT."""
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def is_outage(error: BaseException | None) -> bool:

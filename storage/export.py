@@ -13,9 +13,9 @@ from datetime import date, tzinfo
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from storage.broadcasts import REMINDERS_ON
 from storage.models import BreakDay, Client, Event, ReminderPlan, Screening
 
-REMINDERS_ON = ("active", "asking")  # a plan sending prompts (asking: a check-in question)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these
 
 

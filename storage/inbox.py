@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, exists, func, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from dialogs.awaiting import RELAY_WINDOW
 from dialogs.opening_hours import OpeningHours
+from storage.db import upsert_insert
 from storage.models import Client, Handoff
 from storage.repo import keeps_open, open_handoff
 
@@ -144,11 +143,9 @@ def start_reply(
     found = open_request(session, request_id, now)
     if found is None:
         return None
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     values = {"client_id": found.client.id, "created_at": now, "status": WRITING}
     session.execute(
-        insert(Handoff)
+        upsert_insert(session)(Handoff)
         .values(kind=REPLY, taken_by=staff_id, **values)
         .on_conflict_do_update(
             index_elements=["taken_by"], index_where=text("kind = 'reply'"), set_=values

@@ -13,11 +13,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from dialogs.progress import Checkin
+from storage.db import upsert_insert
 from storage.models import PainCheckin
 
 CHANGE_AFTER = timedelta(weeks=4)
@@ -34,10 +34,8 @@ def asked(session: Session, client_id: int, week: date) -> bool:
 def claim(session: Session, client_id: int, week: date, now: datetime) -> bool:
     """Claim this week's check-in for sending: True only for the one caller that created its
     row (INSERT ... ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike)."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(PainCheckin.__table__)  # type: ignore[attr-defined]
+        upsert_insert(session)(PainCheckin.__table__)  # type: ignore[attr-defined]
         .values(client_id=client_id, week=week, asked_at=now)
         .on_conflict_do_nothing(index_elements=["client_id", "week"])
         .returning(PainCheckin.__table__.c.id)  # type: ignore[attr-defined]
@@ -101,6 +99,11 @@ def scores(session: Session, client_id: int, since: date) -> dict[date, int]:
         col(PainCheckin.score).is_not(None),
     )
     return {week: score for week, score in session.exec(statement).all() if score is not None}
+
+
+def to_checkin(row: PainCheckin) -> Checkin:
+    """A stored check-in as the dialogs read it."""
+    return Checkin(row.week, row.score, row.answered_at is not None)
 
 
 def all_checkins(session: Session, client_id: int) -> list[PainCheckin]:

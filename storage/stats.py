@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, union_all
 from sqlmodel import Session, col, select
 
+from dialogs.schedule import at_local
 from storage.broadcasts import STATUSES as DELIVERY_STATUSES
 from storage.models import Broadcast, Delivery, Event
 from storage.progress import PainChange, pain_change
@@ -186,7 +187,7 @@ def clinic_days(now: datetime, zone: tzinfo, count: int) -> ClinicDays:
 
 def local_midnight(day: date, zone: tzinfo) -> datetime:
     """The UTC moment a local day begins (where a clock change skips midnight, the change)."""
-    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+    return at_local(day, time(), zone)
 
 
 def daily_counts(session: Session, clinic: ClinicDays, kinds: Sequence[str]) -> dict[str, Counts]:

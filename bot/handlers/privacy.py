@@ -13,7 +13,7 @@ from bot.handlers.inbox import tell_reply_gone
 from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
 from bot.staff_posts import remove_posts
-from dialogs import mydata, progress
+from dialogs import mydata
 from dialogs.render import labels, render
 from dialogs.replies import Button
 from storage import inbox, repo
@@ -126,10 +126,7 @@ def _facts(session: Session, client: Client, services: Services) -> mydata.Facts
         answered_now=answered if client.stage == "screening" else None,
         plan=plan,
         handoffs=repo.handoff_count(session, client_id),
-        checkins=tuple(
-            progress.Checkin(c.week, c.score, c.answered_at is not None)
-            for c in checkins.all_checkins(session, client_id)
-        ),
+        checkins=tuple(checkins.to_checkin(c) for c in checkins.all_checkins(session, client_id)),
     )
 
 

@@ -90,7 +90,7 @@ async def on_checkin_button(update: Update, context: BotContext) -> None:
         row = checkins.checkin(session, client_id, pressed.week)
         stored = None
         if row is not None:
-            stored = progress.Checkin(row.week, row.score, row.answered_at is not None)
+            stored = checkins.to_checkin(row)
         outcome = progress.answer(
             stored,
             pressed,
