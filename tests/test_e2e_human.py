@@ -36,14 +36,20 @@ async def staff_posts(emulator: BotApiEmulator) -> list[str]:
     return [m.text or "" for m in emulator.chats[STAFF_CHAT_ID].messages.values() if m.from_bot]
 
 
-async def details(staff: SimUser, emulator: BotApiEmulator) -> str:
+async def details(bot: RunningBot, staff: SimUser, emulator: BotApiEmulator) -> str:
     """Staff open the health details under the latest hand-off post; their text."""
     group = emulator.chats[STAFF_CHAT_ID]
     post = [m for m in group.messages.values() if m.from_bot and "asks to talk" in (m.text or "")][
         -1
     ]
     await staff.tap(labels.handoff_details, message=post)
-    return (await staff.expect("Client id", chat=group)).text or ""
+    shown = await staff.expect("Client id", chat=group)
+    for _ in range(50):  # the bot records the post (to remove it in a day) right after sending
+        recorded = [h.staff_message_id for h in await rows(bot, Handoff) if h.kind == "detail"]
+        if shown.message_id in recorded:
+            return shown.text or ""
+        await emulator.changed(0.2)
+    raise AssertionError("the health details post was never recorded for removal")
 
 
 async def test_talk_to_a_therapist_from_the_result(
@@ -62,7 +68,7 @@ async def test_talk_to_a_therapist_from_the_result(
     assert "Alice" in post and "@alice_b" in post and str(alice.id) in post
     assert "Reply to this message" in post
     assert "lazy-glute" not in post and "Pain Eliminator" not in post, "no health in the post"
-    shown = await details(staff, emulator)
+    shown = await details(bot, staff, emulator)
     assert "lazy-glute pattern strong" in shown and "Pain Eliminator" in shown
 
     group = emulator.chats[STAFF_CHAT_ID]
@@ -99,7 +105,7 @@ async def test_human_after_a_red_flag_says_so_to_staff(
     assert sent.text.startswith("🩺 Please see a doctor today")
     (post,) = await staff_posts(emulator)
     assert "need a doctor first" in post and "fever" not in post
-    shown = await details(staff, emulator)
+    shown = await details(bot, staff, emulator)
     assert "tier B" in shown and "see a doctor today" in shown
     assert "They reported fever, chills or feeling unwell" in shown, "which symptom, to staff"
 
@@ -183,7 +189,7 @@ async def test_yes_sends_exactly_what_was_promised_once(
     await alice.settle(0.5)
     (post,) = await staff_posts(emulator)
     assert "doctor" not in post, "the red flag came after what she agreed to share"
-    shown = await details(staff, emulator)
+    shown = await details(bot, staff, emulator)
     assert "No finished self-check" in shown and "tier" not in shown
     assert await answered(alice, second) == {"text": labels.stale}
 
@@ -353,7 +359,7 @@ async def test_health_details_are_shown_on_demand_and_gone_after_a_day(
     refused = await mallory.tap(labels.handoff_details, message=post)
     assert (await answered(mallory, refused)).get("text") == labels.staff_only
     await mallory.expect_silence(0.3)
-    shown = await details(staff, emulator)
+    shown = await details(bot, staff, emulator)
     assert "lazy-glute pattern" in shown
 
     def live() -> list[str]:

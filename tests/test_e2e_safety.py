@@ -149,7 +149,7 @@ async def test_chest_pain_is_tier_a_and_a_hand_off_puts_999_first(
     sent = (await alice.expect("within one working day")).shown_text
     assert sent.index("999") < sent.index("within one working day")
     await alice.settle(0.3)
-    shown = await details(staff, emulator)
+    shown = await details(bot, staff, emulator)
     assert "tier A" in shown and "They reported chest pain" in shown
 
 
@@ -185,7 +185,7 @@ async def test_a_contraindication_removes_exactly_its_service_and_staff_see_why(
     await alice.expect("Shall I send it?")
     await alice.tap(labels.handoff_send)
     await alice.expect("A therapist will reply")
-    summary = await details(staff, emulator)
+    summary = await details(bot, staff, emulator)
     for fact in (
         "back pain for over 3 months",
         "typically 7/10",
