@@ -11,11 +11,17 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from telegram import Bot
 from telegram.error import TelegramError
 
 from dialogs.render import render
+from storage import repo
+from storage.models import Handoff
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 DETAILS_SHOWN = timedelta(hours=24)
@@ -40,3 +46,30 @@ async def remove_posts(bot: Bot, posts: list[Post]) -> list[Post]:
     if kept:
         log.info("asked staff to delete %d posts the bot can no longer remove", len(kept))
     return kept
+
+
+async def post_note(
+    bot: Bot, services: Services, request: Handoff, text: str, *, quiet: bool = False
+) -> bool:
+    """A note in the staff chat under the request's post (a reply to it reaches the client,
+    and it goes when the client's data is erased). False if it could not be posted (logged
+    with its traceback, or in one line if `quiet`: an alert tried again, a reply's copy)."""
+    chat = request.staff_chat_id or services.settings.staff_chat_id
+    if chat is None:
+        return False
+    try:
+        note = await bot.send_message(
+            chat,
+            text,
+            reply_to_message_id=request.staff_message_id,
+            allow_sending_without_reply=True,
+        )
+    except TelegramError as error:
+        if quiet:
+            log.warning("could not post a note to the staff chat: %s", error)
+        else:
+            log.exception("could not post a note to the staff chat")
+        return False
+    post = (note.chat_id, note.message_id)
+    await services.db.run(lambda s: repo.record_relay(s, request.client_id, post, "note"))
+    return True

@@ -8,6 +8,7 @@ import asyncio
 from telegram import InputFile, Update
 
 from bot.services import BotContext
+from dialogs.export import to_csv
 from dialogs.render import environment, render
 from storage import export
 
@@ -19,7 +20,7 @@ async def on_export(update: Update, context: BotContext) -> None:
     rows = await services.db.read(lambda s: export.funnel(s, zone))
     texts = environment().get_template("staff/export.j2").module
     content = await asyncio.to_thread(
-        export.to_csv,
+        to_csv,
         rows,
         texts.columns,
         texts.words,

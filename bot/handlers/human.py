@@ -22,6 +22,7 @@ from bot.conversation import safety_of
 from bot.handlers.common import backlog, chat_id, telegram_user
 from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
+from bot.staff_posts import post_note
 from dialogs.awaiting import RELAY_WINDOW
 from dialogs.emergency import Symptom
 from dialogs.inbox import after_hours
@@ -244,33 +245,24 @@ async def close_request(context: BotContext, request_id: int, staff_name: str) -
 
     now = context.services.clock()
 
-    def close(session: Session) -> tuple[Client, int | None, int | None] | None:
+    def close(session: Session) -> tuple[Client, Handoff] | None:
         request = session.get(Handoff, request_id)
         client = repo.close_conversation(session, request_id, now)
         if request is None or client is None:
             return None
-        return client, request.staff_chat_id, request.staff_message_id
+        return client, request
 
     closed = await context.services.db.run(close)
     if closed is None:
         return False
-    client, chat, message_id = closed
+    client, request = closed
     # It is closed now, whatever Telegram says next: the press is answered either way.
+    chat, message_id = request.staff_chat_id, request.staff_message_id
     if chat is not None and message_id is not None:
         with contextlib.suppress(TelegramError):  # the post stays; its buttons go
             await context.bot.edit_message_reply_markup(chat, message_id, reply_markup=None)
-        try:
-            note = await context.bot.send_message(
-                chat,
-                render("staff_closed", name=client.first_name, staff_name=staff_name),
-                reply_to_message_id=message_id,
-                allow_sending_without_reply=True,
-            )
-        except TelegramError:
-            log.exception("could not post the closing note to the staff chat")
-        else:
-            post = (note.chat_id, note.message_id)
-            await context.services.db.run(lambda s: repo.record_relay(s, client.id, post, "note"))  # type: ignore[arg-type]
+        closing = render("staff_closed", name=client.first_name, staff_name=staff_name)
+        await post_note(context.bot, context.services, request, closing)
     try:
         await context.bot.send_message(client.chat_id, render("handoff_closed"))
     except Forbidden:

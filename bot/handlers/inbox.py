@@ -24,12 +24,13 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.handlers.human import clip, close_request, deliver_staff_reply
 from bot.replies import markup
 from bot.services import BotContext, Services
+from bot.staff_posts import post_note
 from dialogs.awaiting import STAFF_REPLY_TIMEOUT
 from dialogs.inbox import Entry, inbox_view, shared_safety
 from dialogs.render import labels, render
 from dialogs.replies import Keyboard
 from dialogs.telegram_html import parse_html
-from storage import inbox, repo
+from storage import inbox
 from storage.models import Client, Handoff
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ async def _take(query: CallbackQuery, context: BotContext, request_id: int) -> N
         return
     await query.answer(labels.inbox_taken)
     text = render("staff/inbox_taken", staff_name=user.first_name, name=found.client.first_name)
-    await _note(context.bot, services, request, text)
+    await post_note(context.bot, services, request, text)
 
 
 async def _reply(query: CallbackQuery, context: BotContext, request_id: int) -> None:
@@ -195,7 +196,7 @@ async def _copy_to_group(context: BotContext, message: Message, client: Client) 
         name=client.first_name,
         text=clip(message.text or ""),
     )
-    await _note(context.bot, services, request, text, quiet=True)
+    await post_note(context.bot, services, request, text, quiet=True)
 
 
 async def cancel_reply(update: Update, context: BotContext) -> bool:
@@ -230,7 +231,7 @@ async def send_due_alerts(services: Services, bot: Bot) -> int:
             continue  # taken, closed or alerted meanwhile
         waited = hours.open_time_between(found.since, now).total_seconds() // 60
         text = render("staff/inbox_alert", name=found.client.first_name, minutes=int(waited))
-        if await _note(bot, services, found.request, text, quiet=retry is not None):
+        if await post_note(bot, services, found.request, text, quiet=retry is not None):
             retries.pop(request_id, None)
             sent += 1
             continue
@@ -239,33 +240,6 @@ async def send_due_alerts(services: Services, bot: Bot) -> int:
         wait = min(ALERT_RETRY_FIRST * 2 ** (failures - 1), ALERT_RETRY_MAX)
         retries[request_id] = AlertRetry(failures, now + wait)
     return sent
-
-
-async def _note(
-    bot: Bot, services: Services, request: Handoff, text: str, *, quiet: bool = False
-) -> bool:
-    """A note in the staff chat under the request's post (a reply to it reaches the client,
-    and it goes when the client's data is erased). False if it could not be posted (logged
-    with its traceback, or in one line if `quiet`: an alert tried again, a reply's copy)."""
-    chat = request.staff_chat_id or services.settings.staff_chat_id
-    if chat is None:
-        return False
-    try:
-        note = await bot.send_message(
-            chat,
-            text,
-            reply_to_message_id=request.staff_message_id,
-            allow_sending_without_reply=True,
-        )
-    except TelegramError as error:
-        if quiet:
-            log.warning("could not post an inbox note to the staff chat: %s", error)
-        else:
-            log.exception("could not post an inbox note to the staff chat")
-        return False
-    post = (note.chat_id, note.message_id)
-    await services.db.run(lambda s: repo.record_relay(s, request.client_id, post, "note"))
-    return True
 
 
 async def _view(services: Services, page: int, viewer: int | None) -> tuple[str, Keyboard]:
