@@ -69,8 +69,9 @@ async def deliver_step(
     """Send a step's replies, keeping one live copy of the screening question: when the
     question goes to another message than the one that carried it, the older copy loses its
     buttons first (so the client sees it change before the new copy arrives). When the
-    self-check stops other than on that message (/cancel, start over), its buttons go after
-    the replies; after a red flag nothing is added to the urgent advice."""
+    self-check stops other than on that message (/cancel, start over, an emergency typed),
+    its buttons go after the replies (the copy keeps its text: nothing follows the urgent
+    advice but a question that can no longer be answered)."""
     step, old = ran.step, ran.question_message_id
     bot, chat = context.bot, chat_id(update)
     in_place = pressed is not None and pressed.message_id == old
@@ -80,8 +81,7 @@ async def deliver_step(
     if old is not None and asks and not replaced:
         await retire_question(bot, chat, old, moved=True)
     live = await deliver(bot, chat, step.replies, pressed=pressed)
-    red_flag = step.outcome is not None and step.outcome.status == "red_flag"
-    if old is not None and not (asks or screening or replaced or red_flag):
+    if old is not None and not (asks or screening or replaced):
         await retire_question(bot, chat, old, moved=False)
     now = live if asks else (old if screening else None)
     if now != old:
