@@ -89,13 +89,22 @@ def open_request(session: Session, request_id: int, now: datetime) -> OpenReques
 def take(
     session: Session, request_id: int, staff_id: int, staff_name: str, now: datetime
 ) -> tuple[OpenRequest | None, bool]:
-    """Staff member `staff_id` takes the request. Returns the request (None: closed or gone)
-    and whether this call took it (False: somebody, maybe the same person, had it already)."""
-    if open_request(session, request_id, now) is None:
+    """Staff member `staff_id` takes the request, and with it the client's open conversation
+    (a newer request the list did not show yet is part of it). Returns the request (None:
+    closed or gone) and whether this call took it (False: somebody, maybe the same person,
+    had it already)."""
+    found = open_request(session, request_id, now)
+    if found is None:
         return None, False
+    if found.request.taken_by is not None:
+        return found, False
     taken = session.execute(
         update(Handoff)
-        .where(col(Handoff.id) == request_id, *_open(), col(Handoff.taken_by).is_(None))
+        .where(
+            col(Handoff.client_id) == found.request.client_id,
+            *_open(),
+            col(Handoff.taken_by).is_(None),
+        )
         .values(taken_by=staff_id, taken_by_name=staff_name[:128], taken_at=now)
     )
     found = open_request(session, request_id, now)

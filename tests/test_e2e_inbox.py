@@ -337,6 +337,30 @@ async def test_out_of_hours_answer_once_a_night_and_one_alert_per_request_across
     assert len(group_posts(emulator, "has waited")) == 3, "one alert per request, restart or not"
 
 
+async def test_take_on_an_older_list_takes_the_clients_newer_request_too(
+    inbox_settings: Settings, emulator: BotApiEmulator, alice: SimUser, staff: SimUser
+) -> None:
+    """Sam's list shows Alice's first request; she asks again before he presses Take there.
+    Her conversation is one case: the newer request is his too, and nobody is alerted."""
+    group = emulator.chats[STAFF_CHAT_ID]
+    kim = SimUser(emulator, KIM_ID, "Kim")
+    clock = ManualClock(new_york(2026, 12, 1, 10, 0))  # a Tuesday morning: open
+    async with running(inbox_settings, clock) as bot:
+        await hand_off(alice, emulator)
+        await staff.send("/inbox")
+        await staff.expect("Open requests: 1")
+        clock.advance(5 * 60)
+        await ask_again(alice)
+        await staff.tap(labels.inbox_take.format(n=1))  # on the list from before
+        await staff.expect("Sam has taken Alice's request", chat=group)
+        await kim.send("/inbox", chat=group)
+        shared = (await kim.expect("Open requests: 1", chat=group)).text or ""
+        assert "since Tue 01 Dec, 10:05" in shared and "taken by Sam" in shared
+        clock.advance(40 * 60)
+        await alert_job(bot)
+        assert group_posts(emulator, "has waited") == []
+
+
 def test_a_request_is_taken_and_alerted_about_once_whoever_is_quicker(db: Database) -> None:
     """The conditional updates behind Take, Reply and the alert, as two staff members (or two
     replicas) racing would meet them, on both databases; what counts as open."""
