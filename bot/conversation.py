@@ -15,7 +15,6 @@ from sqlmodel import Session
 from bot.services import Services
 from dialogs.engine import Context, ScreeningState, Stage, State, Step, step
 from dialogs.events import Event, Start
-from dialogs.questionnaire import Questionnaire
 from dialogs.safety import Safety
 from storage import repo
 from storage.models import Client, Screening, utcnow
@@ -63,11 +62,11 @@ async def run_event(
                 # same, so that screening ends and the client starts afresh when they wish.
                 repo.retire_screening(session, screening)
                 client.stage, screening, pairs = Stage.IDLE.value, None, ()
-            loaded = load(client, screening, pairs, services.questionnaire)
+            loaded = load(client, screening, pairs, services)
         elif create:
             source = event.source if isinstance(event, Start) else None
             new = repo.create_client(session, user, chat_id, source)
-            loaded = load(new, None, (), services.questionnaire)
+            loaded = load(new, None, (), services)
         else:
             return None
         result = step(loaded.state, event, ctx)
@@ -104,7 +103,7 @@ def _refresh(client: Client, user: repo.TelegramUser, chat_id: int) -> None:
 
 
 def load(
-    client: Client, screening: Screening | None, answers: repo.Pairs, questionnaire: Questionnaire
+    client: Client, screening: Screening | None, answers: repo.Pairs, services: Services
 ) -> Loaded:
     """The engine's view of this client, from the rows."""
     stage = Stage(client.stage)
@@ -119,20 +118,22 @@ def load(
         health_consent=client.health_consent,
         tips_consent=client.tips_consent,
         screening=screening_state,
-        safety=safety_of(client, questionnaire),
+        safety=safety_of(client, services),
     )
     return Loaded(client, state, screening if screening_state else None, answers)
 
 
-def safety_of(client: Client, questionnaire: Questionnaire) -> Safety:
-    """The client's safety status, with its symptom in plain words."""
-    symptom = client.safety_symptom
+def safety_of(client: Client, services: Services) -> Safety:
+    """The client's safety status, with its symptom in plain words and its date in clinic
+    time (the day a client is reminded of, the day staff read)."""
+    questionnaire, symptom = services.questionnaire, client.safety_symptom
     label = (
         (questionnaire.symptoms.get(symptom) or questionnaire.tier_c.get(symptom))
         if symptom
         else None
     )
-    return Safety(client.safety_tier, symptom, label or "", client.safety_at)
+    since = client.safety_at.astimezone(services.settings.clinic_zone) if client.safety_at else None
+    return Safety(client.safety_tier, symptom, label or "", since)
 
 
 def apply_step(session: Session, loaded: Loaded, result: Step, version: int) -> None:

@@ -97,7 +97,7 @@ def context(
         clinic_zone=settings.clinic_timezone,
         name=client.first_name,
         breaks=breaks,
-        safety=safety_of(client, services.questionnaire),
+        safety=safety_of(client, services),
     )
 
 

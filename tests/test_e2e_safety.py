@@ -7,9 +7,10 @@ pain and no signs is encouraged to keep moving, without any sales."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator
@@ -17,7 +18,17 @@ from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import Client, Delivery, ReminderPlan, Screening
-from tests.flows import LABELS, TYPICAL, Q, answer, answer_all, rows, settled, start_and_consent
+from tests.flows import (
+    LABELS,
+    TYPICAL,
+    Q,
+    answer,
+    answer_all,
+    execute,
+    rows,
+    settled,
+    start_and_consent,
+)
 from tests.test_e2e_broadcast import compose, send_now, tips_of, wait_done
 from tests.test_e2e_human import details, hand_off, staff_posts
 from tests.test_e2e_reminders import (
@@ -326,3 +337,29 @@ async def test_an_emergency_typed_where_a_time_zone_is_awaited_gets_the_advice_n
     (client,) = await rows(bot, Client)
     assert (client.safety_tier, client.safety_symptom) == ("A", "both_legs")
     assert [p.status for p in await rows(bot, ReminderPlan)] != ["active"], "no reminders set up"
+
+
+async def test_the_day_of_a_red_flag_is_told_in_clinic_time(
+    settings: Settings, emulator: BotApiEmulator, alice: SimUser, staff: SimUser
+) -> None:
+    """A red flag at 23:30 UTC on 29 November is the 30th in a Tokyo clinic: the client's
+    reminder of it and /privacy say the clinic's day, as the staff summary does."""
+    tokyo = settings.model_copy(update={"clinic_timezone": "Asia/Tokyo"})
+    async with RunningBot(tokyo, poll_timeout=1.0, settle=False) as bot:
+        await start_and_consent(alice)
+        for question in ("rf_nerves", "rf_legs", "rf_chest"):
+            await answer(alice, question, "no")
+        await alice.tap(LABELS["rf_unwell"]["fever"])
+        await alice.expect("see a doctor today")
+        late_evening = datetime(2026, 11, 29, 23, 30, tzinfo=UTC)
+        await execute(bot, update(Client).values(safety_at=late_evening))
+        await alice.send("/start")
+        held = await alice.expect("Please see a doctor today")
+        assert "on 30 Nov" in held.text and "29 Nov" not in held.text
+        await alice.send("/privacy")
+        assert "(since 30 Nov 2026)" in (await alice.expect("Your privacy")).text
+        await alice.send("/human")
+        await alice.expect("Shall I send it?")
+        await alice.tap(labels.handoff_send)
+        await alice.expect("within one working day")
+        assert "since 30 Nov 2026" in await details(bot, staff, emulator)

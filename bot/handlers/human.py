@@ -60,7 +60,7 @@ async def on_human_button(update: Update, context: BotContext) -> None:
         handoff = repo.pending_handoff(session, client.id, int(request_id)) if client else None  # type: ignore[arg-type]
         if client is None or handoff is None:
             return None  # deleted since, or answered already (a second tap)
-        safety = safety_of(client, services.questionnaire)
+        safety = safety_of(client, services)
         if answer == "n" or staff_chat is None:
             handoff.status = "declined" if answer == "n" else "failed"
             return handoff, "", safety
@@ -122,7 +122,7 @@ async def relay_to_staff(
     assert message is not None, "only new messages are for the team (dialogs.awaiting)"
     text = message.text or message.caption
     if staff_chat is None:  # the setting was removed since the hand-off
-        urgent_advice = _urgent(safety_of(client, services.questionnaire))
+        urgent_advice = _urgent(safety_of(client, services))
         await message.reply_text(**_unavailable(services, urgent_advice))
         return
     if text is None:
@@ -175,7 +175,7 @@ async def _flush_later(context: BotContext, chat: int) -> None:
         )
     except TelegramError:
         log.exception("could not pass a client's message on to the staff chat")
-        urgent_advice = _urgent(safety_of(client, services.questionnaire))
+        urgent_advice = _urgent(safety_of(client, services))
         await context.bot.send_message(chat, **_unavailable(services, urgent_advice))
         return
     post, now = (posted.chat_id, posted.message_id), services.clock()
@@ -337,7 +337,7 @@ async def _ask(services: Services, update: Update) -> dict[str, object]:
         client = repo.active_client(session, user_id)
         if client is None:
             return None
-        safety = safety_of(client, services.questionnaire)
+        safety = safety_of(client, services)
         if staff_chat is None:
             return None, None, safety
         return (*repo.ask_handoff(session, client, services.clock()), safety)
@@ -383,7 +383,7 @@ def _staff_summary(session: Session, client: Client, handoff: Handoff, services:
     q = services.questionnaire
     finished = screening.finished_at if screening else None
     zone = services.settings.clinic_zone
-    safety = safety_of(client, q)
+    safety = safety_of(client, services)
     contra = [
         q.contraindications[o.contra].staff
         for qid, oid in answers.items()
@@ -393,7 +393,6 @@ def _staff_summary(session: Session, client: Client, handoff: Handoff, services:
         "staff_handoff",
         client=client,
         safety=safety,
-        safety_since=safety.since.astimezone(zone) if safety.since else None,
         answers=answers,
         contra=contra,
         screening=screening,

@@ -120,7 +120,7 @@ def _facts(session: Session, client: Client, services: Services) -> mydata.Facts
         health_consent_at=client.health_consent_at,
         tips_consent=client.tips_consent,
         tips_consent_at=client.tips_consent_at,
-        safety=safety_of(client, services.questionnaire),
+        safety=safety_of(client, services),
         safety_cleared_at=client.safety_cleared_at,
         check=check,
         answered_now=answered if client.stage == "screening" else None,
@@ -226,6 +226,7 @@ def _privacy(services: Services, client: Client | None) -> dict[str, object]:
     text = render(
         "privacy",
         client=client,
+        safety_since=safety_of(client, services).since if client else None,
         retention_days=services.settings.retention_days,
         website=services.settings.clinic_website,
     )

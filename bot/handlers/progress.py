@@ -96,7 +96,7 @@ async def on_checkin_button(update: Update, context: BotContext) -> None:
             pressed,
             previous=checkins.previous_score(session, client_id, pressed.week),
             consent=bool(client.health_consent),
-            safety=safety_of(client, questionnaire),
+            safety=safety_of(client, services),
             emergency=questionnaire.flagged_symptoms("A"),
             doctor_today=questionnaire.flagged_symptoms("B"),
         )
