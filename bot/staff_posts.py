@@ -1,4 +1,5 @@
-"""The bot's posts about a client in the staff group, removed when the client is erased.
+"""The bot's posts about a client in the staff group: recorded as they are made (notes under
+a request are posted here too), removed when the client is erased.
 
 Telegram lets a bot delete its own messages for 48 hours only. Health details are shown on
 demand and removed after DETAILS_SHOWN, well inside that; the rest (who asked, what the client
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from telegram import Bot
@@ -70,6 +71,23 @@ async def post_note(
         else:
             log.exception("could not post a note to the staff chat")
         return False
-    post = (note.chat_id, note.message_id)
-    await services.db.run(lambda s: repo.record_relay(s, request.client_id, post, "note"))
-    return True
+    return await keep_post(
+        bot, services, request.client_id, (note.chat_id, note.message_id), "note"
+    )
+
+
+async def keep_post(
+    bot: Bot,
+    services: Services,
+    client_id: int,
+    post: Post,
+    kind: str,
+    at: datetime | None = None,
+) -> bool:
+    """Record a post just made about a client (`repo.record_relay`), so it is found again and
+    removed with their data. A client who erased their data while it was on its way: the post
+    goes at once (it is seconds old) and False is returned."""
+    if await services.db.run(lambda s: repo.record_relay(s, client_id, post, kind, at)):
+        return True
+    await remove_posts(bot, [post])
+    return False

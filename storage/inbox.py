@@ -96,21 +96,22 @@ def take(
     found = open_request(session, request_id, now)
     if found is None:
         return None, False
-    if found.request.taken_by is not None:
-        return found, False
-    taken = session.execute(
-        update(Handoff)
-        .where(
-            col(Handoff.client_id) == found.request.client_id,
-            *_open(),
-            col(Handoff.taken_by).is_(None),
-        )
-        .values(taken_by=staff_id, taken_by_name=staff_name[:128], taken_at=now)
+    claim = {"taken_by": staff_id, "taken_by_name": staff_name[:128], "taken_at": now}
+    untaken = (*_open(), col(Handoff.taken_by).is_(None))
+    taken = session.execute(  # the pressed request decides who won
+        update(Handoff).where(col(Handoff.id) == request_id, *untaken).values(**claim)
     )
+    won = bool(taken.rowcount)  # type: ignore[attr-defined]
+    if won:  # the rest of the conversation goes with it
+        session.execute(
+            update(Handoff)
+            .where(col(Handoff.client_id) == found.request.client_id, *untaken)
+            .values(**claim)
+        )
     found = open_request(session, request_id, now)
     if found is not None:
         session.refresh(found.request)
-    return found, bool(taken.rowcount)  # type: ignore[attr-defined]
+    return found, won
 
 
 def carry_take(session: Session, request_id: int, now: datetime) -> None:

@@ -383,10 +383,13 @@ def record_relay(
     post: tuple[int, int],
     kind: str = "relay",
     at: datetime | None = None,
-) -> None:
+) -> bool:
     """A post in the staff chat about this client, so staff may reply to it too: a client's
     message passed on (`relay`) or the confirmation of a staff reply delivered (`staff`).
-    `at`: the bot's clock (a staff reply keeps the conversation open from then)."""
+    `at`: the bot's clock (a staff reply keeps the conversation open from then). False, and
+    nothing written, if the client erased their data while the post was on its way."""
+    if session.get(Client, client_id) is None:
+        return False
     staff_chat_id, staff_message_id = post
     session.add(
         Handoff(
@@ -398,6 +401,7 @@ def record_relay(
             created_at=at or utcnow(),
         )
     )
+    return True
 
 
 def close_conversation(

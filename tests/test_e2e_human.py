@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
 
+from bot.handlers.human import RELAY_MERGE
 from bot.jobs import remove_expired_details
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator, Message
@@ -353,6 +355,23 @@ async def test_a_burst_to_the_team_is_one_post_and_staff_can_close_the_conversat
     await alice.send("Still there?")
     reply = await alice.expect("Please use the buttons")  # her question again, not relayed
     assert "Passed on" not in reply.text
+
+
+async def test_words_to_the_team_written_just_before_delete_never_stay_in_the_group(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    """A message is merged with the next ones for a couple of seconds before it is posted;
+    /delete within them (or while it is being posted) leaves nothing of it in the group."""
+    await hand_off(alice, emulator)
+    await alice.send("please call me on 07700 900123")
+    await alice.send("/delete")
+    await alice.expect("Delete everything?")
+    await alice.tap(labels.delete_yes)
+    await alice.expect("has been deleted")
+    await asyncio.sleep(RELAY_MERGE.total_seconds() + 0.5)  # when the post would have gone
+    group = emulator.chats[STAFF_CHAT_ID].messages.values()
+    assert not [m for m in group if "07700" in (m.text or "") and not m.deleted]
+    assert not [m for m in alice.bot_messages() if "Passed on" in (m.text or "")]
 
 
 async def test_health_details_are_shown_on_demand_and_gone_after_a_day(

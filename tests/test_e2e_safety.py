@@ -343,7 +343,8 @@ async def test_the_day_of_a_red_flag_is_told_in_clinic_time(
     settings: Settings, emulator: BotApiEmulator, alice: SimUser, staff: SimUser
 ) -> None:
     """A red flag at 23:30 UTC on 29 November is the 30th in a Tokyo clinic: the client's
-    reminder of it and /privacy say the clinic's day, as the staff summary does."""
+    reminder of it and /privacy say the clinic's day, as the staff summary does (and of the
+    doctor's check that lifted it)."""
     tokyo = settings.model_copy(update={"clinic_timezone": "Asia/Tokyo"})
     async with RunningBot(tokyo, poll_timeout=1.0, settle=False) as bot:
         await start_and_consent(alice)
@@ -363,3 +364,13 @@ async def test_the_day_of_a_red_flag_is_told_in_clinic_time(
         await alice.tap(labels.handoff_send)
         await alice.expect("within one working day")
         assert "since 30 Nov 2026" in await details(bot, staff, emulator)
+        await alice.send("/start")  # a doctor has checked her, late that evening too
+        await alice.expect("Please see a doctor today")
+        await alice.tap(labels.doctor_checked)
+        await alice.expect("glad you've been checked")
+        await execute(bot, update(Client).values(safety_cleared_at=late_evening))
+        await alice.send("/human")
+        await alice.expect("Shall I send it?")
+        await alice.tap(labels.handoff_send)
+        await alice.expect("within one working day")
+        assert "doctor checked them on 30 Nov 2026" in await details(bot, staff, emulator)

@@ -22,7 +22,7 @@ from bot.conversation import safety_of
 from bot.handlers.common import backlog, chat_id, telegram_user
 from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
-from bot.staff_posts import post_note
+from bot.staff_posts import keep_post, post_note
 from dialogs.awaiting import RELAY_WINDOW
 from dialogs.emergency import Symptom
 from dialogs.inbox import after_hours
@@ -180,12 +180,9 @@ async def _flush_later(context: BotContext, chat: int) -> None:
         return
     post, now = (posted.chat_id, posted.message_id), services.clock()
 
-    def record(session: Session) -> datetime | None:
-        told_at = repo.last_to_team(session, client.id)  # type: ignore[arg-type]
-        repo.record_relay(session, client.id, post, at=now)  # type: ignore[arg-type]
-        return told_at
-
-    told_at = await services.db.run(record)
+    told_at = await services.db.run(lambda s: repo.last_to_team(s, client.id))  # type: ignore[arg-type]
+    if not await keep_post(context.bot, services, client.id, post, "relay", now):  # type: ignore[arg-type]
+        return  # they erased their data meanwhile: the post went, and nothing is said
     # When the clinic is closed, said with the first message of the night only.
     closed = after_hours(services.settings.opening_hours, now, told_at)
     await context.bot.send_message(
@@ -221,8 +218,7 @@ async def on_details_button(update: Update, context: BotContext) -> None:
     shown = await context.bot.send_message(
         query.message.chat.id, summary, reply_to_message_id=query.message.message_id
     )
-    post = (shown.chat_id, shown.message_id)
-    await services.db.run(lambda s: repo.record_relay(s, client_id, post, "detail"))
+    await keep_post(context.bot, services, client_id, (shown.chat_id, shown.message_id), "detail")
 
 
 async def on_close_button(update: Update, context: BotContext) -> None:
@@ -324,7 +320,7 @@ async def deliver_staff_reply(context: BotContext, message: Message, client: Cli
     # Staff activity keeps the conversation open and stops the inbox's alert (stamped with the
     # bot's clock); in the staff group a reply to this confirmation reaches the client too.
     post = (delivered.chat_id, delivered.message_id)
-    await context.services.db.run(lambda s: repo.record_relay(s, client_id, post, "staff", at=now))
+    await keep_post(context.bot, context.services, client_id, post, "staff", now)
     return True
 
 
@@ -401,6 +397,7 @@ def _staff_summary(session: Session, client: Client, handoff: Handoff, services:
         services=[q.services[s].name for s in result.get("services", []) if s in q.services],
         tier_c=[q.tier_c[r] for r in result.get("tier_c", []) if r in q.tier_c],
         finished=finished.astimezone(zone) if finished else None,
+        cleared=client.safety_cleared_at.astimezone(zone) if client.safety_cleared_at else None,
     )
 
 

@@ -171,7 +171,7 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
         return
     posts, replying, name = erased
     # Words to the team still waiting to be merged into one post (a couple of seconds) go too.
-    context.services.relay_bursts.pop(user_id, None)
+    context.services.relay_bursts.pop(chat_id(update), None)
     await query.answer(labels.done)
     # Staff writing a reply to them from /inbox: it can't go (their reply row went too).
     await tell_reply_gone(context.bot, replying, name)
