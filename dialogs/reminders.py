@@ -53,6 +53,9 @@ INTERVAL_CHOICES = tuple(minutes * 60 for minutes in (30, 45, 60, 90, 120))
 SNOOZE = timedelta(minutes=15)
 CHECK_IN_AFTER = 3  # working days in a row of prompts without a single tap
 MISSED_GRACE = timedelta(minutes=5)  # later than this, a due prompt is skipped, not sent late
+# A week's summary later than this is old news (the bot was down for days, or the client was
+# held after a red flag until a doctor checked them): skipped, and the next one planned.
+SUMMARY_GRACE = timedelta(days=1)
 LONGEST_INTERVAL = 4 * 3600
 
 
@@ -532,13 +535,14 @@ def due(plan: Plan, ctx: Context) -> Step:
 
 
 def summary(plan: Plan, ctx: Context) -> Step:
-    """The end-of-week summary (nothing to say in a week without a break done)."""
+    """The end-of-week summary (nothing to say in a week without a break done, nor about a
+    week long past)."""
     assert plan.summary_due is not None
     window = plan.window
     monday, sunday = week_of(window, plan.summary_due)
     moved = sum(done for day, done in ctx.breaks.items() if monday <= day <= sunday)
     following = replace(plan, summary_due=week_summary_time(window, ctx.now))
-    if not moved:
+    if not moved or ctx.now - plan.summary_due > SUMMARY_GRACE:
         return Step(following)
     today = shift_day(window, ctx.now)
     days = {day for day, done in ctx.breaks.items() if done}

@@ -378,6 +378,12 @@ def test_weekly_summary_counts_the_week() -> None:
     assert week.plan.summary_due == london(2026, 12, 4, 17, 0)
     quiet = summary(plan, ctx(plan.summary_due))
     assert quiet.replies == () and quiet.plan.summary_due == london(2026, 12, 4, 17, 0)
+    # A few hours late (the bot was restarting): still said. Nine days late (a red-flag hold
+    # lifted, or a long outage): that week is old news, and the next summary is planned.
+    late = valid(summary(plan, ctx(plan.summary_due + timedelta(hours=5), breaks=breaks)))
+    assert "you moved 9 times this week" in late.replies[0].text
+    stale = summary(plan, ctx(plan.summary_due + timedelta(days=9), breaks=breaks))
+    assert stale.replies == () and stale.plan.summary_due == london(2026, 12, 11, 17, 0)
 
 
 def night_shift(now: datetime) -> Plan:
