@@ -111,8 +111,8 @@ def step(state: State, event: Event, ctx: Context) -> Step:
             return _stale(state)
         case DoctorChecked():
             return _on_doctor_checked(state)
-        case Emergency(symptom, label):
-            return _on_emergency(state, symptom, label, ctx)
+        case Emergency(symptom, label, talking):
+            return _on_emergency(state, symptom, label, ctx, talking=talking)
         case AnswerGiven(key, question_id, option_id):
             return _on_answer(state, key, question_id, option_id, ctx)
         case Back(key, question_id):
@@ -287,33 +287,42 @@ def _red_flag_exit(
     ctx: Context,
     *,
     pressed: bool = True,
+    talking: bool = False,
 ) -> Step:
     """Tier A or B: stop at once, advise care, offer a person; no sales, no booking buttons.
     The client's safety status now holds everything else back until a doctor has seen them.
-    `pressed`: an answer's button (its question is replaced), not a typed message."""
+    `pressed`: an answer's button (its question is replaced), not a typed message; `talking`:
+    typed to the clinic team, who get it anyway (no person offered again)."""
     label = ctx.questionnaire.symptoms[symptom]
     idle = replace(state, stage=Stage.IDLE, screening=None, safety=Safety(tier, symptom, label))
-    text = render(f"red_flag_{tier.lower()}", label=label, held=True)
+    text = render(f"red_flag_{tier.lower()}", label=label, held=True, talking=talking)
     outcome = Outcome(key, "red_flag", tier=tier, symptom=symptom, answers=answers)
     events = (("red_flag_exit", {"tier": tier, "symptom": symptom}),)
-    reply = Reply(text, _human_button(), replace=pressed)
+    reply = Reply(text, () if talking else _human_button(), replace=pressed)
     return Step(idle, (reply,), outcome=outcome, events=events)
 
 
-def _on_emergency(state: State, symptom: str, label: str, ctx: Context) -> Step:
+def _on_emergency(
+    state: State, symptom: str, label: str, ctx: Context, *, talking: bool = False
+) -> Step:
     """A typed message describes a tier A symptom: the emergency advice before anything else.
     With health consent it is a red flag like an answer (a screening in progress ends, the
-    status holds); without it nothing is stored, and the advice is all."""
+    status holds); without it nothing is stored, and the advice is all. `talking`: see
+    `Emergency`."""
     known = symptom in ctx.questionnaire.symptoms
+    buttons = () if talking else _human_button()
     if state.health_consent and known and state.screening is not None:
         key, answers = state.screening.key, state.screening.answers
-        return _red_flag_exit(state, key, "A", symptom, answers, ctx, pressed=False)
+        return _red_flag_exit(
+            state, key, "A", symptom, answers, ctx, pressed=False, talking=talking
+        )
     if state.health_consent and known and state.stage in (Stage.IDLE, Stage.CONSENT_TIPS):
         held = replace(state, safety=Safety("A", symptom, ctx.questionnaire.symptoms[symptom]))
-        text = render("red_flag_a", label=held.safety.label, held=True)
+        text = render("red_flag_a", label=held.safety.label, held=True, talking=talking)
         events = (("emergency_text", {"symptom": symptom}),)
-        return Step(held, (Reply(text, _human_button()),), events=events)
-    return Step(state, (Reply(render("red_flag_a", label=label, held=False), _human_button()),))
+        return Step(held, (Reply(text, buttons),), events=events)
+    text = render("red_flag_a", label=label, held=False, talking=talking)
+    return Step(state, (Reply(text, buttons),))
 
 
 def _on_back(state: State, key: str, question_id: str, ctx: Context) -> Step:

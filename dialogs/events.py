@@ -68,10 +68,13 @@ class DoctorChecked:
 
 @dataclass(frozen=True)
 class Emergency:
-    """Free text that describes a tier A symptom (dialogs.emergency): the advice, at once."""
+    """Free text that describes a tier A symptom (dialogs.emergency): the advice, at once.
+    `talking`: the client is in a conversation with the clinic team, so their words go on to
+    it anyway (marked urgent) and the advice offers no hand-off of its own."""
 
     symptom: str
     label: str
+    talking: bool = False
 
 
 @dataclass(frozen=True)

@@ -307,6 +307,11 @@ async def test_an_emergency_typed_in_a_hand_off_gets_advice_and_an_urgent_staff_
     await alice.send("Crushing chest pain for the last hour, should I still come on Friday?")
     advice, passed_on = await replies_after(alice)
     assert advice.startswith("Please get urgent medical help now") and "chest pain" in advice
+    # Already talking to the team: told it goes to them too, not offered a hand-off again.
+    assert "passing your message on to the clinic team too, marked urgent" in advice
+    assert "tap the button below" not in advice
+    (shown,) = [m for m in alice.bot_messages() if m.shown_text == advice]
+    assert labels.talk_to_therapist not in [b["text"] for b in shown.flat_buttons]
     assert "Passed on to the clinic team" in passed_on
     relayed = (await staff_posts(emulator))[-1]
     assert relayed.startswith("🚨 URGENT") and "Crushing chest pain" in relayed
@@ -356,9 +361,13 @@ async def test_the_day_of_a_red_flag_is_told_in_clinic_time(
         await execute(bot, update(Client).values(safety_at=late_evening))
         await alice.send("/start")
         held = await alice.expect("Please see a doctor today")
-        assert "on 30 Nov" in held.text and "29 Nov" not in held.text
+        assert "On 30 Nov you told me about fever" in held.text and "29 Nov" not in held.text
         await alice.send("/privacy")
         assert "(since 30 Nov 2026)" in (await alice.expect("Your privacy")).text
+        await alice.send("/progress")  # no reminders to suggest while held: the advice
+        nothing = await alice.expect("Nothing to chart yet")
+        assert "Please see a doctor today" in nothing.text and "/reminders" not in nothing.text
+        assert labels.doctor_checked in [b["text"] for b in nothing.flat_buttons]
         await alice.send("/human")
         await alice.expect("Shall I send it?")
         await alice.tap(labels.handoff_send)

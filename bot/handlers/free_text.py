@@ -32,7 +32,8 @@ async def on_free_text(update: Update, context: BotContext) -> None:
     )
     symptom = detect(text, context.services.phrases) if chat.awaiting in CLIENT_MODES else None
     if symptom is not None:  # an emergency in their own words: the advice before anything
-        await run_and_deliver(update, context, Emergency(symptom.id, symptom.label))
+        talking = chat.awaiting is Awaiting.CONVERSATION  # it goes on to the team below
+        await run_and_deliver(update, context, Emergency(symptom.id, symptom.label, talking))
     match chat.awaiting:
         case Awaiting.STAFF_TIP:
             assert chat.draft is not None

@@ -7,6 +7,7 @@ a worker thread, so other chats are answered meanwhile.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from sqlmodel import Session
 from telegram import InputFile, Update
@@ -18,6 +19,7 @@ from bot.replies import deliver
 from bot.services import BotContext
 from dialogs import charts, progress
 from dialogs.render import labels, render
+from dialogs.safety import Safety, hold_reply
 from dialogs.schedule import week_of
 from storage import progress as checkins
 from storage import repo
@@ -30,13 +32,16 @@ async def on_progress(update: Update, context: BotContext) -> None:
     user_id = telegram_user(update).id
     now = services.clock()
 
-    def load(session: Session) -> progress.Series | str:
+    def load(session: Session) -> progress.Series | str | Safety:
         client = repo.active_client(session, user_id)
         if client is None:
             return "needs_start"
         if not client.health_consent:
             return "progress/no_consent"
         row = repo.reminder_plan(session, client.id)  # type: ignore[arg-type]
+        safety = safety_of(client, services)
+        if row is None and safety.holds:
+            return safety  # reminders wait for a doctor's check: the advice, not /reminders
         if row is None:
             return "progress/no_data"
         this_week, _ = week_of(to_plan(row).window, now)  # the client's own week
@@ -51,6 +56,11 @@ async def on_progress(update: Update, context: BotContext) -> None:
     assert message is not None
     if isinstance(found, str):
         await message.reply_text(render(found))
+        return
+    if isinstance(found, Safety):
+        held = hold_reply(found)
+        text = render("progress/no_data", held=held.text)
+        await deliver(context.bot, chat_id(update), (replace(held, text=text),))
         return
     png = await asyncio.to_thread(
         charts.progress_chart,
