@@ -69,9 +69,10 @@ CHECK_MEMORY = 256 * 2**20
 
 
 class TipError(ValueError):
-    """What is wrong with a tip. `kind`: syntax, unknown, unsupported, unsafe, error, html,
-    length or size (too big to check: a limit on values, time or memory); `detail`: the
-    specifics (Jinja2's or Telegram's words, or a name)."""
+    """What is wrong with a tip. `kind`: syntax, unclosed (a "{{" or "{%" without its end),
+    unknown, unsupported, unsafe, error, html, length or size (too big to check: a limit on
+    values, time or memory); `detail`: the specifics (Jinja2's or Telegram's words, a name,
+    or the unclosed opening)."""
 
     def __init__(self, kind: str, detail: str = "", line: int | None = None) -> None:
         super().__init__(f"{kind}: {detail}" if detail else kind)
@@ -126,6 +127,9 @@ def check_tip(template: str, *, caption: bool = False) -> None:
         tree = _environment().parse(template)
         unknown = sorted(meta.find_undeclared_variables(tree) - set(PLACEHOLDERS))
     except TemplateSyntaxError as exc:  # also an unknown filter or test
+        unclosed = _unclosed(template)
+        if unclosed is not None:  # the usual typo, said plainly rather than in parser words
+            raise TipError("unclosed", *unclosed) from None
         raise TipError("syntax", exc.message or "", exc.lineno) from None
     except RecursionError:  # Jinja2's parser recurses once per bracket, sign, `not`...
         raise TipError("size", "it is nested too deeply") from None
@@ -395,6 +399,28 @@ def _template_line(exc: BaseException) -> int | None:
     frames = traceback.extract_tb(exc.__traceback__)
     lines = [f.lineno for f in frames if f.filename == "<template>"]
     return lines[-1] if lines else None
+
+
+_DELIMITERS = re.compile(r"\{\{|\{%|\}\}|%\}")
+_CLOSING = {"{{": "}}", "{%": "%}"}
+
+
+def _unclosed(template: str) -> tuple[str, int] | None:
+    """The first "{{" or "{%" that another opening or the end of the tip comes before its own
+    end, with its line. Jinja2's parser reports where it got lost, not what was left open."""
+    opened: tuple[str, int] | None = None
+    for match in _DELIMITERS.finditer(template):
+        token = match.group(0)
+        if token in _CLOSING:
+            if opened is not None:
+                break
+            opened = (token, match.start())
+        elif opened is not None and token == _CLOSING[opened[0]]:
+            opened = None
+    if opened is None:
+        return None
+    token, at = opened
+    return token, template.count("\n", 0, at) + 1
 
 
 if __name__ == "__main__":

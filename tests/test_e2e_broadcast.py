@@ -146,9 +146,10 @@ async def test_template_errors_reach_the_staff_member_and_nothing_is_sent(
     await staff.send("Hello!\nHi {{ frist_name }}, stand up.")
     problem = await staff.expect("Nothing was sent")
     assert "Line 2" in problem.shown_text and "frist_name" in problem.shown_text
-    await staff.send("Hi {{ first_name ")
+    await staff.send("Hi {{ first_name, stretch today!")  # said plainly, not in parser words
     problem = await staff.expect("Nothing was sent")
-    assert "Line 1" in problem.shown_text
+    assert "Line 1: {{ is not closed: every {{ needs its }}" in problem.shown_text
+    assert "end of print statement" not in problem.shown_text
     await staff.send("{{ first_name.__class__.__mro__ }}")
     await staff.expect("Nothing was sent")
     await staff.send_media("sticker")

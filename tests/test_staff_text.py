@@ -42,7 +42,10 @@ def test_bounded_steps_still_do_what_a_tip_needs() -> None:
     ("template", "line", "said"),
     [
         ("Hello\nHi {{ frist_name }}", 2, "Line 2: unknown placeholder {{ frist_name }}"),
-        ("Hi {{ first_name ", 1, "can't be read (unexpected end of template"),
+        ("Hi {{ first_name ", 1, "Line 1: {{ is not closed: every {{ needs its }}"),
+        ("Hi {{ name, stretch today!", 1, "{{ is not closed: every {{ needs its }}"),
+        ("Hi {{ first_name }}\n{% if first_name yes", 2, "{% is not closed: every {% needs its %}"),
+        ("{{ first_name }}\n{{ first_name !}}", 2, "check the {{ }} and {% %} on that line"),
         ("a\nb\n{% if %}", 3, "Expected an expression"),
         ("{{ first_name|center(100000000) }}", 1, "No filter named 'center'"),
         ("{{ first_name.__class__ }}", 1, "not allowed in a tip"),
