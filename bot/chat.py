@@ -51,6 +51,7 @@ async def load_chat(
             client.stage,
             zone_asked=draft_plan is not None and reminders.wants_zone(draft_plan),
             hours_asked=draft_plan is not None and reminders.wants_hours(draft_plan),
+            setup_asked=draft_plan is not None and reminders.wants_tap(draft_plan),
             staff_draft=draft is not None,
             staff_reply=reply is not None,
             conversation=handoff is not None,

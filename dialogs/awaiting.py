@@ -26,6 +26,7 @@ class Awaiting(StrEnum):
     ANSWER = "answer"  # a screening question's button
     ZONE = "zone"  # a typed time zone (the reminder setup asked for one)
     HOURS = "hours"  # typed working hours (the reminder setup asks when the day starts/ends)
+    SETUP = "setup"  # a reminder-setup button (days, how often): typed text gets it again
     CONVERSATION = "conversation"  # the client is talking with the clinic team (hand-off)
     STAFF_TIP = "staff_tip"  # a staff member's tip, its date and time, or an edit of either
     STAFF_REPLY = "staff_reply"  # a staff member's answer to a client, after Reply in /inbox
@@ -39,6 +40,7 @@ def awaiting(
     *,
     zone_asked: bool = False,
     hours_asked: bool = False,
+    setup_asked: bool = False,
     staff_draft: bool = False,
     staff_reply: bool = False,
     conversation: bool = False,
@@ -56,6 +58,8 @@ def awaiting(
         return Awaiting.ZONE
     if hours_asked:
         return Awaiting.HOURS
+    if setup_asked:
+        return Awaiting.SETUP
     if conversation:
         return Awaiting.CONVERSATION
     if stage == "screening":

@@ -161,6 +161,11 @@ class ZoneRetype:
 
 
 @dataclass(frozen=True)
+class TypedAtButtons:
+    """Text typed while the setup waits for a tap (the days, how often): asked again."""
+
+
+@dataclass(frozen=True)
 class HoursTyped:
     """Working hours typed at the start or end question ("06:30-22:00")."""
 
@@ -197,6 +202,7 @@ Event = (
     | ZoneConfirm
     | ZoneRetype
     | HoursTyped
+    | TypedAtButtons
     | Manage
     | PromptAction
     | CheckIn
@@ -287,6 +293,12 @@ def step(plan: Plan, event: Event, ctx: Context) -> Step:
             return _finish(plan, zone, ctx, replace_pressed=True)
         case HoursTyped(text):
             return _on_hours_typed(plan, text, ctx)
+        case TypedAtButtons():
+            if not wants_tap(plan):
+                return _stale(plan)
+            question = _setup_reply(plan, ctx, replace=False)
+            text = render("reminders/tap_please", question=question.text)
+            return Step(plan, (Reply(text, question.buttons),))
         case Manage(action):
             return _on_manage(plan, action, ctx)
         case PromptAction(seq, action):
@@ -305,6 +317,12 @@ def wants_zone(plan: Plan) -> bool:
 def wants_hours(plan: Plan) -> bool:
     """Whether typed text now is the working hours (the start or end question is open)."""
     return plan.status == "setup" and plan.step in ("start", "end")
+
+
+def wants_tap(plan: Plan) -> bool:
+    """Whether the setup waits for a button that typing cannot stand in for (the days, how
+    often): typed text gets the question again."""
+    return plan.status == "setup" and plan.step in ("days", "interval")
 
 
 def _begin_setup(plan: Plan, ctx: Context, *, replace_pressed: bool) -> Step:

@@ -318,7 +318,11 @@ async def test_typed_overnight_hours_bring_prompts_after_midnight(
     await alice.expect("I couldn't read “soon” as working hours")
     await alice.send("22:00-06:00")
     await alice.expect("How often")
-    await alice.tap(f"{INTERVAL} s")
+    await alice.send("9-5")  # typed where a tap is wanted: the question again, with its buttons
+    again = await alice.expect("Please tap one of the buttons below")
+    assert "How often" in again.text and "automated assistant" not in again.text
+    assert any(b["text"].endswith(f" {INTERVAL} s") for b in again.flat_buttons)
+    await alice.tap(f"{INTERVAL} s", message=again)
     await alice.expect("time zone")
     await alice.tap(labels.type_zone)
     await alice.expect("Type the name")

@@ -44,7 +44,7 @@ async def on_free_text(update: Update, context: BotContext) -> None:
         case Awaiting.CONVERSATION:
             assert chat.client is not None and chat.handoff is not None
             await relay_to_staff(update, context, chat.client, chat.handoff, urgent=symptom)
-        case Awaiting.ZONE | Awaiting.HOURS if symptom is None:
+        case Awaiting.ZONE | Awaiting.HOURS | Awaiting.SETUP if symptom is None:
             await answer_typed(update, context, chat.awaiting)
         case _ if symptom is None and backlog(context, update) <= 1:
             # A reminder and the question again (after the last of a burst of stickers); a

@@ -44,14 +44,16 @@ async def on_reminder_button(update: Update, context: BotContext) -> None:
 
 async def answer_typed(update: Update, context: BotContext, awaiting: Awaiting) -> None:
     """Typed text while the setup asks for a time zone or working hours (`dialogs.awaiting`)
-    is the answer to that question."""
+    is the answer to that question; while it waits for a tap, it gets the question again."""
     message = update.message
     assert message is not None and message.text is not None
-    event, still_asked = (
-        (dialog.ZoneTyped(message.text), dialog.wants_zone)
-        if awaiting is Awaiting.ZONE
-        else (dialog.HoursTyped(message.text), dialog.wants_hours)
-    )
+    match awaiting:
+        case Awaiting.ZONE:
+            event, still_asked = dialog.ZoneTyped(message.text), dialog.wants_zone
+        case Awaiting.HOURS:
+            event, still_asked = dialog.HoursTyped(message.text), dialog.wants_hours
+        case _:
+            event, still_asked = dialog.TypedAtButtons(), dialog.wants_tap
     step = await run_reminder_event(
         context.services,
         telegram_user(update).id,
