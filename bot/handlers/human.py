@@ -26,6 +26,7 @@ from bot.staff_posts import keep_post, post_note
 from dialogs.awaiting import RELAY_WINDOW
 from dialogs.emergency import Symptom
 from dialogs.inbox import after_hours
+from dialogs.long_text import in_parts
 from dialogs.render import labels, render
 from dialogs.replies import Button
 from dialogs.safety import Safety, urgent_advice
@@ -34,7 +35,7 @@ from storage.models import Client, Handoff, Screening
 
 log = logging.getLogger(__name__)
 RELAY_MERGE = timedelta(seconds=2)  # a client's messages this close together are one post
-MAX_RELAYED = 3500  # characters of a passed-on message, leaving room for the frame
+MAX_RELAYED = 3500  # characters of a reply's copy for colleagues, leaving room for the frame
 
 
 async def on_human(update: Update, context: BotContext) -> None:
@@ -160,29 +161,41 @@ async def _flush_later(context: BotContext, chat: int) -> None:
         return
     client = burst.client
     urgent_label = next((label for _, label in burst.parts if label), None)
-    try:
-        posted = await context.bot.send_message(
-            staff_chat,
-            render(
-                "staff_relay",
-                name=client.first_name,
-                telegram_id=client.telegram_id,
-                text=clip("\n\n".join(part for part, _ in burst.parts)),
-                urgent=urgent_label,
-            ),
-            reply_to_message_id=burst.handoff.staff_message_id,
-            allow_sending_without_reply=True,
-        )
-    except TelegramError:
-        log.exception("could not pass a client's message on to the staff chat")
-        urgent_advice = _urgent(safety_of(client, services))
-        await context.bot.send_message(chat, **_unavailable(services, urgent_advice))
-        return
-    post, now = (posted.chat_id, posted.message_id), services.clock()
 
+    def frame(text: str, part: int, parts: int) -> str:
+        return render(
+            "staff_relay",
+            name=client.first_name,
+            telegram_id=client.telegram_id,
+            text=text,
+            urgent=urgent_label if part == 1 else None,
+            part=part,
+            parts=parts,
+        )
+
+    # Too long for one post, the words go as several, every one kept like a single post (a
+    # reply to any reaches the client; /delete removes them all).
+    posts = in_parts("\n\n".join(part for part, _ in burst.parts), frame)
     told_at = await services.db.run(lambda s: repo.last_to_team(s, client.id))  # type: ignore[arg-type]
-    if not await keep_post(context.bot, services, client.id, post, "relay", now):  # type: ignore[arg-type]
-        return  # they erased their data meanwhile: the post went, and nothing is said
+    now = services.clock()
+    for post_text in posts:
+        try:
+            posted = await context.bot.send_message(
+                staff_chat,
+                post_text,
+                reply_to_message_id=burst.handoff.staff_message_id,
+                allow_sending_without_reply=True,
+            )
+        except TelegramError:
+            # Not all of it reached the team: the client must not think it was read.
+            log.exception("could not pass a client's message on to the staff chat")
+            urgent_advice = _urgent(safety_of(client, services))
+            await context.bot.send_message(chat, **_unavailable(services, urgent_advice))
+            return
+        now = services.clock()
+        post = (posted.chat_id, posted.message_id)
+        if not await keep_post(context.bot, services, client.id, post, "relay", now):  # type: ignore[arg-type]
+            return  # they erased their data meanwhile: the post went, and nothing is said
     # When the clinic is closed, said with the first message of the night only.
     closed = after_hours(services.settings.opening_hours, now, told_at)
     await context.bot.send_message(
@@ -310,12 +323,19 @@ async def deliver_staff_reply(context: BotContext, message: Message, client: Cli
             render("staff_not_delivered", reason=reason, days=RELAY_WINDOW.days)
         )
         return False
-    text = render("staff_reply", staff_name=sender.first_name, text=clip(message.text or ""))
-    try:
-        await context.bot.send_message(client.chat_id, text)
-    except Forbidden:
-        await message.reply_text(render("staff_not_delivered", reason="blocked"))
-        return False
+
+    def frame(text: str, part: int, parts: int) -> str:
+        return render(
+            "staff_reply", staff_name=sender.first_name, text=text, part=part, parts=parts
+        )
+
+    # The framing may push even one Telegram message over the limit: then it goes in parts.
+    for reply_text in in_parts(message.text or "", frame):
+        try:
+            await context.bot.send_message(client.chat_id, reply_text)
+        except Forbidden:
+            await message.reply_text(render("staff_not_delivered", reason="blocked"))
+            return False
     delivered = await message.reply_text(render("staff_delivered", name=client.first_name))
     # Staff activity keeps the conversation open and stops the inbox's alert (stamped with the
     # bot's clock); in the staff group a reply to this confirmation reaches the client too.
@@ -402,5 +422,7 @@ def _staff_summary(session: Session, client: Client, handoff: Handoff, services:
 
 
 def clip(text: str) -> str:
-    """A staff or client text cut to MAX_RELAYED, so the post framing it fits in a message."""
+    """A staff reply cut to MAX_RELAYED for its copy in the staff group (/inbox), so the post
+    framing it fits in a message. Only for that copy: the client has the whole reply, and
+    what either side writes to the other is split (`dialogs.long_text`), never cut."""
     return text if len(text) <= MAX_RELAYED else text[:MAX_RELAYED] + "…"
