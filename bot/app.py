@@ -126,6 +126,14 @@ def _add_handlers(app: Application, services: Services) -> None:
     }
     for name, callback in staff_commands.items():
         app.add_handler(CommandHandler(name, callback, filters=new_message & staff))
+    if services.settings.staff_chat_id is not None:
+        # In the staff group too: the figures and the export (neither names a client; /inbox
+        # below). Writing a tip is a private conversation with the bot: there, say so.
+        group = filters.Chat(services.settings.staff_chat_id) & filters.UpdateType.MESSAGE
+        for name in ("stats", "export"):
+            app.add_handler(CommandHandler(name, staff_commands[name], filters=group & staff))
+        tip_commands = ["broadcast", "broadcasts", "tips"]
+        app.add_handler(CommandHandler(tip_commands, misc.in_private, filters=group & staff))
     app.add_handler(CallbackQueryHandler(misc.reject_forged_presses), group=-1)
     app.add_handler(MessageHandler(private, misc.throttle_messages), group=-2)
     # Any other command ends a reply a staff member was writing from /inbox (the handlers

@@ -18,6 +18,7 @@ from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from storage.models import Broadcast, Client, Delivery, Event, Screening, utcnow
+from tests.conftest import STAFF_CHAT_ID
 from tests.flows import Q, answer_all, execute, png_size, rows, start_and_consent
 from tests.test_e2e_reminders import ManualClock
 
@@ -140,6 +141,27 @@ async def test_a_client_sending_stats_gets_no_figures(
     await stranger.send("/stats")
     await stranger.expect("Before the self-check")
     assert not any("figures" in (m.text or "") for m in stranger.bot_messages())
+
+
+async def test_staff_get_figures_in_the_staff_group_and_are_told_where_tips_are_written(
+    bot: RunningBot, staff: SimUser, emulator: BotApiEmulator
+) -> None:
+    group = emulator.chats[STAFF_CHAT_ID]
+    await staff.send("/stats", chat=group)
+    chart = await staff.expect("Last 30 days", chat=group)
+    assert chart.photo is not None and png_size(chart.file_content) == (1200, 800)
+    await staff.send("/export", chat=group)
+    exported = await staff.expect("Client funnel", chat=group)
+    assert exported.document is not None
+    for command in ("/broadcast", "/tips"):
+        await staff.send(command, chat=group)
+        where = await staff.expect("Tips are written in a private chat with me", chat=group)
+        assert f"@{bot.app.bot.username}" in (where.text or "")
+    mallory = SimUser(emulator, 6666, "Mallory")  # in the group, not staff: no figures
+    before = len(group.messages)
+    await mallory.send("/stats", chat=group)
+    await emulator.changed(0.5)
+    assert not [m for m in list(group.messages.values())[before:] if m.from_bot]
 
 
 def local(days_back: int, clock: time, now: datetime) -> datetime:

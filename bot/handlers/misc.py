@@ -26,6 +26,13 @@ async def on_help(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(text)  # type: ignore[union-attr]
 
 
+async def in_private(update: Update, context: BotContext) -> None:
+    """A tip command in the staff group: tips are written in a private chat with the bot."""
+    message = update.effective_message
+    assert message is not None
+    await message.reply_text(render("staff/in_private", bot=context.bot.username))
+
+
 async def on_membership(update: Update, context: BotContext) -> None:
     """The client blocked the bot (kicked) or came back (member)."""
     change = update.my_chat_member
