@@ -27,7 +27,7 @@ async def test_full_screening_ends_with_a_result_and_booking_links(
     result = await answer_all(alice)
     text = result.shown_text
     assert "Your self-check result" in text
-    assert "5 of the 5" in text
+    assert "You showed all 5 lazy-glute signs" in text
     assert "Pain Eliminator" in text and "TNT Treatment and Training" in text
     assert "Deep Tissue Laser" in text  # pain 6/10
     assert "Movement breaks help" in text
