@@ -110,7 +110,7 @@ async def test_staff_take_reply_and_close_requests_from_the_inbox_across_a_resta
         text = inbox.text or ""
         assert text.index("URGENT, tier B") < text.index("<Bob> & Co") < text.index("Alice")
         assert "since Tue 01 Dec, 10:00, waiting 1 h 10 min" in text, "Alice, in clinic time"
-        assert "America/New_York" in text and "nobody has taken it yet" in text
+        assert "America/New_York" in text and "\n   nobody has taken it yet" in text  # indented
         await staff.tap(labels.inbox_take.format(n=2))  # Alice: tier B Bob is listed first
         await staff.expect("Sam has taken Alice's request", chat=group)
         await staff.expect("taken by you")  # then the list, edited
