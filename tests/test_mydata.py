@@ -54,6 +54,7 @@ def test_answers_are_words_not_ids() -> None:
     shown = text_of(messages)
     assert "More than 3 months" in shown  # the label of duration=gt3m
     assert "How long have you had this back pain?" in shown
+    assert "\n\n➜" not in shown, "each answer right under its question, safety ones too"
     for code in ("gt3m", "rf_saddle", "rf_nerves", "duration", "offset_seconds", "strong"):
         assert code not in shown
     assert "/delete" in shown
@@ -88,6 +89,7 @@ def test_times_in_the_clients_zone_else_the_clinics() -> None:
     assert "Times are in Europe/Berlin" in shown and "01 Jul 2026, 10:30" in shown
     assert "Monday, Tuesday, Wednesday, Thursday, Friday" in shown
     assert "09:00 to 17:00" in shown and "every 90 minutes" in shown
+    assert "every 90 minutes\n• Time zone: Europe/Berlin" in shown, "one list, no gap"
     clinic = text_of(mydata.summary(facts(), Q, LONDON))
     assert "Times are in Europe/London" in clinic and "01 Jul 2026, 09:30" in clinic
     assert "Movement-break reminders: off" in clinic
