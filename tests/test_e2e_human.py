@@ -286,6 +286,19 @@ async def test_a_burst_while_handed_off_gets_one_answer(
     assert 1 <= len(answers) <= 3
 
 
+async def test_a_photo_right_after_words_is_mentioned_with_them_not_on_its_own(
+    bot: RunningBot, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    await hand_off(alice, emulator)
+    await alice.send("Here is the scan from my GP")
+    await alice.send_media("photo")  # within the couple of seconds words are merged in
+    await alice.expect("Passed on to the clinic team ✅ (the text only")
+    await alice.settle(1.5)
+    assert not [m for m in alice.bot_messages() if "only pass on text" in (m.text or "")]
+    posts = [m.text or "" for m in emulator.chats[STAFF_CHAT_ID].messages.values()]
+    assert any("Here is the scan from my GP" in p for p in posts)
+
+
 async def test_only_staff_ids_speak_for_the_clinic(
     bot: RunningBot, alice: SimUser, staff: SimUser, emulator: BotApiEmulator
 ) -> None:

@@ -126,13 +126,16 @@ async def relay_to_staff(
         urgent_advice = _urgent(safety_of(client, services))
         await message.reply_text(**_unavailable(services, urgent_advice))
         return
+    burst = services.relay_bursts.get(message.chat_id)
+    if text is None and burst is not None:  # said with the words it follows: "the text only"
+        burst.text_only = True
+        return
     if text is None:
         if backlog(context, update) <= 1:  # a burst of stickers: one answer, after the last
             await message.reply_text(render("relay_text_only"))
         return
     # What the client writes within a few seconds is merged into one post (the throttle caps
     # how much a minute can hold); an emergency anywhere in it marks the whole post.
-    burst = services.relay_bursts.get(message.chat_id)
     if burst is None:
         burst = services.relay_bursts[message.chat_id] = RelayBurst(client, handoff)
         context.application.create_task(_flush_later(context, message.chat_id))
@@ -147,7 +150,7 @@ class RelayBurst:
     client: Client
     handoff: Handoff
     parts: list[tuple[str, str | None]] = field(default_factory=list)  # text, urgent label
-    text_only: bool = False  # a photo's caption was taken without the photo
+    text_only: bool = False  # a photo (its caption taken, or none) or a sticker was left out
 
 
 async def _flush_later(context: BotContext, chat: int) -> None:
