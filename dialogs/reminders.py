@@ -273,10 +273,8 @@ def step(plan: Plan, event: Event, ctx: Context) -> Step:
         return Step(plan, (hold_reply(ctx.safety),))
     match event:
         case Open():
-            if plan.status in ("none", "off"):
+            if plan.status in ("none", "off", "setup"):  # mid-setup: from the top, as chosen
                 return _begin_setup(plan, ctx, replace_pressed=False)
-            if plan.status == "setup":
-                return Step(plan, (_setup_reply(plan, ctx, replace=False),))
             return Step(plan, (_panel(plan, ctx, replace=False),))
         case Choose(what, value):
             return _on_choose(plan, what, value, ctx)

@@ -302,6 +302,23 @@ async def test_a_typed_utc_offset_and_an_out_of_date_confirmation(
     assert (plan.status, plan.timezone) == ("active", "Etc/GMT-3")
 
 
+async def test_reminders_sent_mid_setup_starts_it_again_with_the_choices_kept(
+    bot: RunningBot, alice: SimUser
+) -> None:
+    await start_and_consent(alice)
+    await alice.send("/reminders")
+    await alice.expect("Which days")
+    await alice.tap("Sat")
+    await alice.next_action()
+    await alice.tap(labels.next_step)
+    await alice.expect("start")
+    await alice.send("/reminders")  # lost track: from the top, Saturday still on
+    again = await alice.expect("Which days")
+    assert "✅ Sat" in [b["text"] for b in again.flat_buttons]
+    await alice.tap(labels.next_step, message=again)
+    await alice.expect("start")
+
+
 async def test_typed_overnight_hours_bring_prompts_after_midnight(
     bot: RunningBot, alice: SimUser
 ) -> None:

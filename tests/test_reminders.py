@@ -193,9 +193,13 @@ def test_a_typed_city_is_confirmed_with_the_local_time_before_it_is_set() -> Non
     assert done.plan.status == "active" and done.plan.zone == "Etc/GMT-3"
     assert "(UTC+3)" in done.replies[0].text and "All set" in done.replies[0].text
     assert done.replies[0].replace, "the confirmation becomes the panel"
-    # the open setup shows the confirmation again; a zone button still answers it
-    assert "Right?" in run(asked.plan, Open()).replies[0].text
+    # a zone button still answers the open setup; /reminders starts it again from the
+    # days, with what was chosen kept (then the old confirmation is out of date)
     assert run(asked.plan, Choose("zone", 0)).plan.zone == "Europe/London"
+    again = run(asked.plan, Open())
+    assert "Which days" in again.replies[0].text and again.plan.step == "days"
+    assert (again.plan.days, again.plan.zone) == (asked.plan.days, asked.plan.zone)
+    assert step(again.plan, Choose("zone", 0), ctx(WEDNESDAY_10)).stale
 
 
 def test_typed_working_hours_including_a_night_shift() -> None:
