@@ -292,7 +292,7 @@ async def test_a_flooding_client_gets_one_slow_down_note_and_nothing_more(
     await alice.settle(quiet=1.5)
     replies = [m.text or "" for m in alice.bot_messages()[before:]]
     assert sum("faster than I can answer" in t for t in replies) == 1, replies
-    assert len(replies) <= 13, "a burst's worth of replies at most, not one per message"
+    assert len(replies) <= 21, "a burst's worth of replies at most, not one per message"
     bob = SimUser(emulator, 6004, "Bob")
     await bob.send("/start")
     await bob.expect("Before the self-check")

@@ -34,3 +34,9 @@ def test_idle_chats_are_forgotten() -> None:
     for chat in range(5000):
         throttle.check(chat, chat * 0.01)
     assert len(throttle) < 2100, "chats whose bucket refilled are swept"
+
+
+def test_trying_every_command_in_the_menu_is_not_a_flood() -> None:
+    """Someone exploring (18 commands in 40 seconds) is answered every time, by default."""
+    throttle = ChatThrottle()
+    assert all(throttle.check(1, t * 40 / 18) is Verdict.ALLOW for t in range(18))
