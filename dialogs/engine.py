@@ -151,6 +151,8 @@ def _on_start(state: State, ctx: Context) -> Step:
         case Stage.SCREENING:
             assert state.screening is not None
             answered = len(state.screening.answers)
+            if not answered:  # nothing to carry on with or lose: the first question again
+                return Step(state, (_question_reply(state, ctx, replace=False),))
             total = len(ctx.questionnaire.path(state.screening.answers))
             key = state.screening.key
             text = render("resume_prompt", name=name, answered=answered, total=total)

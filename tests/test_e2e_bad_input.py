@@ -110,6 +110,10 @@ async def test_one_live_copy_after_start_mid_screening(bot: RunningBot, alice: S
     await alice.tap(labels.start_over, message=prompt)
     fresh = await alice.expect("Question 1 of 21")
     assert_one_live_copy(alice, fresh)
+    await alice.send("/start")  # nothing answered yet: no "part-way (0 of 21)", the question
+    fresh = await alice.expect("Question 1 of 21")
+    assert "part-way" not in fresh.shown_text
+    assert_one_live_copy(alice, fresh)
     await alice.send("/cancel")
     await alice.expect("Stopped")
     stopped = await alice.expect("Question 1 of 21")  # then its buttons go, words kept
