@@ -152,7 +152,7 @@ def _on_start(state: State, ctx: Context) -> Step:
             assert state.screening is not None
             answered = len(state.screening.answers)
             if not answered:  # nothing to carry on with or lose: the first question again
-                return Step(state, (_question_reply(state, ctx, replace=False),))
+                return Step(state, (_question_reply(state, ctx, replace=False, back=True),))
             total = len(ctx.questionnaire.path(state.screening.answers))
             key = state.screening.key
             text = render("resume_prompt", name=name, answered=answered, total=total)
@@ -384,7 +384,13 @@ def _on_doctor_checked(state: State) -> Step:
 
 
 def _question_reply(
-    state: State, ctx: Context, *, replace: bool, reminder: bool = False, media: bool = False
+    state: State,
+    ctx: Context,
+    *,
+    replace: bool,
+    reminder: bool = False,
+    media: bool = False,
+    back: bool = False,
 ) -> Reply:
     assert state.screening is not None
     answers = state.screening.answers
@@ -401,6 +407,8 @@ def _question_reply(
     text = render(
         "question",
         first=not answers and not reminder,
+        back=back,
+        name=state.first_name,
         reminder=reminder,
         media=media,
         gates=ctx.questionnaire.gate_count,
