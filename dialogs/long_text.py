@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from dialogs.telegram_html import MAX_TEXT, parse_html
+from dialogs.telegram_html import MAX_TEXT, parse_html, visible_length
 
 # Where a cut may go, best first: between paragraphs, between lines, between words.
 _BOUNDARIES = (re.compile(r"\n[^\S\n]*\n"), re.compile(r"\n"), re.compile(r"\s"))
@@ -51,17 +51,12 @@ def in_parts(text: str, frame: Callable[[str, int, int], str], limit: int = MAX_
     many as it takes. The frame is the caller's HTML template, which escapes the text; it may
     differ by part (an urgent mark on the first) and say "part 2 of 3" when there are several."""
     whole = frame(text, 1, 1)
-    if _shown_len(whole) <= limit:
+    if _shown(whole) <= limit:
         return [whole]
     most = max(len(text), 1)  # more parts than characters there cannot be: the widest count
-    framing = max(_shown_len(frame("x", 1, most)), _shown_len(frame("x", most, most))) - 1
+    framing = max(_shown(frame("x", 1, most)), _shown(frame("x", most, most))) - 1
     pieces = split_text(text, limit - framing)
     return [frame(piece, n, len(pieces)) for n, piece in enumerate(pieces, 1)]
-
-
-def _shown_len(message: str) -> int:
-    """A Telegram HTML message's length as Telegram limits it: the characters it shows."""
-    return len(parse_html(message).text)
 
 
 def _cut(text: str, fits: int) -> int:
@@ -74,3 +69,8 @@ def _cut(text: str, fits: int) -> int:
         if starts:
             return starts[-1]
     return fits
+
+
+def _shown(message: str) -> int:
+    """A Telegram HTML message's length as Telegram limits it."""
+    return visible_length(parse_html(message))

@@ -212,3 +212,10 @@ def caption(data: Series) -> str:
 def has_data(data: Series) -> bool:
     """Whether a chart would show anything: an empty one says less than "nothing yet"."""
     return any(data.breaks) or any(score is not None for score in data.pain)
+
+
+def nothing_while_held(safety: Safety) -> Reply:
+    """/progress with nothing to chart for a held client: the urgent advice and its buttons
+    rather than the usual pointer to /reminders, which the hold blocks."""
+    held = hold_reply(safety)
+    return Reply(render("progress/no_data", held=held.text), held.buttons)

@@ -108,10 +108,8 @@ def take(
             .where(col(Handoff.client_id) == found.request.client_id, *untaken)
             .values(**claim)
         )
-    found = open_request(session, request_id, now)
-    if found is not None:
-        session.refresh(found.request)
-    return found, won
+    session.refresh(found.request)  # who has it now, whoever won
+    return (found if found.request.status == "sent" else None), won
 
 
 def carry_take(session: Session, request_id: int, now: datetime) -> None:

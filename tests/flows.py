@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import sys
 import time
 from asyncio.subprocess import Process
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +75,21 @@ async def ready(emulator: BotApiEmulator, timeout: float = 30.0) -> None:
 
 
 async def settled(
-    emulator: BotApiEmulator, done: Callable[[], bool], patience: float = 10.0
-) -> None:
-    """Wait while `done()` is false and the bot is still at work, at most `patience` seconds:
-    for an outcome a background job may be bringing about at the same moment as the test."""
+    emulator: BotApiEmulator,
+    done: Callable[[], bool | Awaitable[bool]],
+    patience: float = 10.0,
+) -> bool:
+    """Wait while `done()` (plain or async: a look at the database) is false and the bot is
+    still at work, at most `patience` seconds: for an outcome a background job, or the bot's
+    bookkeeping right after a send, may be bringing about at the same moment as the test.
+    Whether it came true."""
     deadline = time.monotonic() + patience
-    while not done() and time.monotonic() < deadline:
+    while True:
+        result = done()
+        if inspect.isawaitable(result):
+            result = await result
+        if result or time.monotonic() >= deadline:
+            return bool(result)
         await emulator.changed(0.2)
 
 

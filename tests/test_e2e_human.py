@@ -34,6 +34,15 @@ async def hand_off(alice: SimUser, emulator: BotApiEmulator, *, screened: bool =
     return next(m for m in group.messages.values() if m.from_bot)
 
 
+async def ask_again(client: SimUser) -> None:
+    """/human, then Send, from a client already known to the bot: a request reaches the clinic
+    (a new one in their conversation, if it is still open)."""
+    await client.send("/human")
+    await client.expect("Shall I send it?")
+    await client.tap(labels.handoff_send)
+    await client.expect("within one working day")
+
+
 async def staff_posts(emulator: BotApiEmulator) -> list[str]:
     return [m.text or "" for m in emulator.chats[STAFF_CHAT_ID].messages.values() if m.from_bot]
 
@@ -46,12 +55,14 @@ async def details(bot: RunningBot, staff: SimUser, emulator: BotApiEmulator) -> 
     ]
     await staff.tap(labels.handoff_details, message=post)
     shown = await staff.expect("Client id", chat=group)
-    for _ in range(50):  # the bot records the post (to remove it in a day) right after sending
-        recorded = [h.staff_message_id for h in await rows(bot, Handoff) if h.kind == "detail"]
-        if shown.message_id in recorded:
-            return shown.text or ""
-        await emulator.changed(0.2)
-    raise AssertionError("the health details post was never recorded for removal")
+
+    async def recorded() -> bool:  # to remove it in a day: right after sending
+        details = [h.staff_message_id for h in await rows(bot, Handoff) if h.kind == "detail"]
+        return shown.message_id in details
+
+    if not await settled(emulator, recorded):
+        raise AssertionError("the health details post was never recorded for removal")
+    return shown.text or ""
 
 
 async def test_talk_to_a_therapist_from_the_result(
@@ -149,11 +160,13 @@ async def test_blocking_marks_the_client_and_staff_are_told(
     async def blocked(expected: bool) -> bool:
         """The client's blocked mark, once it is `expected` or after 5 s (the bot marks it
         when Telegram tells it, in its own time)."""
-        for _ in range(25):
+
+        async def marked() -> bool:
             (client,) = await rows(bot, Client)
-            if client.blocked == expected:
-                break
-            await emulator.changed(0.2)
+            return client.blocked == expected
+
+        await settled(emulator, marked, patience=5.0)
+        (client,) = await rows(bot, Client)
         return client.blocked
 
     assert await blocked(True)

@@ -31,7 +31,7 @@ from storage.db import Database
 from storage.models import Client, Handoff
 from tests.conftest import STAFF_CHAT_ID, STAFF_ID, make_settings
 from tests.flows import answer, answered, settled, start_and_consent
-from tests.test_e2e_human import hand_off
+from tests.test_e2e_human import ask_again, hand_off
 from tests.test_e2e_reminders import ManualClock
 
 KIM_ID = 777001
@@ -246,10 +246,7 @@ async def replies_that_do_not_reach_bob(
     await staff.send("Sorry for the wait")
     await staff.expect("Not delivered: a colleague has closed this conversation")
 
-    await bob.send("/human")  # Bob asks again; Sam replies, and Bob erases his data
-    await bob.expect("Shall I send it?")
-    await bob.tap(labels.handoff_send)
-    await bob.expect("within one working day")
+    await ask_again(bob)  # Bob asks again; Sam replies, and Bob erases his data
     await staff.send("/inbox")
     await staff.expect("Open requests: 1")
     await press_reply()
@@ -268,14 +265,6 @@ async def alert_job(bot: RunningBot) -> None:
     assert app is not None and app.job_queue is not None
     (job,) = app.job_queue.get_jobs_by_name("handoff alerts")
     await job.run(app)
-
-
-async def ask_again(client: SimUser) -> None:
-    """/human once more, from a client whose conversation is still open: a new request."""
-    await client.send("/human")
-    await client.expect("Shall I send it?")
-    await client.tap(labels.handoff_send)
-    await client.expect("within one working day")
 
 
 async def test_out_of_hours_answer_once_a_night_and_one_alert_per_request_across_a_restart(

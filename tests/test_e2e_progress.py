@@ -19,7 +19,7 @@ from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import Client, PainCheckin, ReminderPlan
-from tests.flows import answered, execute, png_size, rows, start_and_consent
+from tests.flows import answered, execute, png_size, rows, settled, start_and_consent
 from tests.test_e2e_reminders import ManualClock, aware, next_prompt, opt_in
 from tests.test_e2e_safety import EMERGENCY
 
@@ -57,12 +57,13 @@ async def next_due(
 
 async def put_back(bot: RunningBot, clock: ManualClock, user: SimUser) -> None:
     """Wait until the user's prompt, claimed but never sent, is due again (put back)."""
-    for _ in range(100):
+
+    async def due_again() -> bool:
         due = await plan_due(bot, user)
-        if due is not None and due <= clock.now:
-            return
-        await user.emulator.changed(0.2)
-    raise AssertionError("the prompt that never left was not put back")
+        return due is not None and due <= clock.now
+
+    if not await settled(user.emulator, due_again, patience=20.0):
+        raise AssertionError("the prompt that never left was not put back")
 
 
 def offline_after(emulator: BotApiEmulator, text: str) -> list[asyncio.Task[None]]:

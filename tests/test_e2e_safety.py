@@ -30,7 +30,7 @@ from tests.flows import (
     start_and_consent,
 )
 from tests.test_e2e_broadcast import compose, send_now, tips_of, wait_done
-from tests.test_e2e_human import details, hand_off, staff_posts
+from tests.test_e2e_human import ask_again, details, hand_off, staff_posts
 from tests.test_e2e_reminders import (
     INTERVAL,
     next_prompt,
@@ -368,18 +368,12 @@ async def test_the_day_of_a_red_flag_is_told_in_clinic_time(
         nothing = await alice.expect("Nothing to chart yet")
         assert "Please see a doctor today" in nothing.text and "/reminders" not in nothing.text
         assert labels.doctor_checked in [b["text"] for b in nothing.flat_buttons]
-        await alice.send("/human")
-        await alice.expect("Shall I send it?")
-        await alice.tap(labels.handoff_send)
-        await alice.expect("within one working day")
+        await ask_again(alice)
         assert "since 30 Nov 2026" in await details(bot, staff, emulator)
         await alice.send("/start")  # a doctor has checked her, late that evening too
         await alice.expect("Please see a doctor today")
         await alice.tap(labels.doctor_checked)
         await alice.expect("glad you've been checked")
         await execute(bot, update(Client).values(safety_cleared_at=late_evening))
-        await alice.send("/human")
-        await alice.expect("Shall I send it?")
-        await alice.tap(labels.handoff_send)
-        await alice.expect("within one working day")
+        await ask_again(alice)
         assert "doctor checked them on 30 Nov 2026" in await details(bot, staff, emulator)

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 # An alert the staff chat refused is tried again after 1, 2, 4... minutes, at most hourly.
 ALERT_RETRY_FIRST = timedelta(minutes=1)
 ALERT_RETRY_MAX = timedelta(hours=1)
+REPLY_MINUTES = int(STAFF_REPLY_TIMEOUT.total_seconds() // 60)  # as staff are told it
 
 
 @dataclass
@@ -85,13 +86,10 @@ async def end_reply_on_command(update: Update, context: BotContext) -> None:
     """Any command from a staff member in their private chat (but /cancel, which says so
     itself) ends a reply they were writing from /inbox: their next message is for the
     command, not the client. They are told nothing was sent."""
-    message, user = update.effective_message, update.effective_user
+    message = update.effective_message
     command = (message.text or "/").split()[0].split("@")[0] if message else ""
-    if message is None or user is None or command == "/cancel":
-        return
-    client = await context.services.db.run(lambda s: inbox.end_reply(s, user.id))
-    if client is not None:
-        await message.reply_text(render("staff/inbox_reply_cancelled", name=client.first_name))
+    if command != "/cancel":
+        await cancel_reply(update, context)
 
 
 async def tell_reply_gone(bot: Bot, staff_ids: list[int], name: str) -> None:
@@ -139,7 +137,7 @@ async def _reply(query: CallbackQuery, context: BotContext, request_id: int) -> 
     ask = render(
         "staff/inbox_reply_ask",
         name=found.client.first_name,
-        minutes=int(STAFF_REPLY_TIMEOUT.total_seconds() // 60),
+        minutes=REPLY_MINUTES,
     )
     try:
         await context.bot.send_message(user.id, ask)
@@ -164,8 +162,8 @@ async def send_inbox_reply(update: Update, context: BotContext, reply: Handoff) 
     if services.clock() - reply.created_at > STAFF_REPLY_TIMEOUT:
         client = await services.db.run(lambda s: inbox.end_reply(s, staff_id, reply.id))
         if client is not None:
-            minutes = int(STAFF_REPLY_TIMEOUT.total_seconds() // 60)
-            expired = render("staff/inbox_reply_expired", name=client.first_name, minutes=minutes)
+            name = client.first_name
+            expired = render("staff/inbox_reply_expired", name=name, minutes=REPLY_MINUTES)
             await message.reply_text(expired)
         return
     if message.text is None:

@@ -7,7 +7,6 @@ a worker thread, so other chats are answered meanwhile.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
 from sqlmodel import Session
 from telegram import InputFile, Update
@@ -19,7 +18,7 @@ from bot.replies import deliver
 from bot.services import BotContext
 from dialogs import charts, progress
 from dialogs.render import labels, render
-from dialogs.safety import Safety, hold_reply
+from dialogs.safety import Safety
 from dialogs.schedule import week_of
 from storage import progress as checkins
 from storage import repo
@@ -58,9 +57,7 @@ async def on_progress(update: Update, context: BotContext) -> None:
         await message.reply_text(render(found))
         return
     if isinstance(found, Safety):
-        held = hold_reply(found)
-        text = render("progress/no_data", held=held.text)
-        await deliver(context.bot, chat_id(update), (replace(held, text=text),))
+        await deliver(context.bot, chat_id(update), (progress.nothing_while_held(found),))
         return
     png = await asyncio.to_thread(
         charts.progress_chart,
