@@ -9,23 +9,28 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import date
 
 from sqlmodel import Session
 
 from bot.services import Services
-from dialogs.engine import Context, ScreeningState, Stage, State, Step, step
+from dialogs.engine import Context, ScreeningState, Stage, State, Step, result_text, step
 from dialogs.events import Event, Start
-from dialogs.safety import Safety
+from dialogs.safety import Checked, Safety, held_since
+from dialogs.scoring import Result
 from storage import repo
 from storage.models import Client, Screening, utcnow
 
 
 @dataclass(frozen=True)
 class Ran:
-    """A step, and the message that carried the client's live question before it (if any)."""
+    """A step, and the message that carried the client's live question before it (if any).
+    `unbooked`: earlier results that showed booking buttons, to be edited without them (with
+    these texts) now that a red-flag hold has started."""
 
     step: Step
     question_message_id: int | None = None
+    unbooked: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass
@@ -49,6 +54,8 @@ async def run_event(
         new_key=secrets.token_urlsafe(6),
         retention_days=services.settings.retention_days,
         website=services.settings.clinic_website,
+        now=services.clock(),
+        zone=services.settings.clinic_zone,
     )
     version = services.questionnaire.version
 
@@ -70,11 +77,31 @@ async def run_event(
         else:
             return None
         result = step(loaded.state, event, ctx)
+        unbooked: tuple[tuple[int, str], ...] = ()
         if not result.stale:
             apply_step(session, loaded, result, version)
-        return Ran(result, loaded.client.question_message_id)
+            if result.state.safety.holds and not loaded.state.safety.holds:
+                unbooked = _unbook(session, loaded.client, services)
+        return Ran(result, loaded.client.question_message_id, unbooked)
 
     return await services.db.run(transaction)
+
+
+def _unbook(session: Session, client: Client, services: Services) -> tuple[tuple[int, str], ...]:
+    """A hold has started: the results that showed booking buttons, as they now read (no
+    suggestions, no "booking is fine"), and forgotten as such."""
+    edits = []
+    for screening in repo.booked_results(session, client.id):  # type: ignore[arg-type]
+        result = Result.from_json(screening.result or {})
+        text = result_text(client.first_name, result, services.questionnaire, held=True)
+        edits.append((screening.result_message_id, text))
+        screening.result_message_id = None
+    return tuple(edits)  # type: ignore[arg-type]
+
+
+async def note_result_message(services: Services, key: str, message_id: int) -> None:
+    """Remember which message shows a result with booking buttons (`Reply.booking`)."""
+    await services.db.run(lambda s: repo.note_result_message(s, key, message_id))
 
 
 async def move_question(services: Services, telegram_id: int, message_id: int | None) -> None:
@@ -119,6 +146,8 @@ def load(
         tips_consent=client.tips_consent,
         screening=screening_state,
         safety=safety_of(client, services),
+        crisis_at=client.crisis_at,
+        checked=checked_of(client, services),
     )
     return Loaded(client, state, screening if screening_state else None, answers)
 
@@ -133,7 +162,17 @@ def safety_of(client: Client, services: Services) -> Safety:
         else None
     )
     since = client.safety_at.astimezone(services.settings.clinic_zone) if client.safety_at else None
-    return Safety(client.safety_tier, symptom, label or "", since)
+    return held_since(client.safety_tier, symptom, label or "", since, services.clock())
+
+
+def checked_of(client: Client, services: Services) -> tuple[Checked, ...]:
+    """The symptoms a doctor has checked, as stored (`Client.checked`), with their labels."""
+    symptoms = services.questionnaire.symptoms
+    return tuple(
+        Checked(symptom, date.fromisoformat(c["on"]), c["by"], c["when"], symptoms[symptom])
+        for symptom, c in (client.checked or {}).items()
+        if symptom in symptoms
+    )
 
 
 def apply_step(session: Session, loaded: Loaded, result: Step, version: int) -> None:
@@ -149,6 +188,10 @@ def apply_step(session: Session, loaded: Loaded, result: Step, version: int) -> 
         client.tips_consent, client.tips_consent_at = after.tips_consent, now
     if (after.safety.tier, after.safety.symptom) != (before.safety.tier, before.safety.symptom):
         repo.set_safety(client, after.safety.tier, after.safety.symptom)
+    if after.crisis_at != before.crisis_at:
+        client.crisis_at = after.crisis_at
+    if after.checked != before.checked:
+        client.checked = {c.symptom: c.as_json() for c in after.checked} or None
 
     outcome = result.outcome
     if outcome is not None and loaded.screening is not None:
@@ -156,6 +199,8 @@ def apply_step(session: Session, loaded: Loaded, result: Step, version: int) -> 
         if outcome.status == "cancelled":
             repo.retire_screening(session, loaded.screening)
         else:
+            if outcome.result is not None:
+                client.contra = ",".join(outcome.result.contra) or None
             repo.finish_screening(
                 session,
                 loaded.screening,

@@ -12,6 +12,7 @@ from telegram.ext import Application
 from bot.handlers.inbox import send_due_alerts
 from bot.services import BotContext, Services
 from bot.staff_posts import DETAILS_SHOWN, remove_posts
+from dialogs.safety import CRISIS_QUIET
 from storage import repo
 from storage.models import utcnow
 
@@ -35,8 +36,11 @@ async def _retention_job(context: BotContext) -> None:
 
 
 async def remove_expired_details(services: Services, bot: Bot) -> int:
-    """Health details shown to staff a day ago go (the post that asked for them stays)."""
+    """Health details shown to staff a day ago go (the post that asked for them stays), and
+    so does when crisis words were written, once their quiet day is over."""
     before = utcnow() - DETAILS_SHOWN
+    quiet_over = services.clock() - CRISIS_QUIET
+    await services.db.run(lambda s: repo.forget_crisis_words(s, quiet_over))
     expired = await services.db.run(lambda s: repo.expired_details(s, before))
     await remove_posts(bot, [(chat, message) for _, chat, message in expired])
     return len(expired)

@@ -63,6 +63,7 @@ _COLUMNS = {
     "last_prompt_on": "last_prompt_on",
     "last_interaction_on": "last_interaction_on",
     "unanswered_days": "unanswered_days",
+    "answered_seq": "answered_seq",
 }
 
 
@@ -98,6 +99,7 @@ def context(
         name=client.first_name,
         breaks=breaks,
         safety=safety_of(client, services),
+        contra=frozenset((client.contra or "").split(",")) - {""},
     )
 
 
@@ -135,6 +137,17 @@ async def run_reminder_event(
         return result
 
     return await services.db.run(transaction)
+
+
+async def reminders_on(services: Services, user_id: int) -> bool:
+    """Whether this client has movement-break reminders they could turn off."""
+
+    def read(session: Session) -> bool:
+        client = repo.get_client(session, user_id)
+        row = repo.reminder_plan(session, client.id) if client else None  # type: ignore[arg-type]
+        return row is not None and row.status in ("active", "paused", "asking")
+
+    return await services.db.run(read)
 
 
 def due_now(

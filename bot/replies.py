@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message
 from telegram._utils.defaultvalue import DEFAULT_NONE
@@ -43,24 +44,42 @@ def markup(buttons: Keyboard) -> InlineKeyboardMarkup | None:
     return None if keyboard is None else InlineKeyboardMarkup.de_json(keyboard)
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """Which messages now carry the `live` reply (the question) and a `booking` one."""
+
+    live: int | None = None
+    booking: int | None = None
+
+
 async def deliver(
     bot: Bot, chat_id: int, replies: Iterable[Reply], *, pressed: Message | None = None
-) -> int | None:
+) -> Delivered:
     """Send the replies in order. A reply marked `replace` edits the message whose button was
-    pressed; if that message can no longer be edited, the reply is sent as a new message.
-    Returns the id of the message that now carries a `live` reply (the question), if any."""
-    live = None
+    pressed; if that message can no longer be edited, the reply is sent as a new message."""
+    live = booking = None
     for reply in replies:
         keyboard = keyboard_json(reply.buttons)
         if reply.replace and pressed is not None and await _edit(pressed, reply.text, keyboard):
-            live = pressed.message_id if reply.live else live
-            continue
-        sent = await _call(
-            bot, "sendMessage", chat_id=chat_id, text=reply.text, reply_markup=keyboard
-        )
-        if reply.live and isinstance(sent, dict):
-            live = int(sent["message_id"])
-    return live
+            message_id: int | None = pressed.message_id
+        else:
+            sent = await _call(
+                bot, "sendMessage", chat_id=chat_id, text=reply.text, reply_markup=keyboard
+            )
+            message_id = int(sent["message_id"]) if isinstance(sent, dict) else None
+        live = message_id if reply.live else live
+        booking = message_id if reply.booking else booking
+    return Delivered(live, booking)
+
+
+async def unbook(bot: Bot, chat_id: int, edits: Iterable[tuple[int, str]]) -> None:
+    """Earlier results as they read once a red-flag hold started: no booking buttons, no
+    suggestions. A message Telegram no longer lets the bot edit is only logged."""
+    for message_id, text in edits:
+        try:
+            await _call(bot, "editMessageText", chat_id=chat_id, message_id=message_id, text=text)
+        except BadRequest as exc:
+            log.info("could not take the booking off message %s (%s)", message_id, exc)
 
 
 async def retire_question(bot: Bot, chat_id: int, message_id: int, *, moved: bool) -> None:

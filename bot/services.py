@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.logs import OncePerOutage
 from bot.settings import Settings
 from bot.throttle import ChatThrottle
-from dialogs.emergency import Phrases, load_phrases
+from dialogs.emergency import CRISIS, Phrases, load_phrases
 from dialogs.questionnaire import (
     Questionnaire,
     QuestionnaireError,
@@ -71,7 +71,8 @@ def load_content(settings: Settings, path: Path | None = None) -> Questionnaire:
     questionnaire = load_questionnaire(path) if path else load_questionnaire()
     check_services(questionnaire, set(settings.booking_urls))
     # A typed emergency is recorded like the answer naming the same symptom.
-    unnamed = sorted({s.id for s in load_phrases().symptoms} - set(questionnaire.symptoms))
+    named = {s.id for s in load_phrases().symptoms if s.tier != CRISIS}
+    unnamed = sorted(named - set(questionnaire.symptoms))
     if unnamed:
         raise QuestionnaireError(
             f"symptoms: the emergency phrases name {', '.join(unnamed)}, missing here"

@@ -1,21 +1,26 @@
-"""Tier A emergency symptoms in a client's free text (care-safety.md, "The gate holds everywhere").
+"""Red flags and crisis words in a client's free text (care-safety.md, "The gate holds
+everywhere", "Crisis words", "Every spelling").
 
-Pure: a message in, a symptom or None out; no Telegram, no database. The phrases live in
-`emergency.yaml` so the clinic can edit them without code; the rules for reading a message
-(clauses, negation, doubt) live here. The bias is deliberate: when a message is unclear the
-symptom counts, because a false alarm costs a message and a miss can cost a life.
+Pure: a message in, what it speaks of out (`scan`); no Telegram, no database. The phrases live
+in `emergency.yaml` so the clinic can edit them without code; the rules for reading a message
+(normalised spelling, clauses, negation, doubt) live here. The bias is deliberate: when a
+message is unclear the symptom counts, because a false alarm costs a message and a miss can
+cost a life. Crisis words (self-harm, suicide) trust no negation at all: "I'm not going to
+kill myself, but..." is still answered, only more gently.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from confusable_homoglyphs.confusables import confusables_data
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_PATH = Path(__file__).with_name("emergency.yaml")
@@ -41,12 +46,32 @@ class EmergencyPhrasesError(Exception):
     """The phrases file is malformed; the one-line message names the file and the place."""
 
 
+Tier = Literal["A", "B", "crisis"]
+CRISIS: Tier = "crisis"
+
+
 @dataclass(frozen=True)
 class Symptom:
-    """A tier A symptom: `id` for code, logs and staff; `label` names it to a person."""
+    """What a message speaks of: `id` for code, logs and staff; `label` names it to a person;
+    `tier` A (emergency now), B (a doctor today) or crisis (self-harm or suicide)."""
 
     id: str
     label: str
+    tier: Tier = "A"
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What `scan` found in one message. `symptom`: the first tier A symptom, else the first
+    tier B one. `crisis`: crisis words, and `crisis_negated` when every mention of them was
+    negated ("I'm not going to kill myself"): still answered, in gentler words."""
+
+    symptom: Symptom | None = None
+    crisis: Symptom | None = None
+    crisis_negated: bool = False
+
+    def __bool__(self) -> bool:
+        return self.symptom is not None or self.crisis is not None
 
 
 @dataclass(frozen=True)
@@ -63,7 +88,7 @@ class _Matcher:
 
 @dataclass(frozen=True, eq=False)
 class Phrases:
-    """The checked contents of the phrases file, ready for `detect`."""
+    """The checked contents of the phrases file, ready for `scan`."""
 
     version: int
     symptoms: tuple[Symptom, ...]
@@ -79,6 +104,7 @@ class Phrases:
     _negative: frozenset[str] = field(repr=False)
     _unsure: re.Pattern[str] | None = field(repr=False)
     _breaks: re.Pattern[str] | None = field(repr=False)
+    _vocabulary: frozenset[str] = field(repr=False)  # to split letter-spaced words again
 
 
 def load_phrases(path: Path = DEFAULT_PATH) -> Phrases:
@@ -90,15 +116,27 @@ def load_phrases(path: Path = DEFAULT_PATH) -> Phrases:
     return _load_default() if Path(path) == DEFAULT_PATH else _load(Path(path))
 
 
-def detect(text: str, phrases: Phrases | None = None) -> Symptom | None:
-    """The tier A symptom `text` describes first, or None.
+def scan(text: str, phrases: Phrases | None = None) -> Findings:
+    """What `text` speaks of: crisis words, and its most urgent symptom (tier A before B).
 
-    One regex of every phrase finds where a phrase matches (a 10,000-character message takes a
-    few milliseconds); each phrase that can begin there is then checked for negation. An
-    `A + B` phrase counts where its last part is found.
+    The text is read as spelt (accents and invisible characters aside) and again with
+    look-alike letters folded (Cyrillic "а" as Latin "a"), when that changes anything. One
+    regex of every phrase finds where a phrase matches (a 10,000-character message takes a few
+    milliseconds); each phrase that can begin there is then checked for negation. An `A + B`
+    phrase counts where its last part is found.
     """
     phrases = phrases or load_phrases()
-    s = _normalise(text, phrases._breaks)
+    plain = _spelling(text)
+    folded = plain.translate(_LOOK_ALIKES)
+    found = _find(phrases, _normalise(plain, phrases))
+    if folded != plain:
+        found = _merge(found, _find(phrases, _normalise(folded, phrases)))
+    return found
+
+
+def _find(phrases: Phrases, s: str) -> Findings:
+    first: dict[str, Symptom] = {}  # the first symptom of each tier, in the text's order
+    crisis_negated = True
     unsure: dict[int, bool] = {}
     combos: dict[tuple[str, int], set[int]] = {}
     pos = 0
@@ -110,30 +148,147 @@ def detect(text: str, phrases: Phrases | None = None) -> Symptom | None:
             matchers += [m for stem, ms in phrases._by_stem if word.startswith(stem) for m in ms]
             matchers.sort(key=lambda m: m.order)
         for matcher in matchers:
+            symptom = matcher.symptom
             match = matcher.regex.match(s, pos)
-            if match is None or _negated(phrases, s, pos, match.end(), unsure):
+            if match is None:
                 continue
-            if matcher.parts == 1:
-                return matcher.symptom
-            found = combos.setdefault((matcher.symptom.id, matcher.combo), set())
-            found.add(matcher.part)
-            if len(found) == matcher.parts:
-                return matcher.symptom
-    return None
+            if symptom.tier == CRISIS:  # no negation trusted: it only softens the words
+                negated = _denied(phrases, s, pos)
+            elif _negated(phrases, s, pos, match.end(), unsure):
+                continue
+            if matcher.parts > 1:
+                found = combos.setdefault((symptom.id, matcher.combo), set())
+                found.add(matcher.part)
+                if len(found) < matcher.parts:
+                    continue
+            first.setdefault(symptom.tier, symptom)
+            if symptom.tier == CRISIS:
+                crisis_negated = crisis_negated and negated
+        if "A" in first and CRISIS in first and not crisis_negated:
+            break  # nothing more can change the answer
+    return Findings(
+        symptom=first.get("A") or first.get("B"),
+        crisis=first.get(CRISIS),
+        crisis_negated=CRISIS in first and crisis_negated,
+    )
+
+
+def _merge(one: Findings, other: Findings) -> Findings:
+    """Both readings of a message together (as spelt, and with look-alikes folded)."""
+    symptoms = [s for s in (one.symptom, other.symptom) if s is not None]
+    symptom = next((s for s in symptoms if s.tier == "A"), symptoms[0] if symptoms else None)
+    crisis = one.crisis or other.crisis
+    negated = all(f.crisis_negated for f in (one, other) if f.crisis is not None)
+    return Findings(symptom, crisis, crisis is not None and negated)
 
 
 # --- reading a message -------------------------------------------------------------------
 
 
-def _normalise(text: str, breaks: re.Pattern[str] | None) -> str:
+def _spelling(text: str) -> str:
+    """The letters as a reader sees them: compatibility forms (fullwidth, "fancy" maths and
+    circled letters, ligatures) as plain ones, lower case, without format characters
+    (zero-width spaces and joiners, soft hyphens) or accents and other combining marks."""
+    decomposed = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text).casefold())
+    return "".join(c for c in decomposed if unicodedata.category(c) not in _INVISIBLE)
+
+
+def _look_alikes() -> dict[int, str]:
+    """Letters that look like a plain Latin letter, so a message written with them reads as
+    the word it imitates: other scripts' look-alikes (Cyrillic "а", Greek "ο") from Unicode's
+    confusables data (TR39, via confusable_homoglyphs), and Latin letters that NFKC and
+    accents leave alone (small capitals "ᴋɪʟʟ", "ø", "ɨ"), by their Unicode names."""
+    table: dict[int, str] = {}
+    for char, glyphs in confusables_data.items():
+        if len(char) != 1 or char.isascii() or not char.isalpha():
+            continue
+        latin = [g["c"] for g in glyphs if len(g["c"]) == 1 and "a" <= g["c"].lower() <= "z"]
+        if latin and _spelling(char) == char:  # a form NFKC keeps (others are read as it)
+            table[ord(char)] = latin[0].lower()
+    for first, last in _LATIN_EXTRAS:
+        for code in range(first, last + 1):
+            named = _LATIN_NAME.match(unicodedata.name(chr(code), ""))
+            if named and _spelling(chr(code)) == chr(code):
+                table.setdefault(code, named.group(1).lower())
+    for _ in range(2):  # Greek "κ" looks like "ĸ", which looks like "ᴋ": a "k"
+        for char, glyphs in confusables_data.items():
+            if len(char) == 1 and ord(char) not in table and char.isalpha():
+                near = [
+                    table[ord(g["c"])] for g in glyphs if len(g["c"]) == 1 and ord(g["c"]) in table
+                ]
+                if near and not char.isascii() and _spelling(char) == char:
+                    table[ord(char)] = near[0]
+    return table
+
+
+# LATIN SMALL LETTER O WITH STROKE, LATIN LETTER SMALL CAPITAL K, ...: the plain letter.
+_LATIN_NAME = re.compile(
+    r"^LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL )?([A-Z])(?: WITH .*)?$"
+)
+_LATIN_EXTRAS = (
+    (0x80, 0x2AF),
+    (0x1D00, 0x1DBF),
+    (0x1E00, 0x1EFF),
+    (0x2C60, 0x2C7F),
+    (0xA720, 0xA7FF),
+    (0xAB30, 0xAB6F),
+)
+
+
+_INVISIBLE = frozenset({"Mn", "Me", "Cf"})
+_LOOK_ALIKES = _look_alikes()
+# Three or more single letters apart ("k i l l", "k.i.l.l", "k-i-l-l m-y-s-e-l-f", "c a n ' t").
+_SPACED = re.compile(r"(?<![^\W_])(?:[^\W\d_][ .\-_*·•'’‘ʼ`´′]{1,3}){2,}[^\W\d_](?![^\W_])")
+_GAP = re.compile(r"\s{2,}|\s*/\s*")  # a wider gap inside a spaced-out run: between words
+_ENDINGS = ("", "s", "e", "es", "ed", "ing", "y", "ness", "al")  # of a `stem*` word
+
+
+def _normalise(text: str, phrases: Phrases) -> str:
     """Lower-case words separated by single spaces, clauses by " | ", with a space at each end.
 
-    Apostrophes go ("can't" -> "cant"), "cannot"/"can not" become "cant", and punctuation,
-    emojis and extra spaces vanish except the marks that end a clause.
+    Apostrophes go ("can't" -> "cant"), "cannot"/"can not" become "cant", letter-spaced words
+    are joined again, and punctuation, emojis and extra spaces vanish except the marks that
+    end a clause.
     """
-    words = _TOKENS.findall(_APOSTROPHES.sub("", text.casefold()))
+    text = _SPACED.sub(lambda m: _respaced(m.group(), phrases._vocabulary), text)
+    words = _TOKENS.findall(_APOSTROPHES.sub("", text))
     s = _CANT.sub(" cant", f" {' '.join(words).translate(_TO_BREAK)} ")
+    breaks = phrases._breaks
     return breaks.sub(" " + _BREAK, s) if breaks is not None else s
+
+
+def _respaced(run: str, vocabulary: frozenset[str]) -> str:
+    """A letter-spaced run as words: its letters joined, then split where words of the phrase
+    file (or their endings) fit best (fewest letters left over, then fewest words). Wider gaps
+    in the run are kept as word boundaries. Hand-written: word segmentation against our own
+    vocabulary is a few lines of dynamic programming, and no library takes a vocabulary."""
+    return " ".join(
+        _segment(re.sub(r"[^\w]|_", "", chunk), vocabulary) for chunk in _GAP.split(run)
+    )
+
+
+def _segment(letters: str, vocabulary: frozenset[str]) -> str:
+    n = len(letters)
+    # best[i]: (letters left over, words) for letters[:i], and where its last word starts.
+    best: list[tuple[int, int, int, bool]] = [(0, 0, 0, True)] + [(n + 1, n + 1, 0, False)] * n
+    longest = max(map(len, vocabulary), default=1)
+    for i in range(n):
+        spare, words, _, _ = best[i]
+        if best[i + 1][:2] > (spare + 1, words + 1):
+            best[i + 1] = (spare + 1, words + 1, i, False)
+        for j in range(i + 1, min(n, i + longest) + 1):
+            if letters[i:j] in vocabulary and best[j][:2] > (spare, words + 1):
+                best[j] = (spare, words + 1, i, True)
+    pieces: list[str] = []
+    j = n
+    while j > 0:
+        _, _, i, known = best[j]
+        if not known and pieces and pieces[-1][0] == "?":
+            pieces[-1] = "?" + letters[i:j] + pieces[-1][1:]  # letters left over stay together
+        else:
+            pieces.append(("" if known else "?") + letters[i:j])
+        j = i
+    return " ".join(piece.lstrip("?") for piece in reversed(pieces))
 
 
 def _negated(phrases: Phrases, s: str, start: int, end: int, unsure: dict[int, bool]) -> bool:
@@ -152,6 +307,14 @@ def _negated(phrases: Phrases, s: str, start: int, end: int, unsure: dict[int, b
         doubt = phrases._unsure
         unsure[clause_start] = bool(doubt and doubt.search(s, clause_start, clause_end))
     return not unsure[clause_start]
+
+
+def _denied(phrases: Phrases, s: str, start: int) -> bool:
+    """Whether a negation stands anywhere before `start` in its clause ("I'm not going to
+    kill myself"), however far from the words it may deny."""
+    clause_start = s.rfind(_BREAK, 0, start) + 1
+    window = s[max(clause_start, start - _LOOKBACK) : start].split()
+    return any(_governed(phrases, window[: i + 1]) for i in range(len(window)))
 
 
 def _governed(phrases: Phrases, words: list[str]) -> bool:
@@ -179,6 +342,7 @@ class _Strict(BaseModel):
 
 class _Entry(_Strict):
     id: str = Field(pattern=_ID)
+    tier: Tier = "A"
     label: str = Field(min_length=1)
     phrases: list[str] = Field(min_length=1)
 
@@ -243,7 +407,7 @@ def _build(data: _File) -> Phrases:
         label = entry.label.strip()
         if not label or "\n" in label:
             raise _Fault(f"{where}: label must be one line of text")
-        symptom = Symptom(entry.id, label)
+        symptom = Symptom(entry.id, label, entry.tier)
         symptoms.append(symptom)
         for n, phrase in enumerate(entry.phrases, 1):
             try:
@@ -275,12 +439,18 @@ def _build(data: _File) -> Phrases:
         _negative=single_cues | _SELF_NEGATIVE,
         _unsure=_alternation(word_lists["unsure"]),
         _breaks=_alternation(word_lists["clause_breaks"]),
+        _vocabulary=frozenset(
+            word.replace(" ", "")
+            for words in (parser.vocabulary, *word_lists.values())
+            for word in words
+        ),
     )
 
 
 def _words(text: str) -> str:
-    """A phrase or word list entry as a message is read: lower case, no apostrophes."""
-    text = _APOSTROPHES.sub("", text.casefold()).replace("-", " ")
+    """A phrase or word list entry as a message is read: its spelling as `_spelling` reads
+    it, no apostrophes."""
+    text = _APOSTROPHES.sub("", _spelling(text)).replace("-", " ")
     return _CANT_WORD.sub("cant", " ".join(text.split()))
 
 
@@ -337,6 +507,7 @@ class _Parser:
         never = "|".join(sorted(cues))
         guard = f"(?!(?:{never}) )" if never else ""
         self.gap = f"(?:{guard}[^\\W_]+ ){{0,{GAP_WORDS}}}"
+        self.vocabulary: set[str] = set()  # every word a phrase spells (stems with endings)
 
     def parse(self, phrase: str) -> list[tuple[str, frozenset[str]]]:
         tokens = self._tokens(_words(phrase))
@@ -361,6 +532,8 @@ class _Parser:
             if word in self.breaks:
                 raise _Fault(f"{word!r} starts a new clause (clause_breaks): it can never match")
             tokens.append(word + star if word else gap or sign)
+            if word:
+                self.vocabulary.update(word + end for end in (_ENDINGS if star else ("",)))
         return tokens
 
     def _peek(self) -> str | None:

@@ -11,15 +11,22 @@ for the staff figures). An event that does not fit the state is *stale*: nothing
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 from dialogs.events import (
+    CHECK_KINDS,
+    CHECK_WHEN,
     AnswerGiven,
     Back,
     Cancel,
+    CheckedAgain,
     Consent,
+    Crisis,
     DoctorChecked,
+    DoctorToday,
     Emergency,
     Event,
     NewScreening,
@@ -32,7 +39,15 @@ from dialogs.events import (
 from dialogs.questionnaire import Answers, Questionnaire, short_label_columns
 from dialogs.render import labels, render
 from dialogs.replies import Button, Keyboard, Reply
-from dialogs.safety import TALK_TO_STAFF, Safety, hold_reply
+from dialogs.safety import (
+    CRISIS_QUIET,
+    TALK_TO_STAFF,
+    Checked,
+    Safety,
+    checked_on,
+    held_since,
+    hold_reply,
+)
 from dialogs.scoring import Result, score
 
 REMINDERS_OPEN = "rs:open"  # the reminder dialog's entry (dialogs.reminders.Open)
@@ -60,17 +75,36 @@ class State:
     tips_consent: bool | None = None
     screening: ScreeningState | None = None
     safety: Safety = field(default_factory=Safety)
+    crisis_at: datetime | None = None  # the client's latest message in crisis words
+    checked: tuple[Checked, ...] = ()  # symptoms a doctor has checked, as the client told it
+
+    def checked_for(self, symptom: str | None) -> Checked | None:
+        return next((c for c in self.checked if c.symptom == symptom), None)
 
 
 @dataclass(frozen=True)
 class Context:
-    """What a step may need besides the state. `new_key` names a screening this step starts."""
+    """What a step may need besides the state. `new_key` names a screening this step starts;
+    `now` is the bot's clock."""
 
     questionnaire: Questionnaire
     booking_urls: dict[str, str]
     new_key: str
     retention_days: int = 730
     website: str = ""
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # the clinic's
+
+    @property
+    def today(self) -> date:
+        """The clinic's day."""
+        return self.now.astimezone(self.zone).date()
+
+
+def selling(state: State, ctx: Context) -> bool:
+    """Whether booking buttons and service links may be shown: not within CRISIS_QUIET of
+    crisis words (a red-flag hold is its own gate, `Safety.holds`)."""
+    return state.crisis_at is None or ctx.now - state.crisis_at >= CRISIS_QUIET
 
 
 @dataclass(frozen=True)
@@ -94,10 +128,14 @@ class Step:
     events: tuple[tuple[str, dict[str, object]], ...] = ()
     stale: bool = False
     notice: str | None = None  # a short toast for the button press
+    lifted: Safety | None = None  # the hold this step lifted (the team may need to know)
 
 
 def step(state: State, event: Event, ctx: Context) -> Step:
     """Apply one event to the state."""
+    current = state.safety.as_of(ctx.now)
+    if current != state.safety:
+        state = replace(state, safety=current)
     match event:
         case Start():
             return _on_start(state, ctx)
@@ -109,10 +147,16 @@ def step(state: State, event: Event, ctx: Context) -> Step:
                     return Step(state, (hold_reply(state.safety),))
                 return _begin(state, ctx, replace_pressed=False)
             return _stale(state)
-        case DoctorChecked():
-            return _on_doctor_checked(state)
+        case DoctorChecked(by, when):
+            return _on_doctor_checked(state, ctx, by, when)
+        case CheckedAgain(key, question_id, option_id, worse):
+            return _on_checked_again(state, key, question_id, option_id, worse, ctx)
         case Emergency(symptom, label, talking):
             return _on_emergency(state, symptom, label, ctx, talking=talking)
+        case DoctorToday(symptom, label, talking):
+            return _on_doctor_today(state, symptom, label, ctx, talking=talking)
+        case Crisis(negated, talking, team_told):
+            return _on_crisis(state, ctx, negated=negated, talking=talking, team_told=team_told)
         case AnswerGiven(key, question_id, option_id):
             return _on_answer(state, key, question_id, option_id, ctx)
         case Back(key, question_id):
@@ -165,7 +209,7 @@ def _on_start(state: State, ctx: Context) -> Step:
             if state.health_consent:
                 text = render("welcome_back", name=name)
                 return Step(state, (Reply(text, ((Button(labels.new_check, "n"),),)),))
-            return Step(state, (_no_consent_reply(ctx),))
+            return Step(state, (_no_consent_reply(state, ctx),))
 
 
 def _on_consent(state: State, topic: str, agree: bool, ctx: Context) -> Step:
@@ -188,7 +232,7 @@ def _on_consent(state: State, topic: str, agree: bool, ctx: Context) -> Step:
             begun = _begin(new_state, ctx, replace_pressed=False)
             return replace(begun, replies=(recorded, *begun.replies), events=events + begun.events)
         idle = replace(new_state, stage=Stage.IDLE)
-        return Step(idle, (recorded, _no_consent_reply(ctx)), events=events)
+        return Step(idle, (recorded, _no_consent_reply(state, ctx)), events=events)
     if topic == "health" and agree and state.stage is Stage.IDLE and not state.health_consent:
         # The way back for someone who first said no.
         agreed = replace(state, health_consent=True)
@@ -220,7 +264,7 @@ def _tips_consent_reply(*, reminder: bool = False, media: bool = False) -> Reply
     return Reply(render("consent_tips", reminder=reminder, media=media), buttons)
 
 
-def _no_consent_reply(ctx: Context) -> Reply:
+def _no_consent_reply(state: State, ctx: Context) -> Reply:
     """General advice without any health question: the symptoms that need urgent care come
     before any link, and no particular service is suggested (nothing is known to choose by)."""
     q = ctx.questionnaire
@@ -228,6 +272,8 @@ def _no_consent_reply(ctx: Context) -> Reply:
         "no_consent", emergency=q.flagged_symptoms("A"), doctor_today=q.flagged_symptoms("B")
     )
     buttons: Keyboard = ((Button(labels.clinic_services, url=ctx.website),),)
+    if not selling(state, ctx):
+        buttons = ()
     buttons += ((Button(labels.changed_mind, encode(Consent("health", True))),),)
     return Reply(text, buttons)
 
@@ -263,7 +309,51 @@ def _on_answer(state: State, key: str, question_id: str, option_id: str, ctx: Co
     answers = (*state.screening.answers, (question_id, option_id))
     if option.red_flag:
         assert option.symptom is not None, "the questionnaire check requires it"
+        checked = state.checked_for(option.symptom)
+        if checked is not None:  # a doctor has checked it: new or worse since?
+            return Step(state, (_checked_again_reply(state, key, question_id, option_id, checked),))
         return _red_flag_exit(state, key, option.red_flag, option.symptom, answers, ctx)
+    return _answered(state, key, answers, ctx)
+
+
+def _on_checked_again(
+    state: State, key: str, question_id: str, option_id: str, worse: bool, ctx: Context
+) -> Step:
+    """New or worse since a doctor checked it: the red flag holds as any answer's; the same:
+    the answer stands and the self-check goes on."""
+    if not _is_current(state, key):
+        return _stale(state)
+    assert state.screening is not None
+    question = ctx.questionnaire.current(state.screening.answers)
+    option = question.option(option_id) if question and question.id == question_id else None
+    if option is None or not option.red_flag or state.checked_for(option.symptom) is None:
+        return _stale(state)
+    assert option.symptom is not None
+    answers = (*state.screening.answers, (question_id, option_id))
+    if worse:
+        return _red_flag_exit(state, key, option.red_flag, option.symptom, answers, ctx)
+    return _answered(state, key, answers, ctx)
+
+
+def _checked_again_reply(
+    state: State, key: str, question_id: str, option_id: str, checked: Checked
+) -> Reply:
+    """Asked instead of holding the client again for the same honest answer."""
+    assert state.screening is not None
+    yes = CheckedAgain(key, question_id, option_id, worse=True)
+    no = CheckedAgain(key, question_id, option_id, worse=False)
+    rows = (
+        (Button(labels.checked_worse, encode(yes)),),
+        (Button(labels.checked_same, encode(no)),),
+        (Button(labels.back, encode(Back(key, question_id))),),
+    )
+    text = render("checked_again", checked=checked, number=len(state.screening.answers) + 1)
+    return Reply(text, rows, replace=True, live=True)
+
+
+def _answered(state: State, key: str, answers: Answers, ctx: Context) -> Step:
+    """After an answer that raised no red flag: the next question, or the result."""
+    assert state.screening is not None
     answered = replace(state, screening=replace(state.screening, answers=answers))
     if ctx.questionnaire.current(answers) is not None:
         return Step(answered, (_question_reply(answered, ctx, replace=True),))
@@ -273,11 +363,13 @@ def _on_answer(state: State, key: str, question_id: str, option_id: str, ctx: Co
     safety = Safety("C", reason, ctx.questionnaire.tier_c[reason]) if reason else Safety()
     idle = replace(state, stage=Stage.IDLE, screening=None, safety=safety)
     outcome = Outcome(key, "completed", result=result, answers=answers)
-    events = (
+    events: tuple[tuple[str, dict[str, object]], ...] = (
         ("screening_finished", {"band": result.band, "services": list(result.services)}),
-        ("booking_shown", {"services": list(result.services)}),
     )
-    return Step(idle, (_result_reply(state, key, result, ctx),), outcome=outcome, events=events)
+    if selling(state, ctx):
+        events += (("booking_shown", {"services": list(result.services)}),)
+    reply = _result_reply(state, key, result, answers, ctx)
+    return Step(idle, (reply,), outcome=outcome, events=events)
 
 
 def _red_flag_exit(
@@ -296,8 +388,11 @@ def _red_flag_exit(
     `pressed`: an answer's button (its question is replaced), not a typed message; `talking`:
     typed to the clinic team, who get it anyway (no person offered again)."""
     label = ctx.questionnaire.symptoms[symptom]
-    idle = replace(state, stage=Stage.IDLE, screening=None, safety=Safety(tier, symptom, label))
-    text = render(f"red_flag_{tier.lower()}", label=label, held=True, talking=talking)
+    safety = held_since(tier, symptom, label, ctx.now.astimezone(ctx.zone), ctx.now)
+    idle = replace(state, stage=Stage.IDLE, screening=None, safety=safety)
+    text = render(
+        f"red_flag_{tier.lower()}", label=label, held=True, talking=talking, safety=safety
+    )
     outcome = Outcome(key, "red_flag", tier=tier, symptom=symptom, answers=answers)
     events = (("red_flag_exit", {"tier": tier, "symptom": symptom}),)
     reply = Reply(text, () if talking else _human_button(), replace=pressed)
@@ -319,12 +414,78 @@ def _on_emergency(
             state, key, "A", symptom, answers, ctx, pressed=False, talking=talking
         )
     if state.health_consent and known and state.stage in (Stage.IDLE, Stage.CONSENT_TIPS):
-        held = replace(state, safety=Safety("A", symptom, ctx.questionnaire.symptoms[symptom]))
-        text = render("red_flag_a", label=held.safety.label, held=True, talking=talking)
+        label = ctx.questionnaire.symptoms[symptom]
+        safety = held_since("A", symptom, label, ctx.now.astimezone(ctx.zone), ctx.now)
+        held = replace(state, safety=safety)
+        text = render("red_flag_a", label=label, held=True, talking=talking, safety=safety)
         events = (("emergency_text", {"symptom": symptom}),)
         return Step(held, (Reply(text, buttons),), events=events)
     text = render("red_flag_a", label=label, held=False, talking=talking)
     return Step(state, (Reply(text, buttons),))
+
+
+def _on_doctor_today(
+    state: State, symptom: str, label: str, ctx: Context, *, talking: bool = False
+) -> Step:
+    """A typed message describes a tier B sign: a doctor today, and the self-check offered
+    (its safety questions ask about it). Nothing is held: the words alone are less sure than
+    an answer. A held client gets their hold's advice; a new one the welcome after it."""
+    if state.safety.holds:
+        return Step(state, (hold_reply(state.safety),))
+    screening = state.screening if state.stage is Stage.SCREENING else None
+    passed = screening is not None and _asked_about(ctx.questionnaire, screening, symptom)
+    text = render(
+        "doctor_today_typed",
+        label=label,
+        talking=talking,
+        screening=screening is not None,
+        gate_passed=passed,
+        consent=bool(state.health_consent),
+        stage=state.stage.value,
+    )
+    rows: Keyboard = ()
+    if screening is not None and passed:
+        rows = ((Button(labels.start_over, encode(StartOver(screening.key))),),)
+    elif state.stage is Stage.IDLE:
+        rows = ((_self_check_button(state),),)
+    if not talking and state.stage in (Stage.IDLE, Stage.SCREENING):
+        rows += _human_button()
+    advice = Reply(text, rows)
+    if state.stage is Stage.NEW:  # the first thing they ever wrote: the welcome follows
+        welcome = _on_start(state, ctx)
+        return replace(welcome, replies=(advice, *welcome.replies))
+    return Step(state, (advice,))
+
+
+def _asked_about(questionnaire: Questionnaire, screening: ScreeningState, symptom: str) -> bool:
+    """Whether a question already answered in this screening offered this symptom."""
+    return any(
+        any(option.symptom == symptom for option in questionnaire.by_id[qid].options)
+        for qid, _ in screening.answers
+        if qid in questionnaire.by_id
+    )
+
+
+def _on_crisis(
+    state: State, ctx: Context, *, negated: bool, talking: bool, team_told: bool
+) -> Step:
+    """Crisis words: a warm, short answer with the crisis lines, a person to reach, and no
+    sales for the rest of the day (`selling`). The screening, if any, stays where it was."""
+    text = render("crisis", negated=negated, talking=talking, team_told=team_told)
+    rows: Keyboard = (
+        (Button(labels.crisis_line, url=labels.crisis_line_url),),
+        (Button(labels.crisis_line_us, url=labels.crisis_line_us_url),),
+    )
+    if not (talking or team_told):
+        rows += ((Button(labels.talk_to_someone, TALK_TO_STAFF),),)
+    return Step(replace(state, crisis_at=ctx.now), (Reply(text, rows),))
+
+
+def _self_check_button(state: State) -> Button:
+    """A new self-check, or consent first for a client who said no to health answers."""
+    if state.health_consent:
+        return Button(labels.new_check, encode(NewScreening()))
+    return Button(labels.changed_mind, encode(Consent("health", True)))
 
 
 def _on_back(state: State, key: str, question_id: str, ctx: Context) -> Step:
@@ -367,20 +528,39 @@ def _on_unexpected(state: State, ctx: Context, *, media: bool = False) -> Step:
             return Step(state, (Reply(render("idle_hint"), buttons),))
 
 
-def _on_doctor_checked(state: State) -> Step:
-    """The client says a doctor has seen them: the hold lifts (the date is recorded) and a
-    new self-check is offered for an up-to-date result."""
-    if not state.safety.holds:
+def _on_doctor_checked(state: State, ctx: Context, by: str | None, when: str | None) -> Step:
+    """The client says a doctor has seen them: who checked them, then when; with both, the
+    hold lifts (the date is recorded, and the symptom remembered as checked, so a later
+    self-check asks whether it is new or worse instead of holding them again) and a new
+    self-check is offered for an up-to-date result. Not in a tier A hold's first hours."""
+    safety = state.safety
+    if not safety.holds:
         return _stale(state)
-    lifted = replace(state, safety=Safety())
-    again = (
-        Button(labels.new_check, "n")
-        if state.health_consent
-        else Button(labels.changed_mind, encode(Consent("health", True)))
-    )
-    reply = Reply(render("doctor_checked"), ((again,),))
-    events = (("safety_lifted", {"tier": state.safety.tier}),)
-    return Step(lifted, (reply,), events=events)
+    if not safety.liftable:
+        assert safety.lift_at is not None
+        return _stale(state, labels.lift_not_yet.format(time=safety.lift_at.strftime("%H:%M")))
+    if by is None:
+        rows = tuple(
+            (Button(getattr(labels, f"check_{k}"), encode(DoctorChecked(k))),) for k in CHECK_KINDS
+        )
+        return Step(state, (Reply(render("doctor_check_who"), rows),))
+    if when is None:
+        rows = tuple(
+            (Button(getattr(labels, f"check_when_{w}"), encode(DoctorChecked(by, w))),)
+            for w in CHECK_WHEN
+        )
+        return Step(state, (Reply(render("doctor_check_when"), rows, replace=True),))
+    flagged = safety.since.date() if safety.since else None
+    checked = state.checked
+    if safety.symptom is not None:  # erased with a withdrawn consent: nothing to remember
+        on = checked_on(when, ctx.today, flagged)
+        mark = Checked(safety.symptom, on, by, when, safety.label)
+        checked = (*(c for c in checked if c.symptom != mark.symptom), mark)
+    lifted = replace(state, safety=Safety(), checked=checked)
+    text = render("doctor_checked", by=by, when=when)
+    reply = Reply(text, ((_self_check_button(state),),), replace=True)
+    events = (("safety_lifted", {"tier": safety.tier, "by": by}),)
+    return Step(lifted, (reply,), events=events, lifted=safety)
 
 
 def _question_reply(
@@ -423,27 +603,46 @@ def _question_reply(
 # --- results -------------------------------------------------------------------------------
 
 
-def _result_reply(state: State, key: str, result: Result, ctx: Context) -> Reply:
+def _result_reply(state: State, key: str, result: Result, answers: Answers, ctx: Context) -> Reply:
     q = ctx.questionnaire
-    text = render(
+    checked = [
+        c
+        for qid, oid in answers
+        if qid in q.by_id and (o := q.by_id[qid].option(oid)) and o.red_flag
+        if (c := state.checked_for(o.symptom)) is not None
+    ]
+    text = result_text(state.first_name, result, ctx.questionnaire, checked=checked)
+    booking = _booking_buttons(ctx, result.services, ref=key) if selling(state, ctx) else ()
+    buttons = booking + _human_button()
+    buttons += ((Button(labels.remind_me, REMINDERS_OPEN),),)
+    return Reply(text, buttons, replace=True, booking=bool(booking))
+
+
+def result_text(
+    first_name: str,
+    result: Result,
+    questionnaire: Questionnaire,
+    *,
+    checked: list[Checked] | None = None,
+    held: bool = False,
+) -> str:
+    """A result as the client reads it. `held`: as it stands once a red-flag hold started
+    after it (no suggestions, no "booking is fine"); `checked`: symptoms the client answered
+    in it that a doctor had checked before."""
+    q = questionnaire
+    return render(
         "result",
-        name=state.first_name,
+        name=first_name,
         result=result,
         signs=[q.signs[s] for s in result.signs],
         band_text=next(b.text for b in q.bands if b.id == result.band),
         sign_total=len(q.signs),
-        services=_services(ctx, result.services),
+        services=[] if held else [q.services[s] for s in result.services],
         tier_c=[q.tier_c[r] for r in result.tier_c],
-        contra=[q.contraindications[c].line for c in result.contra],
+        contra=[] if held else [q.contraindications[c].line for c in result.contra],
+        checked=checked or [],
+        held=held,
     )
-    buttons = _booking_buttons(ctx, result.services, ref=key) + _human_button()
-    buttons += ((Button(labels.remind_me, REMINDERS_OPEN),),)
-    return Reply(text, buttons, replace=True)
-
-
-def _services(ctx: Context, service_ids: tuple[str, ...]) -> list[dict[str, str]]:
-    services = ctx.questionnaire.services
-    return [{"id": s, "name": services[s].name, "line": services[s].line} for s in service_ids]
 
 
 def _booking_buttons(ctx: Context, service_ids: tuple[str, ...], *, ref: str | None) -> Keyboard:
@@ -474,5 +673,5 @@ def _human_button() -> Keyboard:
     return ((Button(labels.talk_to_therapist, TALK_TO_STAFF),),)
 
 
-def _stale(state: State) -> Step:
-    return Step(state, stale=True, notice=labels.stale)
+def _stale(state: State, notice: str | None = None) -> Step:
+    return Step(state, stale=True, notice=notice or labels.stale)

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 MAX_BYTES = 64
+# Who checked a held client and when, as the lifting of a hold asks it (dialogs.safety).
+CHECK_KINDS = ("gp", "urgent", "specialist", "phone")
+CHECK_WHEN = ("today", "yesterday", "week", "before")
 _PART = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 
 
@@ -63,7 +66,24 @@ class Cancel:
 
 @dataclass(frozen=True)
 class DoctorChecked:
-    """ "A doctor has checked me": lifts a red-flag hold (dialogs.safety)."""
+    """ "A doctor has checked me", then who checked them (`by`, one of CHECK_KINDS) and when
+    (`when`, one of CHECK_WHEN): with both, the red-flag hold lifts (dialogs.safety)."""
+
+    by: str | None = None
+    when: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckedAgain:
+    """The answer to "a doctor has checked this: is it new or worse since?", asked instead of
+    holding the client again when a self-check's red-flag answer names a symptom a doctor
+    has checked. `worse`: yes (the red flag holds, as any answer's); no: the self-check goes
+    on with that answer given."""
+
+    key: str
+    question_id: str
+    option_id: str
+    worse: bool
 
 
 @dataclass(frozen=True)
@@ -75,6 +95,28 @@ class Emergency:
     symptom: str
     label: str
     talking: bool = False
+
+
+@dataclass(frozen=True)
+class DoctorToday:
+    """Free text that describes a tier B sign (fever with the back pain, pain that wakes them
+    at night, weight loss, a history of cancer, a fall or accident): the advice to see a
+    doctor today and the offer of the self-check, whose safety questions ask about it."""
+
+    symptom: str
+    label: str
+    talking: bool = False
+
+
+@dataclass(frozen=True)
+class Crisis:
+    """Free text that speaks of self-harm or suicide: the crisis lines and a person, as the
+    very next message. `negated`: only in denial ("I'm not going to..."), answered gently;
+    `team_told`: the clinic team has just been alerted (what they write now goes to them)."""
+
+    negated: bool = False
+    talking: bool = False
+    team_told: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,7 +137,10 @@ Event = (
     | StartOver
     | Cancel
     | DoctorChecked
+    | CheckedAgain
     | Emergency
+    | DoctorToday
+    | Crisis
     | Unexpected
 )
 
@@ -109,8 +154,10 @@ def encode(event: Event) -> str:
             data = f"c:{topic[0]}:{int(agree)}"
         case NewScreening():
             data = "n"
-        case DoctorChecked():
-            data = "dr"
+        case DoctorChecked(by, when):
+            data = ":".join(part for part in ("dr", by, when) if part)
+        case CheckedAgain(key, qid, oid, worse):
+            data = f"ca:{key}:{qid}:{oid}:{int(worse)}"
         case AnswerGiven(key, qid, oid):
             data = f"a:{key}:{qid}:{oid}"
         case Back(key, qid):
@@ -140,6 +187,12 @@ def decode(data: str | None) -> Event | None:
             return NewScreening()
         case "dr", []:
             return DoctorChecked()
+        case "dr", [by] if by in CHECK_KINDS:
+            return DoctorChecked(by)
+        case "dr", [by, when] if by in CHECK_KINDS and when in CHECK_WHEN:
+            return DoctorChecked(by, when)
+        case "ca", [key, qid, oid, worse] if worse in ("0", "1"):
+            return CheckedAgain(key, qid, oid, worse == "1")
         case "a", [key, qid, oid]:
             return AnswerGiven(key, qid, oid)
         case "b", [key, qid]:

@@ -31,16 +31,23 @@ class Entry:
     request_id: int
     name: str
     since: datetime
-    safety: str | None  # A, B, C or "none" as shared; None: not shared (module's docstring)
+    safety: str | None  # crisis, A, B, C or "none" as shared; None: not shared (see above)
     taken_by: int | None
     taken_by_name: str | None
 
 
 def shared_safety(
-    tier: str | None, tier_at: datetime | None, shared_screening: bool, since: datetime
+    tier: str | None,
+    tier_at: datetime | None,
+    shared_screening: bool,
+    since: datetime,
+    urgent: str | None = None,
 ) -> str | None:
-    """The safety status to show staff: whatever it is, if shared with the self-check; a
-    hold told to the team after the request; else None (not shared)."""
+    """The safety status to show staff: "crisis" for a request the bot opened on crisis
+    words; whatever it is, if shared with the self-check; a hold told to the team after the
+    request; else None (not shared)."""
+    if urgent == "crisis":
+        return urgent
     if shared_screening:
         return tier or "none"
     if tier in HOLDING_TIERS and tier_at is not None and tier_at >= since:
@@ -49,8 +56,9 @@ def shared_safety(
 
 
 def ordered(entries: list[Entry]) -> list[Entry]:
-    """Tier A, then tier B, then everyone else; the longest waiting first within each."""
-    rank = {"A": 0, "B": 1}
+    """Crisis words and tier A, then tier B, then everyone else; the longest waiting first
+    within each."""
+    rank = {"crisis": 0, "A": 0, "B": 1}
     return sorted(entries, key=lambda e: (rank.get(e.safety or "", 2), e.since))
 
 

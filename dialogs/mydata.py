@@ -21,7 +21,7 @@ from markupsafe import Markup
 from dialogs.progress import Checkin
 from dialogs.questionnaire import Answers, Questionnaire
 from dialogs.render import render
-from dialogs.safety import Safety
+from dialogs.safety import Checked, Safety
 from dialogs.telegram_html import MAX_TEXT, parse_html, utf16_len
 
 _ESCAPED = re.compile(r"&[a-z]+;|.", re.S)
@@ -63,6 +63,7 @@ class Facts:
     tips_consent_at: datetime | None = None
     safety: Safety = field(default_factory=Safety)
     safety_cleared_at: datetime | None = None
+    checked: tuple[Checked, ...] = ()  # symptoms a doctor has checked, as they told it
     check: Check | None = None
     answered_now: int | None = None  # answers so far in a self-check in progress
     plan: Plan | None = None

@@ -12,6 +12,7 @@ The schedule itself is `dialogs.schedule`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from dialogs.engine import REMINDERS_OPEN
 from dialogs.hours import parse_hours
-from dialogs.render import TEMPLATES, labels, render
+from dialogs.render import TEMPLATES, environment, labels, render
 from dialogs.replies import Button, Keyboard, Reply
 from dialogs.safety import Safety, hold_reply
 from dialogs.schedule import (
@@ -65,6 +66,28 @@ def prompt_names() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in (TEMPLATES / "prompts").glob("*.j2")))
 
 
+@cache
+def ruled_out_by(name: str) -> frozenset[str]:
+    """The contraindications (questionnaire.yaml) that leave a prompt out of a client's
+    rotation: its template's `avoid_with` (a bridge lies on the back: not in pregnancy)."""
+    module = environment().get_template(f"prompts/{name}.j2").make_module({"name": ""})
+    return frozenset(getattr(module, "avoid_with", ()))
+
+
+# What a client may type at a movement prompt instead of tapping (care-safety.md: a client in
+# pain types fast): the word, and the button it stands for. "stop" turns the reminders off.
+TYPED_WORDS = {"done": "done", "did it": "done", "snooze": "snooze", "pause": "today"}
+TYPED_WORDS |= {"stop": "stop", "stop it": "stop", "stop reminders": "stop", "stop them": "stop"}
+TYPED_WORDS |= {"pause reminders": "today", "pause for today": "today", "snooze 15": "snooze"}
+_NOT_WORDS = re.compile(r"[^\w\s]|_")
+
+
+def typed_word(text: str) -> str | None:
+    """The prompt button a typed message stands for ("Done!", "STOP", "snooze"), or None."""
+    words = " ".join(_NOT_WORDS.sub(" ", text.casefold()).split())
+    return TYPED_WORDS.get(words)
+
+
 @dataclass(frozen=True)
 class Plan:
     """A client's reminders. `status` is none (never set up), setup, active, paused, asking
@@ -88,6 +111,12 @@ class Plan:
     last_prompt_on: date | None = None
     last_interaction_on: date | None = None
     unanswered_days: int = 0
+    answered_seq: int = 0  # the latest prompt acted on (done, snoozed...): its buttons are spent
+
+    @property
+    def prompt_open(self) -> bool:
+        """Whether the latest prompt still waits for an answer (typed or tapped)."""
+        return self.seq > self.answered_seq and self.status in ("active", "paused")
 
     @property
     def window(self) -> Window:
@@ -110,6 +139,7 @@ class Context:
     name: str = ""
     breaks: Mapping[date, int] = field(default_factory=dict)  # breaks done per local day
     safety: Safety = field(default_factory=Safety)  # the client's red-flag status
+    contra: frozenset[str] = frozenset()  # the contraindications of their latest self-check
 
 
 @dataclass(frozen=True)
@@ -194,6 +224,14 @@ class CheckIn:
     choice: str
 
 
+@dataclass(frozen=True)
+class TypedWord:
+    """A word typed instead of a tap (`typed_word`): done, snooze or today act on the latest
+    prompt while it is open (today, with none open: pause); stop turns the reminders off."""
+
+    word: str
+
+
 Event = (
     Open
     | Choose
@@ -206,6 +244,7 @@ Event = (
     | Manage
     | PromptAction
     | CheckIn
+    | TypedWord
 )
 _CHOOSE = {"d": "day", "dn": "days", "s": "start", "e": "end", "i": "interval", "z": "zone"}
 _MANAGE = ("change", "on", "pause", "resume", "off")
@@ -267,6 +306,11 @@ _STOPPING = (Manage("off"), Manage("pause"), CheckIn("stop"))  # allowed while h
 
 
 def step(plan: Plan, event: Event, ctx: Context) -> Step:
+    if isinstance(event, TypedWord):
+        typed = _typed(plan, event.word)
+        if typed is None:
+            return _stale(plan)  # nothing it could act on: the caller reads it otherwise
+        event = typed
     if ctx.safety.holds and event not in _STOPPING:
         # After a tier A or B red flag, movement is not the advice: the urgent advice is.
         # Turning reminders down is always allowed.
@@ -304,6 +348,24 @@ def step(plan: Plan, event: Event, ctx: Context) -> Step:
         case CheckIn(choice):
             return _on_check_in(plan, choice, ctx)
     raise TypeError(f"unknown event {event!r}")
+
+
+def _typed(plan: Plan, word: str) -> Event | None:
+    """The button a typed word stands for now, if any."""
+    if word == "stop":
+        return Manage("off") if plan.status in ("active", "paused", "asking") else None
+    if plan.prompt_open:
+        return PromptAction(plan.seq, word)
+    if word == "today" and plan.status == "active":
+        return Manage("pause")
+    return None
+
+
+def stop_which() -> Reply:
+    """ "stop" typed while talking to the clinic team: it goes on to them, and the reminders
+    can be turned off here too."""
+    off = Button(labels.plan_off, encode(Manage("off")))
+    return Reply(render("reminders/stop_which"), ((off,),))
 
 
 def wants_zone(plan: Plan) -> bool:
@@ -448,10 +510,11 @@ def _on_manage(plan: Plan, action: str, ctx: Context) -> Step:
 
 
 def _on_prompt_action(plan: Plan, seq: int, action: str, ctx: Context) -> Step:
-    if seq != plan.seq or plan.status not in ("active", "paused"):
+    if seq != plan.seq or not plan.prompt_open:
         return Step(plan, stale=True, notice=labels.prompt_passed)
     today = shift_day(plan.window, ctx.now)
-    touched = replace(plan, last_interaction_on=today, unanswered_days=0)
+    spent = seq if action != "settings" else plan.answered_seq
+    touched = replace(plan, last_interaction_on=today, unanswered_days=0, answered_seq=spent)
     match action:
         case "done":
             count = ctx.breaks.get(today, 0) + 1
@@ -532,12 +595,7 @@ def due(plan: Plan, ctx: Context) -> Step:
         reply = Reply(render("reminders/check_in", name=ctx.name, days=unanswered), buttons)
         return Step(asking, (reply,), events=(("reminders_check_in", {}),))
 
-    names = prompt_names()
-    kind = (
-        names[(names.index(plan.last_prompt) + 1) % len(names)]
-        if plan.last_prompt in names
-        else names[ctx.key % len(names)]
-    )
+    kind = _next_prompt(plan.last_prompt, ctx)
     seq = plan.seq + 1
     prompted = replace(
         plan,
@@ -548,6 +606,19 @@ def due(plan: Plan, ctx: Context) -> Step:
     )
     prompted = _reschedule(prompted, ctx.now, last_sent=ctx.now, due_at=plan.next_due)
     return Step(prompted, (Reply(render(f"prompts/{kind}", name=ctx.name), _prompt_buttons(seq)),))
+
+
+def _next_prompt(last: str | None, ctx: Context) -> str:
+    """The next movement in rotation, leaving out what the client's contraindications rule
+    out (`ruled_out_by`); the first for a new plan depends on the client, spreading them."""
+    names = prompt_names()
+    allowed = [n for n in names if not ruled_out_by(n) & ctx.contra] or list(names)
+    if last not in names:
+        return allowed[ctx.key % len(allowed)]
+    start = names.index(last)
+    return next(
+        n for k in range(1, len(names) + 1) if (n := names[(start + k) % len(names)]) in allowed
+    )
 
 
 def summary(plan: Plan, ctx: Context) -> Step:

@@ -21,9 +21,11 @@ Keyboard = tuple[tuple[Button, ...], ...]
 class Reply:
     """One message. `replace` asks to edit the message whose button was pressed instead.
     `live`: it carries the current screening question's buttons; only one such message
-    should keep them, so an older copy loses its buttons when this one arrives."""
+    should keep them, so an older copy loses its buttons when this one arrives. `booking`: its
+    message is remembered, so a hold that starts later can take the booking off it."""
 
     text: str
     buttons: Keyboard = ()
     replace: bool = False
     live: bool = False
+    booking: bool = False  # it carries booking buttons: they go when a red-flag hold starts

@@ -4,6 +4,7 @@ and the contraindications that took a service out of the suggestions."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from dialogs.questionnaire import Answers, Questionnaire
 
@@ -22,6 +23,12 @@ class Result:
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Result:
+        """A result as stored with its screening (`as_json`)."""
+        lists = {k: tuple(v) for k, v in data.items() if isinstance(v, list)}
+        return cls(**{**data, **lists})
 
 
 def score(questionnaire: Questionnaire, answers: Answers) -> Result:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, insert, update
 from sqlmodel import Session, col, select
 
-from dialogs.safety import HOLDING_TIERS
+from dialogs.safety import CRISIS_QUIET, HOLDING_TIERS
 from storage import inbox
 from storage.models import Broadcast, Client, Delivery, Handoff, ReminderPlan, Screening, utcnow
 from storage.repo import NOT_HELD
@@ -34,7 +34,7 @@ STATUSES = (
     "unconfirmed",
     "skipped",  # the client opted out (or was erased) after the broadcast started
     "cancelled",  # staff stopped the broadcast before it reached this client
-    "held",  # a red flag since the broadcast started: no tips until a doctor has checked them
+    "held",  # a red flag (until a doctor has checked them) or crisis words (that day) since
 )
 MISSED_AFTER = timedelta(hours=1)  # a planned tip this late (the bot was down) is not sent
 
@@ -347,8 +347,10 @@ def claim(session: Session, delivery_id: int) -> Claimed | None:
         status = "blocked"
     elif not client.tips_consent:
         status = "skipped"
-    elif client.safety_tier in HOLDING_TIERS:
-        status = "held"
+    elif client.safety_tier in HOLDING_TIERS or (
+        client.crisis_at is not None and utcnow() - client.crisis_at < CRISIS_QUIET
+    ):
+        status = "held"  # a red flag, or crisis words today
     taken = session.execute(
         update(Delivery)
         .where(col(Delivery.id) == delivery_id, col(Delivery.status) == "pending")

@@ -51,6 +51,17 @@ class Client(SQLModel, table=True):
     safety_symptom: str | None = Field(default=None, max_length=32)
     safety_at: datetime | None = None
     safety_cleared_at: datetime | None = None
+    # Symptoms a doctor has checked, as the client told it when a hold lifted: {symptom: {"on":
+    # date, "by": who, "when": today|yesterday|week|before}}. A later self-check answer naming
+    # one asks whether it is new or worse instead of holding them again. Health data.
+    checked: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    # The contraindications of their latest self-check ("laser,hands_on"): movement prompts
+    # that clash with them are left out of the rotation. Health data.
+    contra: str | None = Field(default=None, max_length=64)
+    # The client's latest message in crisis words (dialogs/emergency.py): nothing is sold for
+    # a day after it (dialogs.engine.CRISIS_QUIET); the retention job clears it then. Kept
+    # with or without health consent, for that day only (the client's vital interest).
+    crisis_at: datetime | None = None
     # The message carrying the current screening question's live buttons: when the question
     # is asked again in a new message, this one is edited so only one copy stays live.
     question_message_id: int | None = Field(default=None, sa_type=BigInteger)
@@ -74,6 +85,9 @@ class Screening(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = Field(default=None, index=True)
     result: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    # The message showing its result with booking buttons (in the client's chat): when a
+    # red-flag hold starts later, it loses them and its suggestions.
+    result_message_id: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class Answer(SQLModel, table=True):
@@ -148,6 +162,9 @@ class Handoff(SQLModel, table=True):
     taken_at: datetime | None = None
     closed_at: datetime | None = None
     alerted_at: datetime | None = None
+    # Why a request is urgent though the client did not ask: "crisis" (the team was alerted
+    # to crisis words; /inbox shows it first).
+    urgent: str | None = Field(default=None, max_length=8)
 
 
 class ReminderPlan(SQLModel, table=True):
@@ -182,6 +199,7 @@ class ReminderPlan(SQLModel, table=True):
     last_prompt_on: date | None = None
     last_interaction_on: date | None = None
     unanswered_days: int = 0
+    answered_seq: int = 0  # the latest prompt acted on: its buttons (and typed words) are spent
     created_at: datetime = Field(default_factory=utcnow)
 
 

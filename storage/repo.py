@@ -121,6 +121,7 @@ def withdraw_health_consent(session: Session, client: Client) -> None:
     held = client.safety_tier if client.safety_tier in HOLDING_TIERS else None
     client.safety_tier, client.safety_symptom = held, None
     client.safety_at = client.safety_cleared_at = None
+    client.checked = client.contra = None
     record_event(session, client.id, "consent_health", {"agree": False})
 
 
@@ -149,6 +150,12 @@ def delete_client(session: Session, client: Client) -> None:
         .values(client_id=None, chat_id=None)
     )
     session.delete(client)
+
+
+def forget_crisis_words(session: Session, before: datetime) -> None:
+    """When crisis words were written is kept for the day that nothing is sold after them
+    (dialogs.safety.CRISIS_QUIET), then erased."""
+    session.execute(update(Client).where(col(Client.crisis_at) < before).values(crisis_at=None))
 
 
 def erase_inactive(session: Session, before: datetime) -> tuple[int, list[tuple[int, int]]]:
@@ -296,6 +303,24 @@ def finish_screening(
     screening.status, screening.red_flag_tier, screening.result = status, tier, result
     screening.finished_at = utcnow()
     sync_answers(session, screening.id, stored, answers)  # type: ignore[arg-type]
+
+
+def booked_results(session: Session, client_id: int) -> list[Screening]:
+    """The client's results whose message still shows booking buttons."""
+    return list(
+        session.exec(
+            select(Screening).where(
+                Screening.client_id == client_id, col(Screening.result_message_id).is_not(None)
+            )
+        ).all()
+    )
+
+
+def note_result_message(session: Session, key: str, message_id: int) -> None:
+    """Which message shows this screening's result with booking buttons."""
+    session.execute(
+        update(Screening).where(col(Screening.key) == key).values(result_message_id=message_id)
+    )
 
 
 def latest_finished_screening(session: Session, client_id: int) -> Screening | None:

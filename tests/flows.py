@@ -9,10 +9,12 @@ import sys
 import time
 from asyncio.subprocess import Process
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator, CallbackQuery, Message
@@ -20,6 +22,7 @@ from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.questionnaire import Question, load_questionnaire
 from dialogs.render import labels
+from dialogs.safety import TIER_A_LIFT_WAIT
 from storage.db import Database, upgrade
 from storage.models import Client, utcnow
 
@@ -104,6 +107,24 @@ async def start_and_consent(
     await user.expect("Tips from the clinic")
     await user.tap(labels.tips_yes if tips else labels.tips_no)
     return await user.expect("Question 1 of" if health else "nothing about it is stored")
+
+
+async def doctor_has_checked(user: SimUser, message: Message | None = None) -> Message:
+    """ "A doctor has checked me", who (their GP) and when (today): the hold lifts."""
+    await user.tap(labels.doctor_checked, message=message)
+    await user.expect("Who checked you?")
+    await user.tap(labels.check_gp)
+    await user.expect("When was that?")
+    await user.tap(labels.check_when_today)
+    return await user.expect("glad you've been checked")
+
+
+async def first_hours_over(bot: RunningBot) -> None:
+    """Tier A holds began long enough ago that a doctor's check may be told."""
+    earlier = bot.services.clock() - TIER_A_LIFT_WAIT - timedelta(minutes=1)
+    await execute(
+        bot, update(Client).where(col(Client.safety_tier) == "A").values(safety_at=earlier)
+    )
 
 
 async def answer(user: SimUser, question_id: str, option_id: str) -> Message:

@@ -19,7 +19,16 @@ from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs.render import labels
 from storage.models import Client, PainCheckin, ReminderPlan
-from tests.flows import answered, execute, png_size, rows, settled, start_and_consent
+from tests.flows import (
+    answered,
+    doctor_has_checked,
+    execute,
+    first_hours_over,
+    png_size,
+    rows,
+    settled,
+    start_and_consent,
+)
 from tests.test_e2e_reminders import ManualClock, aware, next_prompt, opt_in
 from tests.test_e2e_safety import EMERGENCY
 
@@ -206,12 +215,12 @@ async def test_skip_and_nobody_held_or_without_consent_is_asked_and_withdrawal_e
         # urgent advice comes instead, until she says a doctor has checked her.
         await alice.send(EMERGENCY)
         await alice.expect("urgent medical help")
+        await first_hours_over(bot)
         await alice.tap("7", message=asked)
         held = await alice.expect("urgent medical help")
         assert labels.doctor_checked in [b["text"] for b in held.flat_buttons]
         assert [r.answered_at for r in await rows(bot, PainCheckin)] == [None], "not recorded"
-        await alice.tap(labels.doctor_checked, message=held)
-        await alice.expect("glad you've been checked")
+        await doctor_has_checked(alice, message=held)
         await alice.tap(labels.checkin_skip, message=asked)
         await alice.expect("Skipped for this week")
         (row,) = await rows(bot, PainCheckin)

@@ -1,6 +1,8 @@
-"""Tier A symptoms in free text (care-safety.md, "The gate holds everywhere"): real-sounding
-messages both ways, negation kept to its clause, doubt counted as a flag, a broken phrases file
-named with its place, and `bmx-bot check` reporting the file."""
+"""Red flags and crisis words in free text (care-safety.md, "The gate holds everywhere",
+"Crisis words", "Every spelling"): real-sounding messages both ways, negation kept to its
+clause (and not trusted at all for crisis words), doubt counted as a flag, every spelling read
+as the words it spells, a broken phrases file named with its place, and `bmx-bot check`
+reporting the file."""
 
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ from dialogs.emergency import (
     EmergencyPhrasesError,
     Phrases,
     Symptom,
-    detect,
     load_phrases,
+    scan,
 )
 
 TIER_A = ["saddle", "bladder", "bowel", "legs_weak", "both_legs", "chest"]
+TIER_B = ["fever", "night", "weight_loss", "cancer", "injury"]
 
 FLAG = [
     ("I can't feel my bum and I can't pee since this morning, can I come in today?", "saddle"),
@@ -48,9 +51,16 @@ FLAG = [
     ("I can't feel myself when I pee", "bladder"),
     ("I couldn't pee this morning", "bladder"),
     ("I can't tell if I need a wee", "bladder"),
+    ("I keep having accidents, I can't hold it in", "bladder"),
+    ("had a few accidents this week, so embarrassing", "bladder"),
+    ("I can't hold it any more, I've wet myself twice", "bladder"),
+    ("I didn't make it to the loo in time again", "bladder"),
+    ("I can't seem to pee", "bladder"),
     ("I pooed myself in my sleep", "bowel"),
     ("I can't control my bowels any more", "bowel"),
     ("lost bowel control last night, so embarrassed", "bowel"),
+    ("my chest really hurts", "chest"),
+    ("my chest is killing me", "chest"),
     ("My legs keep giving way on the stairs", "legs_weak"),
     ("I can't feel my legs", "legs_weak"),
     ("I can not feel my legs", "legs_weak"),
@@ -161,9 +171,113 @@ NO_FLAG = [
 ]
 
 
+# Crisis words: (message, only in denial). Negation is not trusted: a denial is answered too,
+# only more gently (care-safety.md, "Crisis words").
+CRISIS = [
+    ("I want to kill myself", False),
+    ("I want to end it all", False),
+    ("no point living any more", False),
+    ("I keep thinking about hurting myself", False),
+    ("some days I think everyone would be better off without me", False),
+    ("this pain makes me want to die", False),
+    ("I don't want to be here anymore", False),
+    ("I can't go on like this", False),
+    ("honestly I've been feeling suicidal", False),
+    ("I wish I was dead", False),
+    ("I've thought about taking all my painkillers at once", False),
+    ("I used to self harm and the urge is back", False),
+    ("nothing left to live for since the accident", False),
+    ("kms", False),
+    ("I'm not going to kill myself, but I'm struggling", True),
+    ("I don't want to die, I just want the pain to stop", True),
+    ("I would never hurt myself on purpose, it's just dark thoughts", True),
+]
+NO_CRISIS = [
+    "my back is killing me after gardening",
+    "I hurt myself lifting a box at work",
+    "I want to live without this pain",
+    "the sitting is killing my glutes",
+    "I'm dying to try the laser",
+    "I'd love to end my week with a massage",
+    "can I cut my session short on Friday?",
+]
+
+# Tier B signs typed (care-safety.md tier B): a doctor today and the self-check offered.
+DOCTOR_TODAY = [
+    ("I have a fever and my lower back hurts", "fever"),
+    ("feeling really unwell in myself and my back aches", "fever"),
+    ("chills and night sweats, back is so sore", "fever"),
+    ("my back pain wakes me up every night", "night"),
+    ("the pain in my back keeps me awake at night", "night"),
+    ("I keep waking up at night because my back hurts", "night"),
+    ("I can't sleep because of the pain", "night"),
+    ("I've lost a stone without trying and my back hurts", "weight_loss"),
+    ("unexplained weight loss lately", "weight_loss"),
+    ("I had breast cancer five years ago", "cancer"),
+    ("I finished chemo in the spring", "cancer"),
+    ("I fell down the stairs yesterday and now my back really hurts", "injury"),
+    ("had a bad fall on the ice, my back is sore", "injury"),
+    ("I was in a car accident last week and my back aches", "injury"),
+]
+NO_DOCTOR_TODAY = [
+    "no fever, just a stiff back",
+    "I fell asleep on the sofa and my back aches",
+    "I sleep fine, it only hurts in the mornings",
+    "I haven't lost any weight",
+    "I don't have a temperature, my back just hurts",
+    "I hurt my back lifting the shopping",
+]
+
+# Every spelling (care-safety.md, "Every spelling, every language"): the same words written
+# to slip past a plain list of phrases must be read as those words.
+SPELLINGS = {
+    "zero-width spaces": lambda t: "\u200b".join(t),
+    "zero-width joiners": lambda t: "\u200d".join(t),
+    "soft hyphens": lambda t: " ".join("\u00ad".join(w) for w in t.split()),
+    "accents": lambda t: t.translate(str.maketrans("aeiou", "áêïõü")),
+    "combining marks": lambda t: "".join(c + "\u0336" if c.isalpha() else c for c in t),
+    "fullwidth": lambda t: "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in t),
+    "bold maths letters": lambda t: _shifted(t, 0x1D41A, 0x1D400),
+    "script maths letters": lambda t: _shifted(t, 0x1D4EA, 0x1D4D0),
+    "circled letters": lambda t: _shifted(t, 0x24D0, 0x24B6),
+    "Cyrillic look-alikes": lambda t: t.translate(str.maketrans("aceopxy", "асеорху")),
+    "Greek look-alikes": lambda t: t.translate(str.maketrans("oivk", "οινκ")),
+    "small capitals": lambda t: t.translate(str.maketrans("acdeiklmnoprtuy", "ᴀᴄᴅᴇɪᴋʟᴍɴᴏᴘʀᴛᴜʏ")),
+    "letter-spaced": lambda t: "  ".join(" ".join(w) for w in t.split()),
+    "letters apart with dots": lambda t: " ".join(".".join(w) for w in t.split()),
+    "letters apart with dashes": lambda t: " ".join("-".join(w) for w in t.split()),
+    "SHOUTED and spaced": lambda t: " ".join(t.upper()),
+}
+SPELT = [
+    ("i cant pee", "bladder"),
+    ("my bum is numb", "saddle"),
+    ("chest pain", "chest"),
+    ("i cant feel my legs", "legs_weak"),
+    ("i want to kill myself", "crisis"),
+    ("no point living", "crisis"),
+]
+
+
+def _shifted(text: str, lower: int, upper: int) -> str:
+    """Letters moved to another Unicode alphabet (a-z from `lower`, A-Z from `upper`)."""
+    return "".join(
+        chr(lower + ord(c) - 97)
+        if "a" <= c <= "z"
+        else chr(upper + ord(c) - 65)
+        if "A" <= c <= "Z"
+        else c
+        for c in text
+    )
+
+
 @pytest.fixture(scope="module")
 def phrases() -> Phrases:
     return load_phrases()
+
+
+def detect(text: str, phrases: Phrases | None = None) -> Symptom | None:
+    """The symptom a message is answered for (tier A first, else B)."""
+    return scan(text, phrases).symptom
 
 
 @pytest.mark.parametrize(("text", "symptom_id"), FLAG)
@@ -175,18 +289,66 @@ def test_a_tier_a_symptom_is_flagged(phrases: Phrases, text: str, symptom_id: st
 
 @pytest.mark.parametrize("text", NO_FLAG)
 def test_everyday_back_pain_and_negations_are_not_flagged(phrases: Phrases, text: str) -> None:
-    assert detect(text, phrases) is None
+    assert not scan(text, phrases), text
+
+
+@pytest.mark.parametrize(("text", "denied"), CRISIS)
+def test_crisis_words_are_found_and_a_denial_only_softens_them(
+    phrases: Phrases, text: str, denied: bool
+) -> None:
+    found = scan(text, phrases)
+    assert found.crisis is not None and found.crisis.tier == "crisis", text
+    assert found.crisis_negated is denied, text
+
+
+@pytest.mark.parametrize("text", NO_CRISIS)
+def test_everyday_words_that_sound_alike_are_no_crisis(phrases: Phrases, text: str) -> None:
+    assert scan(text, phrases).crisis is None, text
+
+
+@pytest.mark.parametrize(("text", "symptom_id"), DOCTOR_TODAY)
+def test_tier_b_signs_in_free_text_are_found(phrases: Phrases, text: str, symptom_id: str) -> None:
+    found = detect(text, phrases)
+    assert found is not None and found.tier == "B", text
+    assert found.id == symptom_id, text
+
+
+@pytest.mark.parametrize("text", NO_DOCTOR_TODAY)
+def test_tier_b_signs_negated_or_only_alike_are_not(phrases: Phrases, text: str) -> None:
+    assert not scan(text, phrases), text
+
+
+def test_tier_a_comes_before_tier_b_and_crisis_words_stand_beside_both(phrases: Phrases) -> None:
+    found = scan("I had a fall and now I can't pee and I want to die", phrases)
+    assert found.symptom is not None and found.symptom.id == "bladder"
+    assert found.crisis is not None and not found.crisis_negated
+
+
+@pytest.mark.parametrize("spelling", sorted(SPELLINGS))
+@pytest.mark.parametrize(("text", "expected"), SPELT)
+def test_every_spelling_reads_as_the_words_it_spells(
+    phrases: Phrases, spelling: str, text: str, expected: str
+) -> None:
+    written = SPELLINGS[spelling](text)
+    assert written != text
+    found = scan(written, phrases)
+    got = found.crisis if expected == "crisis" else found.symptom
+    assert got is not None and got.id == expected, f"{spelling}: {written!r}"
 
 
 def test_the_table_is_big_enough_and_covers_every_symptom() -> None:
     assert len(FLAG) >= 60 and len([t for t in NO_FLAG if t]) >= 60
     assert {symptom_id for _, symptom_id in FLAG} == set(TIER_A)
+    assert {symptom_id for _, symptom_id in DOCTOR_TODAY} == set(TIER_B)
+    assert len(SPELLINGS) * len(SPELT) >= 90
 
 
 def test_the_shipped_file_loads_once_with_a_label_for_each_symptom() -> None:
     phrases = load_phrases()
     assert load_phrases() is phrases
-    assert [s.id for s in phrases.symptoms] == TIER_A
+    assert [s.id for s in phrases.symptoms if s.tier == "A"] == TIER_A
+    assert [s.id for s in phrases.symptoms if s.tier == "B"] == TIER_B
+    assert [s.id for s in phrases.symptoms if s.tier == "crisis"] == ["crisis"]
     assert all(s.label and s.label == s.label.strip() for s in phrases.symptoms)
     assert phrases.phrase_count >= len(TIER_A)
     assert load_phrases(DEFAULT_PATH) is phrases

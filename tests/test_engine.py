@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from dialogs.engine import Context, Stage, State, Step, step
+from dialogs.engine import Context, Stage, State, Step, result_text, step
 from dialogs.events import (
     AnswerGiven,
     Back,
     Cancel,
+    CheckedAgain,
     Consent,
+    Crisis,
     DoctorChecked,
+    DoctorToday,
     Emergency,
     NewScreening,
     Resume,
@@ -25,6 +30,7 @@ from dialogs.events import (
 from dialogs.questionnaire import load_questionnaire
 from dialogs.render import labels
 from dialogs.replies import Reply
+from dialogs.scoring import Result
 from dialogs.telegram_html import check_message_html
 
 Q = load_questionnaire()
@@ -35,8 +41,13 @@ URLS = {
 }
 
 
-def ctx(key: str = "KEY1") -> Context:
-    return Context(Q, URLS, new_key=key, retention_days=730, website="https://clinic.example/")
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def ctx(key: str = "KEY1", now: datetime = NOW) -> Context:
+    return Context(
+        Q, URLS, new_key=key, retention_days=730, website="https://clinic.example/", now=now
+    )
 
 
 def valid(result: Step) -> Step:
@@ -53,10 +64,10 @@ def valid(result: Step) -> Step:
     return result
 
 
-def run(state: State, *events: object, key: str = "KEY1") -> Step:
+def run(state: State, *events: object, key: str = "KEY1", now: datetime = NOW) -> Step:
     result = Step(state)
     for event in events:
-        result = valid(step(result.state, event, ctx(key)))  # type: ignore[arg-type]
+        result = valid(step(result.state, event, ctx(key, now)))  # type: ignore[arg-type]
     return result
 
 
@@ -64,13 +75,14 @@ def consented(name: str = "Alice", tips: bool = True) -> Step:
     return run(State(first_name=name), Start(), Consent("health", True), Consent("tips", tips))
 
 
-def answer_current(result: Step, option: str | None = None) -> Step:
+def answer_current(result: Step, option: str | None = None, now: datetime = NOW) -> Step:
     assert result.state.screening is not None
     question = Q.current(result.state.screening.answers)
     assert question is not None
     safe_no = question.gate or any(o.contra for o in question.options)
     chosen = option or ("no" if safe_no else question.options[0].id)
-    return run(result.state, AnswerGiven(result.state.screening.key, question.id, chosen))
+    event = AnswerGiven(result.state.screening.key, question.id, chosen)
+    return run(result.state, event, now=now)
 
 
 def buttons(reply: Reply) -> list[str]:
@@ -218,6 +230,9 @@ def test_a_red_flag_ends_the_screening_at_once_without_sales(
     assert result.events == (("red_flag_exit", {"tier": tier, "symptom": result.outcome.symptom}),)
 
 
+LATER = NOW + timedelta(hours=7)  # past a tier A hold's first hours
+
+
 @pytest.mark.parametrize(
     ("question", "option", "tier"), [("rf_chest", "chest", "A"), ("rf_unwell", "fever", "B")]
 )
@@ -226,18 +241,78 @@ def test_a_held_client_gets_the_advice_first_until_a_doctor_has_checked_them(
 ) -> None:
     held = red_flag(question, option).state
     for event in (Start(), NewScreening(), Unexpected()):
-        (reply,) = run(held, event).replies
+        (reply,) = run(held, event, now=LATER).replies
         assert ADVICE[tier][0] in reply.text
         assert buttons(reply) == [labels.doctor_checked, labels.talk_to_therapist]
         assert not [b for row in reply.buttons for b in row if b.url]
     assert run(held, NewScreening()).state == held, "no new self-check while held"
-    lifted = run(held, DoctorChecked())
+    # Lifting asks who checked them, then when; only with both does the hold lift.
+    (who,) = run(held, DoctorChecked(), now=LATER).replies
+    assert "Who checked you?" in who.text and labels.check_gp in buttons(who)
+    (when,) = run(held, DoctorChecked("gp"), now=LATER).replies
+    assert when.replace and labels.check_when_yesterday in buttons(when)
+    assert run(held, DoctorChecked("gp"), now=LATER).state.safety.holds, "not lifted yet"
+    lifted = run(held, DoctorChecked("gp", "yesterday"), now=LATER)
     assert not lifted.state.safety.holds and lifted.state.safety.tier is None
     assert buttons(lifted.replies[0]) == [labels.new_check]
-    assert lifted.events == (("safety_lifted", {"tier": tier}),)
+    assert lifted.events == (("safety_lifted", {"tier": tier, "by": "gp"}),)
+    assert lifted.lifted == held.safety.as_of(LATER), "the team may be told"
+    (remembered,) = lifted.state.checked
+    assert (remembered.symptom, remembered.on) == (option, (LATER - timedelta(days=1)).date())
     again = run(lifted.state, NewScreening(), key="KEY9")
     assert again.started == "KEY9" and again.state.stage is Stage.SCREENING
-    assert run(lifted.state, DoctorChecked()).stale, "a second tap changes nothing"
+    assert run(lifted.state, DoctorChecked("gp", "today")).stale, "a second tap changes nothing"
+
+
+def test_a_tier_a_hold_cannot_be_lifted_in_its_first_hours() -> None:
+    held = red_flag("rf_nerves", "bladder").state
+    (advice,) = run(held, Start()).replies
+    assert labels.doctor_checked not in buttons(advice), "not offered seconds after it"
+    assert "from 18:00" in advice.text, "the advice says from when"
+    for press in (DoctorChecked(), DoctorChecked("gp", "today")):
+        early = run(held, press, now=NOW + timedelta(minutes=1))
+        assert early.stale and early.state == held
+        assert early.notice == labels.lift_not_yet.format(time="18:00")
+    assert not run(held, DoctorChecked("gp", "today"), now=LATER).state.safety.holds
+    tier_b = red_flag("rf_unwell", "fever").state
+    assert labels.doctor_checked in buttons(run(tier_b, Start()).replies[0]), "B: at once"
+
+
+def test_a_symptom_a_doctor_checked_asks_new_or_worse_instead_of_holding_again() -> None:
+    held = red_flag("rf_unwell", "cancer").state
+    lifted = run(held, DoctorChecked("specialist", "before")).state
+    retake = run(lifted, NewScreening(), key="KEY2")
+    while Q.current(retake.state.screening.answers).id != "rf_unwell":
+        retake = answer_current(retake)
+    asked = answer_current(retake, "cancer")
+    (question,) = asked.replies
+    assert "has checked a past diagnosis of cancer (before 07 Dec)" in question.text
+    assert question.live and question.replace
+    assert buttons(question) == [labels.checked_worse, labels.checked_same, labels.back]
+    assert not asked.state.safety.holds and asked.outcome is None, "not held again"
+    worse = run(asked.state, CheckedAgain("KEY2", "rf_unwell", "cancer", worse=True))
+    assert worse.state.safety.holds and worse.outcome.status == "red_flag"
+    same = run(asked.state, CheckedAgain("KEY2", "rf_unwell", "cancer", worse=False))
+    assert same.state.screening.answers[-1] == ("rf_unwell", "cancer")
+    result = finish(same).replies[-1]
+    assert "no worse since" in result.text and "a past diagnosis of cancer" in result.text
+    assert [b for row in result.buttons for b in row if b.url], "booking is open"
+    assert run(asked.state, CheckedAgain("KEY2", "rf_unwell", "fever", worse=False)).stale
+    # A symptom never checked still holds at once.
+    other = answer_current(retake, "fever")
+    assert other.state.safety.holds
+
+
+def test_a_result_once_held_reads_without_suggestions_or_booking() -> None:
+    done = finish(consented())
+    result = done.replies[-1]
+    assert result.booking and "What we'd suggest" in result.text
+    stored = done.outcome.result
+    held = result_text("Alice", stored, Q, held=True)
+    assert "What we'd suggest" not in held and "Suggestions on hold" in held
+    assert "Booking with us is still fine" not in held
+    check_message_html(held)
+    assert Result.from_json(stored.as_json()) == stored
 
 
 def test_back_changes_the_previous_answer() -> None:
@@ -377,4 +452,76 @@ def test_an_emergency_typed_anywhere_gets_the_tier_a_advice_first() -> None:
     assert not ended.replies[0].replace, "a typed message: the question stays, the advice follows"
     after_tips = run(run(tips_asked, emergency).state, Consent("tips", True))
     assert after_tips.state.stage is Stage.IDLE and after_tips.started is None, "no self-check"
-    assert labels.doctor_checked in buttons(after_tips.replies[-1])
+    assert "send /start again from 18:00" in after_tips.replies[-1].text
+
+
+def finish(result: Step, now: datetime = NOW) -> Step:
+    """Answer every question left with the first option (no red flag)."""
+    while result.state.screening is not None:
+        result = answer_current(result, now=now)
+    return result
+
+
+def test_crisis_words_get_the_lines_and_a_person_and_nothing_is_sold_that_day() -> None:
+    mid = answer_current(consented()).state
+    idle = finish(consented()).state
+    new = run(State(first_name="Alice"), Start()).state
+    for state in (State(), new, mid, idle):
+        result = run(state, Crisis())
+        (answer,) = result.replies
+        assert "116 123" in answer.text and "988" in answer.text and "999" in answer.text
+        assert labels.talk_to_someone in buttons(answer), "a person to reach"
+        assert all(b.url and "book" not in b.url for row in answer.buttons for b in row if b.url)
+        assert result.state.crisis_at == NOW
+        assert result.state.screening == state.screening, "a self-check in progress waits"
+        assert result.outcome is None and not result.state.safety.holds
+    gently = run(idle, Crisis(negated=True)).replies[0].text
+    assert "Thank you for telling me" in gently and "116 123" in gently
+    told = run(idle, Crisis(team_told=True)).replies[0]
+    assert "let the team at the clinic know" in told.text
+    assert labels.talk_to_someone not in buttons(told), "they are talking to the team now"
+    talking = run(idle, Crisis(talking=True)).replies[0]
+    assert "passing your message on" in talking.text
+
+    # Nothing sold that day: a self-check finished within the day has no booking buttons...
+    after = replace(mid, crisis_at=NOW)
+    quiet = finish(Step(after)).replies[-1]
+    assert not [b for row in quiet.buttons for b in row if b.url], "no booking links"
+    assert labels.talk_to_therapist in buttons(quiet)
+    # ...and a day later booking is back.
+    later = finish(Step(after), now=NOW + timedelta(hours=25)).replies[-1]
+    assert [b for row in later.buttons for b in row if b.url]
+
+
+def test_a_tier_b_sign_typed_gets_a_doctor_today_and_the_self_check_offered() -> None:
+    fever = DoctorToday("fever", "a fever or feeling unwell with your back pain")
+    idle = finish(consented()).state
+    result = run(idle, fever)
+    (advice,) = result.replies
+    assert advice.text.startswith("🩺 <b>Please see a doctor today.</b>")
+    assert "a fever or feeling unwell" in advice.text
+    assert buttons(advice) == [labels.new_check, labels.talk_to_therapist]
+    assert not result.state.safety.holds, "the words alone hold nothing"
+    assert "I'm an automated assistant" not in advice.text
+
+    declined = run(State(), Start(), Consent("health", False), Consent("tips", True)).state
+    assert buttons(run(declined, fever).replies[0])[0] == labels.changed_mind
+
+    # Mid-self-check, before its safety questions got there: they will ask about it.
+    started = consented().state
+    ahead = run(started, fever).replies[0]
+    assert "next safety questions ask about this" in ahead.text
+    assert labels.start_over not in buttons(ahead)
+    # Past the question that asked about it: answering the safety questions again is offered.
+    past = started
+    while past.screening is not None and len(past.screening.answers) < 6:
+        past = answer_current(Step(past)).state
+    again = run(past, fever).replies[0]
+    assert labels.start_over in buttons(again)
+
+    # A new client's first words: the advice, then the welcome and the consent question.
+    first = run(State(first_name="Alice"), fever)
+    assert len(first.replies) == 3 and first.state.stage is Stage.CONSENT_HEALTH
+    # Someone already held hears their hold's advice again.
+    held = red_flag("rf_chest", "chest").state
+    assert "Please get urgent medical help first" in run(held, fever).replies[0].text

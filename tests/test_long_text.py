@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from dialogs.emergency import Symptom
 from dialogs.long_text import in_parts, split_text
 from dialogs.render import render
 from dialogs.telegram_html import MAX_TEXT, check_message_html
@@ -83,7 +84,7 @@ def frame(text: str, part: int, parts: int) -> str:
         name="<Zoë> & Co",
         telegram_id=42,
         text=text,
-        urgent="chest pain" if part == 1 else None,
+        flags=[Symptom("chest", "chest pain")] if part == 1 else [],
         part=part,
         parts=parts,
     )

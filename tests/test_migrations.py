@@ -15,7 +15,7 @@ from storage.db import Database, alembic_config, current_revision, sync_url, upg
 def test_migrations_match_the_models_and_go_both_ways(database_url: str) -> None:
     assert current_revision(database_url) is None
     upgrade(database_url)
-    assert current_revision(database_url) == "0010"
+    assert current_revision(database_url) == "0011"
     engine = create_engine(sync_url(database_url))
     try:
         with engine.connect() as connection:

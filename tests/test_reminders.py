@@ -22,6 +22,7 @@ from dialogs.reminders import (
     Plan,
     PromptAction,
     Step,
+    TypedWord,
     TypeZone,
     ZoneConfirm,
     ZoneTyped,
@@ -30,8 +31,10 @@ from dialogs.reminders import (
     encode,
     find_zone,
     prompt_names,
+    ruled_out_by,
     step,
     summary,
+    typed_word,
     wants_hours,
     wants_zone,
     zone_choices,
@@ -500,3 +503,55 @@ def test_typed_hours_are_a_mode_of_their_own_where_the_chat_decides() -> None:
         Awaiting.ZONE
     )
     assert awaiting("done", hours_asked=True, staff_draft=True) == Awaiting.STAFF_TIP
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [("Done!", "done"), ("did it ✅", "done"), ("STOP", "stop"), ("stop reminders", "stop"),
+     ("snooze", "snooze"), ("Pause.", "today"), ("pause for today", "today")],
+)  # fmt: skip
+def test_a_word_typed_at_a_prompt_stands_for_its_button(text: str, word: str) -> None:
+    assert typed_word(text) == word
+    assert typed_word(f"I'm {text} with the exercises, they hurt") is None, "a sentence is not"
+
+
+def test_typed_words_act_on_the_latest_prompt_once() -> None:
+    plan = set_up().plan
+    sent = due(plan, ctx(plan.next_due)).plan
+    now = sent.next_due - timedelta(minutes=50)
+    done = step(sent, TypedWord("done"), ctx(now))
+    assert done.break_done is not None and "break" in done.replies[0].text
+    again = step(done.plan, TypedWord("done"), ctx(now))
+    assert again.stale and again.break_done is None, "the same prompt counts once"
+    tapped = step(done.plan, PromptAction(sent.seq, "done"), ctx(now))
+    assert tapped.stale and tapped.notice == labels.prompt_passed, "its buttons are spent too"
+    snoozed = step(sent, TypedWord("snooze"), ctx(now))
+    assert snoozed.plan.next_due == now + timedelta(minutes=15)
+    paused = step(sent, TypedWord("today"), ctx(now))
+    assert paused.plan.next_due.astimezone(LONDON).date() > now.astimezone(LONDON).date()
+    stopped = step(done.plan, TypedWord("stop"), ctx(now))
+    assert (
+        stopped.plan.status == "off" and "Your movement-break reminders" in stopped.replies[0].text
+    )
+    # With no prompt open, "pause" pauses them; "done" means nothing here.
+    assert step(done.plan, TypedWord("today"), ctx(now)).plan.status == "paused"
+    assert step(Plan(), TypedWord("stop"), ctx(now)).stale, "no reminders: nothing to stop"
+    # Held by a red flag: "stop" still turns them off, "done" gets the advice.
+    held = Safety("A", "chest", "chest pain")
+    assert step(sent, TypedWord("stop"), ctx(now, safety=held)).plan.status == "off"
+    advice = step(sent, TypedWord("done"), ctx(now, safety=held))
+    assert advice.break_done is None and "999" in advice.replies[0].text
+
+
+def test_the_rotation_leaves_out_what_a_contraindication_rules_out() -> None:
+    assert ruled_out_by("bridge") >= {"laser"}, "no lying on the back in pregnancy"
+    plan = set_up().plan
+    kinds = []
+    current = plan
+    for _ in range(len(prompt_names()) * 2):
+        current = due(current, ctx(current.next_due, contra=frozenset({"laser"}))).plan
+        kinds.append(current.last_prompt)
+    assert "bridge" not in kinds
+    assert set(kinds) == set(prompt_names()) - {"bridge"}
+    fresh = due(plan, ctx(plan.next_due, key=0, contra=frozenset({"hands_on"}))).plan
+    assert fresh.last_prompt != "bridge"

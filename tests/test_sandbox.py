@@ -14,17 +14,32 @@ from tests.conftest import make_settings
 
 
 async def chat(lines: list[str], database_url: str) -> str:
+    """Type each line once the chat has answered the one before (its output has grown and
+    then kept still a moment), as a person reads before typing: a busy machine only makes
+    it slower, never out of step."""
     reader = asyncio.StreamReader()
     out = io.StringIO()
     task = asyncio.create_task(
         run_sandbox(make_settings(), database_url=database_url, lines=reader, out=out)
     )
     for line in lines:
-        await asyncio.sleep(0.5 if line.isdigit() or line.startswith("/") else 0.3)
+        await _answered(out, task)
         reader.feed_data((line + "\n").encode())
     reader.feed_eof()
     await asyncio.wait_for(task, 60)
     return out.getvalue()
+
+
+async def _answered(out: io.StringIO, task: asyncio.Task[object], patience: float = 15) -> None:
+    """Wait until the output grows, then stays the same for 0.4 s (at most `patience`)."""
+    seen, still, waited = len(out.getvalue()), 0.0, 0.0
+    grown = False
+    while waited < patience and not task.done() and (not grown or still < 0.4):
+        await asyncio.sleep(0.1)
+        waited += 0.1
+        size = len(out.getvalue())
+        grown, still = grown or size != seen, 0.0 if size != seen else still + 0.1
+        seen = size
 
 
 async def test_terminal_chat_through_consent_and_questions(database_url: str) -> None:

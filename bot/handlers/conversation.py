@@ -10,14 +10,15 @@ import asyncio
 
 from telegram import Message, Update
 
-from bot.conversation import Ran, move_question, run_event
+from bot.conversation import Ran, move_question, note_result_message, run_event
 from bot.handlers.broadcast import cancel_draft
 from bot.handlers.common import chat_id, clean_source, telegram_user
+from bot.handlers.human import tell_team_lifted
 from bot.handlers.inbox import cancel_reply
-from bot.replies import deliver, retire_question
+from bot.replies import deliver, retire_question, unbook
 from bot.services import BotContext
 from dialogs.engine import Stage
-from dialogs.events import Cancel, Event, Start, decode
+from dialogs.events import Cancel, DoctorChecked, Event, Start, decode
 from dialogs.render import labels
 
 
@@ -45,13 +46,15 @@ async def on_button(update: Update, context: BotContext) -> None:
             context.services, telegram_user(update), chat_id(update), event, create=False
         )
     if ran is None or ran.step.stale:
-        await query.answer(labels.stale)
+        await query.answer(ran.step.notice if ran and ran.step.notice else labels.stale)
         return
     pressed = query.message if query.message and query.message.is_accessible else None
     await asyncio.gather(
         query.answer(ran.step.notice),
         deliver_step(update, context, ran, pressed=pressed),  # type: ignore[arg-type]
     )
+    if ran.step.lifted is not None and isinstance(event, DoctorChecked):
+        await tell_team_lifted(context, telegram_user(update).id, ran.step.lifted, event)
 
 
 async def run_and_deliver(update: Update, context: BotContext, event: Event) -> None:
@@ -80,9 +83,12 @@ async def deliver_step(
     screening = step.state.stage is Stage.SCREENING
     if old is not None and asks and not replaced:
         await retire_question(bot, chat, old, moved=True)
-    live = await deliver(bot, chat, step.replies, pressed=pressed)
+    delivered = await deliver(bot, chat, step.replies, pressed=pressed)
     if old is not None and not (asks or screening or replaced):
         await retire_question(bot, chat, old, moved=False)
-    now = live if asks else (old if screening else None)
+    await unbook(bot, chat, ran.unbooked)  # a hold has just started: no booking anywhere
+    now = delivered.live if asks else (old if screening else None)
     if now != old:
         await move_question(context.services, telegram_user(update).id, now)
+    if delivered.booking is not None and step.outcome is not None:
+        await note_result_message(context.services, step.outcome.key, delivered.booking)

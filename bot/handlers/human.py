@@ -22,9 +22,10 @@ from bot.conversation import safety_of
 from bot.handlers.common import backlog, chat_id, telegram_user
 from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
-from bot.staff_posts import keep_post, post_note
+from bot.staff_posts import keep_post, post_note, remove_posts
 from dialogs.awaiting import RELAY_WINDOW
-from dialogs.emergency import Symptom
+from dialogs.emergency import Findings, Symptom
+from dialogs.events import DoctorChecked
 from dialogs.inbox import after_hours
 from dialogs.long_text import in_parts
 from dialogs.render import labels, render
@@ -32,6 +33,7 @@ from dialogs.replies import Button
 from dialogs.safety import Safety, urgent_advice
 from storage import inbox, repo
 from storage.models import Client, Handoff, Screening
+from storage.repo import TelegramUser
 
 log = logging.getLogger(__name__)
 RELAY_MERGE = timedelta(seconds=2)  # a client's messages this close together are one post
@@ -108,15 +110,72 @@ async def on_human_button(update: Update, context: BotContext) -> None:
     await edit_pressed(query, render("handoff_sent", urgent=_urgent(safety), after_hours=closed))
 
 
+async def alert_crisis(
+    context: BotContext, user: TelegramUser, chat: int
+) -> tuple[Client, Handoff] | None:
+    """Crisis words from a client not talking to the team: an urgent post in the staff chat
+    that opens a conversation (an urgent request, first in /inbox), so a person can write to
+    them and what they write reaches the team. None if there is no staff chat, the post
+    failed, or the client erased their data meanwhile. The client is told, in the crisis
+    answer; their words follow under the post (`relay_to_staff`)."""
+    services = context.services
+    staff_chat = services.settings.staff_chat_id
+    if staff_chat is None:
+        return None
+    now = services.clock()
+
+    def open_request(session: Session) -> tuple[Client, Handoff]:
+        client = repo.active_client(session, user.id) or repo.create_client(
+            session, user, chat, None
+        )
+        request = Handoff(client_id=client.id, status="sending", urgent="crisis", created_at=now)  # type: ignore[arg-type]
+        session.add(request)
+        plan = repo.reminder_plan(session, client.id)  # type: ignore[arg-type]
+        if plan is not None and plan.status == "setup":
+            plan.step = None  # what they write next is for the team, not a setup question
+        session.flush()
+        return client, request
+
+    client, request = await services.db.run(open_request)
+    client_id, request_id = client.id, request.id
+    close = ((Button(labels.handoff_close, f"hc:{request_id}"),),)
+    try:
+        posted = await context.bot.send_message(
+            staff_chat, render("staff_crisis_alert", client=client), reply_markup=markup(close)
+        )
+    except TelegramError:
+        log.exception("could not alert the staff chat to crisis words")
+        await services.db.run(lambda s: repo.set_handoff_status(s, request_id, "failed"))
+        return None
+    post = (posted.chat_id, posted.message_id)
+
+    def sent(session: Session) -> tuple[Client, Handoff] | None:
+        client, request = session.get(Client, client_id), session.get(Handoff, request_id)
+        if client is None or request is None:
+            return None  # erased their data while the post was on its way
+        inbox.carry_take(session, request_id, now)
+        repo.set_handoff_status(session, request_id, "sent", post, now)
+        return client, request
+
+    opened = await services.db.run(sent)
+    if opened is None:
+        await remove_posts(context.bot, [post])
+    return opened
+
+
 async def relay_to_staff(
     update: Update,
     context: BotContext,
     client: Client,
     handoff: Handoff,
-    urgent: Symptom | None = None,
+    found: Findings | None = None,
+    *,
+    confirm: bool = True,
 ) -> None:
     """Pass a client's message on to the staff chat while a hand-off is open (a week after
-    it). `urgent`: the message describes an emergency, so the post says so at its top."""
+    it). `found`: crisis words or a red flag in it, marked at the post's top. `confirm`: tell
+    the client it was passed on (not for the words an alert to the team was made of: the
+    crisis answer has just said so)."""
     services = context.services
     message = update.message
     staff_chat = services.settings.staff_chat_id
@@ -139,8 +198,11 @@ async def relay_to_staff(
     if burst is None:
         burst = services.relay_bursts[message.chat_id] = RelayBurst(client, handoff)
         context.application.create_task(_flush_later(context, message.chat_id))
-    burst.parts.append((text, urgent.label if urgent else None))
+    burst.parts.append(text)
+    flags = (found.crisis, found.symptom) if found else ()
+    burst.flags += [flag for flag in flags if flag is not None and flag not in burst.flags]
     burst.text_only = burst.text_only or message.text is None
+    burst.confirm = burst.confirm or confirm
 
 
 @dataclass
@@ -149,8 +211,10 @@ class RelayBurst:
 
     client: Client
     handoff: Handoff
-    parts: list[tuple[str, str | None]] = field(default_factory=list)  # text, urgent label
+    parts: list[str] = field(default_factory=list)
+    flags: list[Symptom] = field(default_factory=list)  # crisis words, red flags, in order
     text_only: bool = False  # a photo (its caption taken, or none) or a sticker was left out
+    confirm: bool = False  # tell the client it was passed on
 
 
 async def _flush_later(context: BotContext, chat: int) -> None:
@@ -163,7 +227,6 @@ async def _flush_later(context: BotContext, chat: int) -> None:
     if burst is None or staff_chat is None:
         return
     client = burst.client
-    urgent_label = next((label for _, label in burst.parts if label), None)
 
     def frame(text: str, part: int, parts: int) -> str:
         return render(
@@ -171,14 +234,14 @@ async def _flush_later(context: BotContext, chat: int) -> None:
             name=client.first_name,
             telegram_id=client.telegram_id,
             text=text,
-            urgent=urgent_label if part == 1 else None,
+            flags=burst.flags if part == 1 else [],
             part=part,
             parts=parts,
         )
 
     # Too long for one post, the words go as several, every one kept like a single post (a
     # reply to any reaches the client; /delete removes them all).
-    posts = in_parts("\n\n".join(part for part, _ in burst.parts), frame)
+    posts = in_parts("\n\n".join(burst.parts), frame)
     told_at = await services.db.run(lambda s: repo.last_to_team(s, client.id))  # type: ignore[arg-type]
     now = services.clock()
     for post_text in posts:
@@ -199,11 +262,45 @@ async def _flush_later(context: BotContext, chat: int) -> None:
         post = (posted.chat_id, posted.message_id)
         if not await keep_post(context.bot, services, client.id, post, "relay", now):  # type: ignore[arg-type]
             return  # they erased their data meanwhile: the post went, and nothing is said
+    if not burst.confirm:
+        return
     # When the clinic is closed, said with the first message of the night only.
     closed = after_hours(services.settings.opening_hours, now, told_at)
     await context.bot.send_message(
         chat, render("relay_sent", text_only=burst.text_only, after_hours=closed)
     )
+
+
+async def tell_team_lifted(
+    context: BotContext, telegram_id: int, hold: Safety, checked: DoctorChecked
+) -> None:
+    """A held client says a doctor has checked them: if the team heard of the hold (a request
+    or a message reached them since it began), a note under the client's request says who
+    checked them and when, and that the bot's hold is lifted. Otherwise nothing: the team is
+    told only what the client chose to share."""
+    services = context.services
+
+    def find(session: Session) -> tuple[Client, Handoff] | None:
+        client = repo.get_client(session, telegram_id)
+        request = inbox.request_post(session, client.id) if client else None  # type: ignore[arg-type]
+        since = hold.since
+        if client is None or request is None or since is None:
+            return None
+        reached = repo.last_to_team(session, client.id)  # type: ignore[arg-type]
+        return (client, request) if reached is not None and reached >= since else None
+
+    found = await services.db.run(find)
+    if found is None:
+        return
+    client, request = found
+    text = render(
+        "staff_hold_lifted",
+        name=client.first_name,
+        by=checked.by,
+        when=checked.when,
+        tier=hold.tier,
+    )
+    await post_note(context.bot, services, request, text)
 
 
 async def on_details_button(update: Update, context: BotContext) -> None:

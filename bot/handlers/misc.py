@@ -12,7 +12,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.services import BotContext
 from bot.throttle import Verdict
-from dialogs.emergency import detect
+from dialogs.emergency import scan
 from dialogs.render import labels, render
 from storage import repo
 from storage.db import is_outage
@@ -52,7 +52,7 @@ async def throttle_messages(update: Update, context: BotContext) -> None:
     if message is None or user is None or context.services.is_staff(user.id):
         return
     text = message.text or message.caption or ""
-    emergency = bool(text) and detect(text, context.services.phrases) is not None
+    emergency = bool(text) and bool(scan(text, context.services.phrases))
     verdict = context.services.throttle.check(
         message.chat_id, time.monotonic(), emergency=emergency
     )

@@ -7,7 +7,7 @@ import json
 from sqlmodel import Session
 from telegram import InputFile, Update
 
-from bot.conversation import safety_of
+from bot.conversation import checked_of, safety_of
 from bot.handlers.common import chat_id, telegram_user
 from bot.handlers.inbox import tell_reply_gone
 from bot.replies import edit_pressed, markup
@@ -122,6 +122,7 @@ def _facts(session: Session, client: Client, services: Services) -> mydata.Facts
         tips_consent_at=client.tips_consent_at,
         safety=safety_of(client, services),
         safety_cleared_at=client.safety_cleared_at,
+        checked=checked_of(client, services),
         check=check,
         answered_now=answered if client.stage == "screening" else None,
         plan=plan,

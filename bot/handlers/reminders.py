@@ -8,7 +8,7 @@ import asyncio
 from telegram import Update
 
 from bot.handlers.common import chat_id, telegram_user
-from bot.reminders import run_reminder_event
+from bot.reminders import reminders_on, run_reminder_event
 from bot.replies import deliver
 from bot.services import BotContext
 from dialogs import reminders as dialog
@@ -62,3 +62,24 @@ async def answer_typed(update: Update, context: BotContext, awaiting: Awaiting) 
     )
     if step is not None:
         await deliver(context.bot, chat_id(update), step.replies)
+
+
+async def typed_at_a_prompt(update: Update, context: BotContext, *, talking: bool = False) -> bool:
+    """A word typed instead of a prompt's button ("done", "snooze", "pause", "stop") acts on
+    the latest prompt; True if it did (False: the message means something else here). While
+    talking to the team, "stop" may be for them: it goes on to them, and turning the
+    reminders off is offered beside."""
+    message = update.message
+    word = dialog.typed_word(message.text) if message and message.text else None
+    if word is None:
+        return False
+    user_id = telegram_user(update).id
+    if word == "stop" and talking:
+        if await reminders_on(context.services, user_id):
+            await deliver(context.bot, chat_id(update), (dialog.stop_which(),))
+        return False
+    step = await run_reminder_event(context.services, user_id, dialog.TypedWord(word))
+    if step is None or step.stale:
+        return False
+    await deliver(context.bot, chat_id(update), step.replies)
+    return True
