@@ -103,7 +103,7 @@ def _add_handlers(app: Application, services: Services) -> None:
         "start": conversation.on_start,
         "cancel": conversation.on_cancel,
         "help": misc.on_help,
-        "human": human.on_human,
+        "human": free_text.on_human,
         "privacy": privacy.on_privacy,
         "mydata": privacy.on_mydata,
         "delete": privacy.on_delete,

@@ -41,7 +41,9 @@ async def load_chat(
         reply = inbox.reply_target(session, user_id) if staff and fresh else None
         client = repo.active_client(session, user_id)
         if client is None:
-            mode = awaiting(None, staff_draft=draft is not None, staff_reply=reply is not None)
+            mode = awaiting(
+                None, staff=staff, staff_draft=draft is not None, staff_reply=reply is not None
+            )
             return Chat(mode, draft=draft, reply=reply)
         client_id: int = client.id  # type: ignore[assignment]
         plan = repo.reminder_plan(session, client_id) if fresh and typed else None

@@ -30,14 +30,17 @@ class Awaiting(StrEnum):
     CONVERSATION = "conversation"  # the client is talking with the clinic team (hand-off)
     STAFF_TIP = "staff_tip"  # a staff member's tip, its date and time, or an edit of either
     STAFF_REPLY = "staff_reply"  # a staff member's answer to a client, after Reply in /inbox
+    STAFF_IDLE = "staff_idle"  # a staff member who is no client: a word on their commands
 
 
-CLIENT_MODES = frozenset(Awaiting) - {Awaiting.STAFF_TIP, Awaiting.STAFF_REPLY}
+STAFF_MODES = frozenset({Awaiting.STAFF_TIP, Awaiting.STAFF_REPLY, Awaiting.STAFF_IDLE})
+CLIENT_MODES = frozenset(Awaiting) - STAFF_MODES
 
 
 def awaiting(
     stage: str | None,
     *,
+    staff: bool = False,
     zone_asked: bool = False,
     hours_asked: bool = False,
     setup_asked: bool = False,
@@ -49,11 +52,14 @@ def awaiting(
     just asked for; an open conversation with the team takes anything else the client writes,
     even mid-screening (the question's buttons still work). A staff member who pressed Reply
     in /inbox is answering a client: that comes before a tip they may have in the making,
-    since the more recent wins and starting a tip (or any other command) ends reply mode."""
+    since the more recent wins and starting a tip (or any other command) ends reply mode. A
+    staff member the bot does not know as a client is not made one by a stray message."""
     if staff_reply:
         return Awaiting.STAFF_REPLY
     if staff_draft:
         return Awaiting.STAFF_TIP
+    if staff and stage is None:  # a stray message is no first contact as a client
+        return Awaiting.STAFF_IDLE
     if zone_asked:
         return Awaiting.ZONE
     if hours_asked:

@@ -394,7 +394,7 @@ def _red_flag_exit(
         f"red_flag_{tier.lower()}", label=label, held=True, talking=talking, safety=safety
     )
     outcome = Outcome(key, "red_flag", tier=tier, symptom=symptom, answers=answers)
-    events = (("red_flag_exit", {"tier": tier, "symptom": symptom}),)
+    events = (("red_flag_exit", {"tier": tier}),)  # figures need the tier, not the symptom
     reply = Reply(text, () if talking else _human_button(), replace=pressed)
     return Step(idle, (reply,), outcome=outcome, events=events)
 
@@ -418,7 +418,7 @@ def _on_emergency(
         safety = held_since("A", symptom, label, ctx.now.astimezone(ctx.zone), ctx.now)
         held = replace(state, safety=safety)
         text = render("red_flag_a", label=label, held=True, talking=talking, safety=safety)
-        events = (("emergency_text", {"symptom": symptom}),)
+        events = (("emergency_text", {"tier": "A"}),)
         return Step(held, (Reply(text, buttons),), events=events)
     text = render("red_flag_a", label=label, held=False, talking=talking)
     return Step(state, (Reply(text, buttons),))

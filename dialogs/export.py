@@ -25,6 +25,7 @@ class FunnelRow:
     reminders: str | None  # the reminder plan's status ("on" while running), None without one
     breaks_done: int
     tips_consent: bool | None
+    client_id: int = 0  # never written: the file is tracked as a post about each client in it
 
 
 def to_csv(

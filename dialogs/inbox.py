@@ -29,11 +29,13 @@ class Entry:
     """One open request, as loaded."""
 
     request_id: int
+    client_id: int
     name: str
     since: datetime
     safety: str | None  # crisis, A, B, C or "none" as shared; None: not shared (see above)
     taken_by: int | None
     taken_by_name: str | None
+    answered_at: datetime | None = None  # a staff reply reached the client (the wait ended)
 
 
 def shared_safety(
@@ -64,9 +66,9 @@ def ordered(entries: list[Entry]) -> list[Entry]:
 
 def inbox_view(
     entries: list[Entry], page: int, now: datetime, zone: ZoneInfo, viewer: int | None
-) -> tuple[str, Keyboard]:
-    """The text and buttons of one page of the inbox (a page past the end shows the last).
-    `viewer`: the staff member looking, in a private chat ("taken by you"); None in the group."""
+) -> tuple[str, Keyboard, list[Entry]]:
+    """The text and buttons of one page of the inbox (a page past the end shows the last),
+    and the entries it shows. `viewer`: the staff member looking ("taken by you")."""
     entries = ordered(entries)
     pages = max(1, -(-len(entries) // PAGE))
     page = min(max(page, 0), pages - 1)
@@ -77,7 +79,8 @@ def inbox_view(
             "number": number,
             "name": entry.name[:NAME],
             "since": entry.since.astimezone(zone),
-            "waited": _minutes(now - entry.since),
+            "waited": _minutes((entry.answered_at or now) - entry.since),
+            "answered": entry.answered_at is not None,
             "safety": entry.safety,
             "taken_by": entry.taken_by_name,
             "mine": viewer is not None and entry.taken_by == viewer,
@@ -108,7 +111,7 @@ def inbox_view(
         moves.append(Button(labels.inbox_next, f"ib:p:{page + 1}"))
     if moves:
         rows.append(tuple(moves))
-    return text, tuple(rows)
+    return text, tuple(rows), shown
 
 
 def _minutes(waited: timedelta) -> int:

@@ -97,8 +97,10 @@ def _last_recommendations(
 def _asked_for_booking(session: Session) -> set[int]:
     """Clients who asked the clinic for a booking: a hand-off request they sent to staff.
     (Booking links open the clinic's site; Telegram does not tell the bot they were used.)"""
-    rows = session.execute(
-        select(Handoff.client_id).where(Handoff.kind == "request", Handoff.status == "sent")
+    rows = session.execute(  # a conversation closed since still asked
+        select(Handoff.client_id).where(
+            Handoff.kind == "request", col(Handoff.status).in_(("sent", "closed"))
+        )
     ).all()
     return {cid for (cid,) in rows}
 

@@ -79,6 +79,7 @@ def funnel(session: Session, zone: tzinfo) -> list[FunnelRow]:
                 reminders=_plan(plans.get(client_id)),
                 breaks_done=int(breaks.get(client_id) or 0),
                 tips_consent=tips,
+                client_id=client_id,
             )
         )
     return rows

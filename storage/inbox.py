@@ -31,10 +31,12 @@ WRITING = "writing"
 
 @dataclass(frozen=True)
 class OpenRequest:
-    """An open request with its client (loaded together for the list and the alert)."""
+    """An open request with its client (loaded together for the list and the alert), and
+    when a staff member first answered the client after it (None: not yet)."""
 
     request: Handoff
     client: Client
+    answered_at: datetime | None = None
 
     @property
     def since(self) -> datetime:
@@ -65,13 +67,45 @@ def open_requests(session: Session, now: datetime) -> list[OpenRequest]:
         .where(*_open(), conversation_open)
         .order_by(*_newest_first())
     ).all()
-    seen: set[int] = set()
-    found = []
+    newest: dict[int, tuple[Handoff, Client]] = {}
     for request, client in rows:
-        if request.client_id not in seen:
-            seen.add(request.client_id)
-            found.append(OpenRequest(request, client))
-    return found
+        newest.setdefault(request.client_id, (request, client))
+    answers = _first_answers(session, [request for request, _ in newest.values()])
+    return [
+        OpenRequest(request, client, answers.get(request.client_id))
+        for request, client in newest.values()
+    ]
+
+
+def _first_answers(session: Session, requests: list[Handoff]) -> dict[int, datetime]:
+    """Per client, when a staff reply first reached them after their request (its receipt,
+    stamped with the bot's clock), in one query for the whole list."""
+    if not requests:
+        return {}
+    reached = {r.client_id: r.sent_at or r.created_at for r in requests}
+    rows = session.exec(
+        select(Handoff.client_id, Handoff.created_at).where(
+            col(Handoff.client_id).in_(reached), Handoff.kind == "staff"
+        )
+    ).all()
+    first: dict[int, datetime] = {}
+    for client_id, at in rows:
+        if at >= reached[client_id] and (client_id not in first or at < first[client_id]):
+            first[client_id] = at
+    return first
+
+
+def take_by_reply(
+    session: Session, client_id: int, staff_id: int, staff_name: str, now: datetime
+) -> None:
+    """A staff member has answered the client: their open conversation is theirs, unless a
+    colleague has taken it (answering is taking, so the inbox shows who has it)."""
+    claim = {"taken_by": staff_id, "taken_by_name": staff_name[:128], "taken_at": now}
+    session.execute(
+        update(Handoff)
+        .where(col(Handoff.client_id) == client_id, *_open(), col(Handoff.taken_by).is_(None))
+        .values(**claim)
+    )
 
 
 def open_request(session: Session, request_id: int, now: datetime) -> OpenRequest | None:

@@ -165,6 +165,9 @@ class Handoff(SQLModel, table=True):
     # Why a request is urgent though the client did not ask: "crisis" (the team was alerted
     # to crisis words; /inbox shows it first).
     urgent: str | None = Field(default=None, max_length=8)
+    # What the client wrote with /human, kept until the request goes (then posted under it)
+    # or is declined.
+    words: str | None = None
 
 
 class ReminderPlan(SQLModel, table=True):

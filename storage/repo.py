@@ -346,11 +346,12 @@ def record_event(
 
 
 def ask_handoff(
-    session: Session, client: Client, now: datetime | None = None
+    session: Session, client: Client, now: datetime | None = None, words: str | None = None
 ) -> tuple[Handoff, Screening | None]:
     """A hand-off request awaiting the client's "yes", naming the screening it would share
-    (their latest finished one, if any). An earlier unanswered request is dropped. `now`:
-    the bot's clock, which every time the conversation window is judged by comes from."""
+    (their latest finished one, if any) and carrying the words they wrote with /human. An
+    earlier unanswered request is dropped. `now`: the bot's clock, which every time the
+    conversation window is judged by comes from."""
     session.execute(
         delete(Handoff).where(col(Handoff.client_id) == client.id, col(Handoff.status) == "asked")
     )
@@ -359,10 +360,16 @@ def ask_handoff(
         client_id=client.id,  # type: ignore[arg-type]
         screening_id=screening.id if screening else None,
         created_at=now or utcnow(),
+        words=words,
     )
     session.add(handoff)
     session.flush()
     return handoff, screening
+
+
+def forget_words(session: Session, handoff_id: int) -> None:
+    """The words that came with a request have gone to the team (or were declined)."""
+    session.execute(update(Handoff).where(col(Handoff.id) == handoff_id).values(words=None))
 
 
 def handoff_count(session: Session, client_id: int) -> int:
@@ -503,19 +510,42 @@ def closed_by_staff(session: Session, client_id: int) -> bool:
     return latest == "closed"
 
 
-def client_for_staff_message(
+REPLY_TARGETS = ("request", "relay")  # the posts a staff reply to reaches the client from
+
+
+def post_about(
     session: Session, staff_chat_id: int, staff_message_id: int
-) -> Client | None:
-    """Whom a post in the staff chat is about (message ids are unique only within a chat)."""
-    result = session.exec(
-        select(Client)
-        .join(Handoff, col(Handoff.client_id) == col(Client.id))
+) -> tuple[str | None, Client | None]:
+    """Which of the bot's posts in the staff chat this is (its kind: request, relay, note,
+    staff, detail), and whom it is about; (None, None) if the bot keeps no such post (message
+    ids are unique only within a chat)."""
+    row = session.exec(
+        select(Handoff.kind, Client)
+        .join(Client, col(Handoff.client_id) == col(Client.id))
         .where(Handoff.staff_chat_id == staff_chat_id, Handoff.staff_message_id == staff_message_id)
-    )
-    return result.first()
+    ).first()
+    return (None, None) if row is None else (row[0], row[1])
 
 
-STAFF_POSTS = ("request", "relay", "staff", "detail", "note")  # every post the bot tracks
+# Every post about a client the bot tracks (removed with their data): in the staff group
+# (request, relay, staff receipt, detail, note), and in a staff member's private chat (an
+# /inbox page listing them, an /export file with their row).
+STAFF_POSTS = ("request", "relay", "staff", "detail", "note", "listing", "export")
+
+
+def record_posts(
+    session: Session, client_ids: list[int], post: tuple[int, int], kind: str, at: datetime
+) -> None:
+    """One post about several clients (an /inbox page, an /export file), tracked for each."""
+    if not client_ids:
+        return
+    chat, message = post
+    rows = [
+        {"client_id": cid, "kind": kind, "status": "sent", "staff_chat_id": chat,
+         "staff_message_id": message, "created_at": at}
+        for cid in client_ids
+    ]  # fmt: skip
+    session.execute(insert(Handoff.__table__), rows)  # type: ignore[attr-defined]
 
 
 def staff_posts(
@@ -523,13 +553,15 @@ def staff_posts(
 ) -> list[tuple[int, int]]:
     """The bot's posts about this client in the staff chat, as (chat id, message id)."""
     result = session.exec(
-        select(Handoff.staff_chat_id, Handoff.staff_message_id).where(
+        select(Handoff.staff_chat_id, Handoff.staff_message_id)
+        .where(
             Handoff.client_id == client_id,
             col(Handoff.kind).in_(kinds),
             col(Handoff.status) != "deleted",
             col(Handoff.staff_message_id).is_not(None),
             col(Handoff.staff_chat_id).is_not(None),
         )
+        .distinct()  # an /inbox page shown again lists them again
     )
     return [(int(chat), int(message)) for chat, message in result.all()]  # type: ignore[arg-type]
 

@@ -71,6 +71,16 @@ def test_segments(db: Database) -> None:
         assert broadcasts.segment_counts(session)["all"] == 4
 
 
+def test_a_client_whose_conversation_was_closed_still_asked_for_a_booking(db: Database) -> None:
+    asked = add_client(db, 1, tips_consent=True)
+    never = add_client(db, 2, tips_consent=True)
+    for client_id in (asked, never):
+        screened(db, client_id, "tnt")
+    with db.session() as session:  # staff answered and closed it
+        session.add(Handoff(client_id=asked, kind="request", status="closed"))
+    assert members(db)["no_booking"] == [2]
+
+
 def test_nobody_yet(db: Database) -> None:
     add_client(db, 1, tips_consent=False)
     assert members(db) == {"all": []}

@@ -33,6 +33,7 @@ from tests.conftest import STAFF_CHAT_ID, STAFF_ID, make_settings
 from tests.flows import answer, answered, settled, start_and_consent
 from tests.test_e2e_human import ask_again, hand_off
 from tests.test_e2e_reminders import ManualClock
+from tests.test_e2e_staff_powers import press
 
 KIM_ID = 777001
 NEW_YORK = ZoneInfo("America/New_York")
@@ -122,23 +123,22 @@ async def test_staff_take_reply_and_close_requests_from_the_inbox_across_a_resta
         await ask_again(alice)
         clock.advance(31 * 60)
         await alert_job(bot)
+        kim.chat.started = True  # Kim has a private chat with the bot
         await kim.send("/inbox", chat=group)
-        shared = await kim.expect("Open requests: 2", chat=group)
+        shared = await kim.expect("Open requests: 2")  # in private, and the group is told
+        await kim.expect("Sent to you in our private chat", chat=group)
         alices_entry = (shared.text or "")[(shared.text or "").index("2. Alice") :]
         assert "waiting 31 min" in alices_entry and "taken by Sam" in alices_entry
         assert "taken by you" not in (shared.text or "")
+        assert not [m for m in group.messages.values() if "Open requests" in (m.text or "")]
         assert group_posts(emulator, "Alice has waited") == []
         second = await kim.tap(labels.inbox_take.format(n=2), message=shared)
         taken = await answered(kim, second)
         assert taken["text"] == labels.inbox_taken_by.format(name="Sam") and taken["show_alert"]
-        mallory = SimUser(emulator, 6666, "Mallory")  # in the group, not on the staff list
-        refused = await mallory.tap(labels.inbox_take.format(n=1), message=shared)
+        mallory = SimUser(emulator, 6666, "Mallory")  # not on the staff list
+        take = next(b for b in shared.flat_buttons if b["text"] == labels.inbox_take.format(n=1))
+        refused = await press(mallory, shared, take["callback_data"])
         assert (await answered(mallory, refused))["text"] == labels.staff_only
-        # Kim never opened a private chat with the bot: Reply says how, and nothing is armed.
-        refused = await kim.tap(labels.inbox_reply.format(n=2), message=shared)
-        assert (await answered(kim, refused))["text"] == labels.inbox_open_chat
-        assert [(e.method, e.code) for e in emulator.errors] == [("sendMessage", 403)]
-        emulator.errors.clear()
 
         # Sam answers Alice from his private chat; his next message only goes to her, and the
         # group sees a copy (clipped to fit) under her newest request's post.
@@ -182,11 +182,11 @@ async def test_staff_take_reply_and_close_requests_from_the_inbox_across_a_resta
         assert group_posts(emulator, "replied to <Bob> & Co") == []
         assert len(group_posts(emulator, "replied to Alice")) == 1
 
-        # Kim closes Alice's request in the group; her entry leaves the list.
+        # Kim closes Alice's request on her list; her entry leaves it.
         await kim.tap(labels.inbox_close.format(n=2), message=shared)
         await alice.expect("The clinic team has closed this conversation")
         await kim.expect("Kim closed the conversation with Alice", chat=group)
-        after = await kim.expect("Open requests: 1", chat=group)
+        after = await kim.expect("Open requests: 1")
         assert "Alice" not in (after.text or "") and "<Bob> & Co" in (after.text or "")
         # Sam's own list is older: closing Alice there again is answered, and it is updated.
         stale = await staff.tap(labels.inbox_close.format(n=2))
@@ -274,6 +274,7 @@ async def test_out_of_hours_answer_once_a_night_and_one_alert_per_request_across
     group = emulator.chats[STAFF_CHAT_ID]
     settings = inbox_settings.model_copy(update={"clinic_holidays": frozenset({WEDNESDAY})})
     clock = ManualClock(new_york(2026, 12, 7, 22, 0))  # Monday night in New York
+    staff.chat.started = True  # Sam has a private chat with the bot, for /inbox
     async with running(settings, clock) as bot:
         sent = (await red_flag_hand_off(bob)).text
         # The urgent advice first, then when the clinic will answer, in its own time zone.
@@ -310,9 +311,12 @@ async def test_out_of_hours_answer_once_a_night_and_one_alert_per_request_across
         await alice.expect("Hello again Alice")
         await staff.expect("Delivered to Alice", chat=group)
         # Asked in the group: handled after the reply there is on record (one chat, in order).
+        # Answering took it, and ended its wait.
         await staff.send("/inbox", chat=group)
-        listed = (await staff.expect("Open requests: 2", chat=group)).text or ""
-        assert listed.count("since Tue 08 Dec, 10:30, waiting 0 min") == 2
+        listed = (await staff.expect("Open requests: 2")).text or ""
+        assert "since Tue 08 Dec, 10:30, waiting 0 min" in listed, "Bob's"
+        assert "since Tue 08 Dec, 10:30, answered after 0 min" in listed, "Alice's"
+        assert "taken by you" in listed
         assert "URGENT, tier B" in listed and "safety status not shared" in listed
         clock.advance(35 * 60)  # 11:05
         await alert_job(bot)
@@ -342,8 +346,9 @@ async def test_take_on_an_older_list_takes_the_clients_newer_request_too(
         await ask_again(alice)
         await staff.tap(labels.inbox_take.format(n=1))  # on the list from before
         await staff.expect("Sam has taken Alice's request", chat=group)
+        kim.chat.started = True
         await kim.send("/inbox", chat=group)
-        shared = (await kim.expect("Open requests: 1", chat=group)).text or ""
+        shared = (await kim.expect("Open requests: 1")).text or ""
         assert "since Tue 01 Dec, 10:05" in shared and "taken by Sam" in shared
         clock.advance(40 * 60)
         await alert_job(bot)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -15,7 +17,7 @@ from storage.db import Database, alembic_config, current_revision, sync_url, upg
 def test_migrations_match_the_models_and_go_both_ways(database_url: str) -> None:
     assert current_revision(database_url) is None
     upgrade(database_url)
-    assert current_revision(database_url) == "0011"
+    assert current_revision(database_url) == "0012"
     engine = create_engine(sync_url(database_url))
     try:
         with engine.connect() as connection:
@@ -152,3 +154,26 @@ def test_broadcast_history_survives_0006_and_a_clients_erasure(database_url: str
             assert after.id > dropped.id, "a dropped draft's number is not given out again"
     finally:
         database.engine.dispose()
+
+
+def test_red_flag_events_keep_their_tier_and_lose_the_symptom_at_0012(database_url: str) -> None:
+    upgrade(database_url, "0011")
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.begin() as connection:
+            for kind, data in (
+                ("red_flag_exit", '{"tier": "B", "symptom": "cancer"}'),
+                ("emergency_text", '{"symptom": "saddle"}'),
+                ("booking_shown", '{"services": ["tnt"]}'),
+            ):
+                connection.execute(
+                    text("INSERT INTO event (kind, at, data) VALUES (:kind, :at, :data)"),
+                    {"kind": kind, "at": "2026-11-01 10:00:00", "data": data},
+                )
+        upgrade(database_url)
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT kind, data FROM event ORDER BY id")).all()
+        datas = [json.loads(d) if isinstance(d, str) else d for _, d in rows]
+        assert datas == [{"tier": "B"}, {"tier": "A"}, {"services": ["tnt"]}]
+    finally:
+        engine.dispose()

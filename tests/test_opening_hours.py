@@ -158,15 +158,24 @@ def test_out_of_hours_the_client_is_told_when_in_clinic_time_once_a_night() -> N
     assert "on Monday 21 December at 09:00" in later, "over a week away: the date too"
 
 
-def entry(n: int, minutes_ago: int, tier: str | None = "none", taken: int | None = None) -> Entry:
+def entry(
+    n: int,
+    minutes_ago: int,
+    tier: str | None = "none",
+    taken: int | None = None,
+    answered_after: int | None = None,
+) -> Entry:
     since = utc(2026, 12, 1, 12) - timedelta(minutes=minutes_ago)
-    return Entry(n, f"<Client {n}> & co", since, tier, taken, "Sam" if taken else None)
+    answered = since + timedelta(minutes=answered_after) if answered_after is not None else None
+    name, taker = f"<Client {n}> & co", "Sam" if taken else None
+    return Entry(n, 100 + n, name, since, tier, taken, taker, answered)
 
 
 def test_the_inbox_shows_urgent_first_then_the_longest_waiting_within_telegrams_limits() -> None:
     now = utc(2026, 12, 1, 12)
     entries = [entry(1, 5), entry(2, 130), entry(3, 20, "B"), entry(4, 10, "A", taken=7)]
-    text, buttons = inbox_view(entries, 0, now, NEW_YORK, viewer=7)
+    text, buttons, shown = inbox_view(entries, 0, now, NEW_YORK, viewer=7)
+    assert [e.client_id for e in shown] == [104, 103, 102, 101]
     check_message_html(text)  # the names' < > & are escaped
     order = [text.index(f"Client {n}") for n in (4, 3, 2, 1)]
     assert order == sorted(order), text
@@ -176,12 +185,12 @@ def test_the_inbox_shows_urgent_first_then_the_longest_waiting_within_telegrams_
     assert "taken by you" in text and "America/New_York" in text
     assert [b.data for b in buttons[0]] == ["ib:t:4:0", "ib:r:4:0", "ib:c:4:0"]
     many = [entry(n, n) for n in range(1, 60)]
-    text, buttons = inbox_view(many, 1, now, LONDON, viewer=None)
+    text, buttons, _ = inbox_view(many, 1, now, LONDON, viewer=None)
     check_message_html(text)
     assert "Open requests: 59" in text and "page 2 of 8" in text
     assert sum(len(row) for row in buttons) <= 100 and len(buttons) == PAGE + 1
     assert [b.data for b in buttons[-1]] == ["ib:p:0", "ib:p:2"]
-    empty, no_buttons = inbox_view([], 3, now, LONDON, viewer=None)
+    empty, no_buttons, _ = inbox_view([], 3, now, LONDON, viewer=None)
     assert "Nothing waiting" in empty and no_buttons == ()
 
 
@@ -194,7 +203,7 @@ def test_the_inbox_shows_the_safety_status_the_client_shared_whatever_it_is() ->
     assert shared_safety("A", later, False, since) == "A", "told to the team after asking"
     assert shared_safety("C", later, False, since) is None
     entries = [entry(1, 5, "C"), entry(2, 6, None), entry(3, 7, "none")]
-    text, _ = inbox_view(entries, 0, now, LONDON, viewer=None)
+    text, _, _ = inbox_view(entries, 0, now, LONDON, viewer=None)
     lines = {
         n: next(line for line in text.splitlines() if f"waiting {m} min" in line)
         for n, m in ((1, 5), (2, 6), (3, 7))
@@ -202,3 +211,9 @@ def test_the_inbox_shows_the_safety_status_the_client_shared_whatever_it_is() ->
     assert "tier C: a GP check suggested" in lines[1]
     assert "safety status not shared" in lines[2]
     assert "no red flags reported" in lines[3]
+
+
+def test_an_answered_request_stops_waiting() -> None:
+    now = utc(2026, 12, 1, 12)
+    text, _, _ = inbox_view([entry(1, 30, answered_after=3)], 0, now, LONDON, viewer=None)
+    assert "answered after 3 min" in text and "waiting" not in text

@@ -1,5 +1,6 @@
 """/export: the funnel of clients with health consent as a CSV file, for the clinic's own
-records (no contact details; see `storage.export`). Registered for STAFF_IDS only."""
+records (no contact details; see `storage.export`), sent to the staff member's private chat
+and tracked as a post about each client in it. Registered for STAFF_IDS only."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 
 from telegram import InputFile, Update
 
+from bot.handlers.inbox import send_privately
 from bot.services import BotContext
 from dialogs.export import to_csv
 from dialogs.render import environment, render
@@ -27,9 +29,10 @@ async def on_export(update: Update, context: BotContext) -> None:
         bands=texts.bands,
         services={key: s.name for key, s in services.questionnaire.services.items()},
     )
-    message = update.effective_message
-    assert message is not None
-    await message.reply_document(
-        InputFile(content, filename=str(texts.file_name(services.clock().astimezone(zone).date()))),
-        caption=render("staff/export_caption", count=len(rows), zone=zone),
-    )
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    name = str(texts.file_name(services.clock().astimezone(zone).date()))
+    caption = render("staff/export_caption", count=len(rows), zone=zone)
+    clients = [row.client_id for row in rows]
+    document = InputFile(content, filename=name)
+    await send_privately(context, message, user.id, clients, "export", caption, document=document)

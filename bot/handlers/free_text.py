@@ -11,13 +11,14 @@ from bot.chat import Chat, load_chat
 from bot.handlers.broadcast import take_staff_message
 from bot.handlers.common import backlog, chat_id, telegram_user
 from bot.handlers.conversation import run_and_deliver
-from bot.handlers.human import alert_crisis, relay_to_staff
+from bot.handlers.human import alert_crisis, ask_hand_off, relay_to_staff
 from bot.handlers.inbox import send_inbox_reply
 from bot.handlers.reminders import answer_typed, typed_at_a_prompt
 from bot.services import BotContext
 from dialogs.awaiting import CLIENT_MODES, Awaiting
 from dialogs.emergency import Findings, scan
 from dialogs.events import Crisis, DoctorToday, Emergency, Unexpected
+from dialogs.render import render
 
 
 async def on_free_text(update: Update, context: BotContext) -> None:
@@ -42,6 +43,8 @@ async def on_free_text(update: Update, context: BotContext) -> None:
         case Awaiting.STAFF_REPLY:
             assert chat.reply is not None
             await send_inbox_reply(update, context, chat.reply)
+        case Awaiting.STAFF_IDLE if backlog(context, update) <= 1:
+            await message.reply_text(render("staff/stray"))
         case Awaiting.CONVERSATION:
             assert chat.client is not None and chat.handoff is not None
             if found or not await typed_at_a_prompt(update, context, talking=True):
@@ -56,6 +59,22 @@ async def on_free_text(update: Update, context: BotContext) -> None:
             # A reminder and the question again (after the last of a burst of stickers); a
             # sticker, photo or voice note with no words gets a reminder of its own.
             await run_and_deliver(update, context, Unexpected(media=not text))
+
+
+async def on_human(update: Update, context: BotContext) -> None:
+    """/human, with or without words after it: the words are read as anything typed is
+    (crisis words and red flags answered first), then go to the team with the request."""
+    message = update.effective_message
+    assert message is not None
+    words = (message.text or "").partition(" ")[2].strip()
+    found = scan(words, context.services.phrases) if words else Findings()
+    if found:
+        chat = await load_chat(
+            context.services, telegram_user(update).id, edited=False, command=False, typed=True
+        )
+        if chat.awaiting in CLIENT_MODES:
+            await _answer_findings(update, context, chat, found)
+    await ask_hand_off(update, context, words)
 
 
 async def _answer_findings(

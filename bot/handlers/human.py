@@ -24,7 +24,7 @@ from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
 from bot.staff_posts import keep_post, post_note, remove_posts
 from dialogs.awaiting import RELAY_WINDOW
-from dialogs.emergency import Findings, Symptom
+from dialogs.emergency import Findings, Symptom, scan
 from dialogs.events import DoctorChecked
 from dialogs.inbox import after_hours
 from dialogs.long_text import in_parts
@@ -40,9 +40,10 @@ RELAY_MERGE = timedelta(seconds=2)  # a client's messages this close together ar
 MAX_RELAYED = 3500  # characters of a reply's copy for colleagues, leaving room for the frame
 
 
-async def on_human(update: Update, context: BotContext) -> None:
-    """/human: ask before anything is shared."""
-    await update.effective_message.reply_text(**await _ask(context.services, update))  # type: ignore[union-attr]
+async def ask_hand_off(update: Update, context: BotContext, words: str = "") -> None:
+    """/human (with any words after it, which go to the team with the request): ask before
+    anything is shared."""
+    await update.effective_message.reply_text(**await _ask(context.services, update, words))  # type: ignore[union-attr]
 
 
 async def on_human_button(update: Update, context: BotContext) -> None:
@@ -66,6 +67,7 @@ async def on_human_button(update: Update, context: BotContext) -> None:
         safety = safety_of(client, services)
         if answer == "n" or staff_chat is None:
             handoff.status = "declined" if answer == "n" else "failed"
+            handoff.words = None  # not shared: not kept
             return handoff, "", safety
         handoff.status = "sending"
         shared_hold = safety.holds and handoff.screening_id is not None
@@ -99,13 +101,18 @@ async def on_human_button(update: Update, context: BotContext) -> None:
         return
     post, now = (posted.chat_id, posted.message_id), services.clock()
 
-    def sent(session: Session) -> datetime | None:
+    def sent(session: Session) -> tuple[datetime | None, Client | None, Handoff | None]:
         told_at = repo.last_to_team(session, handoff.client_id)
         inbox.carry_take(session, handoff_id, now)
         repo.set_handoff_status(session, handoff_id, "sent", post, now)
-        return told_at
+        return told_at, session.get(Client, handoff.client_id), session.get(Handoff, handoff_id)
 
-    told_at = await services.db.run(sent)
+    told_at, client, request = await services.db.run(sent)
+    if client is not None and request is not None and request.words:  # what came with /human
+        found = scan(request.words, services.phrases)
+        flags = [flag for flag in (found.crisis, found.symptom) if flag is not None]
+        await post_words(context, client, request, request.words, flags)
+        await services.db.run(lambda s: repo.forget_words(s, handoff_id))
     closed = after_hours(services.settings.opening_hours, now, told_at)
     await edit_pressed(query, render("handoff_sent", urgent=_urgent(safety), after_hours=closed))
 
@@ -227,48 +234,59 @@ async def _flush_later(context: BotContext, chat: int) -> None:
     if burst is None or staff_chat is None:
         return
     client = burst.client
-
-    def frame(text: str, part: int, parts: int) -> str:
-        return render(
-            "staff_relay",
-            name=client.first_name,
-            telegram_id=client.telegram_id,
-            text=text,
-            flags=burst.flags if part == 1 else [],
-            part=part,
-            parts=parts,
-        )
-
-    # Too long for one post, the words go as several, every one kept like a single post (a
-    # reply to any reaches the client; /delete removes them all).
-    posts = in_parts("\n\n".join(burst.parts), frame)
     told_at = await services.db.run(lambda s: repo.last_to_team(s, client.id))  # type: ignore[arg-type]
-    now = services.clock()
-    for post_text in posts:
-        try:
-            posted = await context.bot.send_message(
-                staff_chat,
-                post_text,
-                reply_to_message_id=burst.handoff.staff_message_id,
-                allow_sending_without_reply=True,
-            )
-        except TelegramError:
-            # Not all of it reached the team: the client must not think it was read.
-            log.exception("could not pass a client's message on to the staff chat")
-            urgent_advice = _urgent(safety_of(client, services))
-            await context.bot.send_message(chat, **_unavailable(services, urgent_advice))
-            return
-        now = services.clock()
-        post = (posted.chat_id, posted.message_id)
-        if not await keep_post(context.bot, services, client.id, post, "relay", now):  # type: ignore[arg-type]
-            return  # they erased their data meanwhile: the post went, and nothing is said
-    if not burst.confirm:
+    now = await post_words(context, client, burst.handoff, "\n\n".join(burst.parts), burst.flags)
+    if now is None or not burst.confirm:
         return
     # When the clinic is closed, said with the first message of the night only.
     closed = after_hours(services.settings.opening_hours, now, told_at)
     await context.bot.send_message(
         chat, render("relay_sent", text_only=burst.text_only, after_hours=closed)
     )
+
+
+async def post_words(
+    context: BotContext, client: Client, request: Handoff, text: str, flags: list[Symptom]
+) -> datetime | None:
+    """A client's words, under their request in the staff chat, marked with what they speak
+    of (crisis words, red flags). Too long for one post, they go as several, every one kept
+    like a single post (a reply to any reaches the client; /delete removes them all). When the
+    last went (the bot's clock), or None: not all reached the team (the client is told, so
+    they do not think it was read) or the client erased their data meanwhile."""
+    services = context.services
+    staff_chat = request.staff_chat_id or services.settings.staff_chat_id
+    assert staff_chat is not None
+
+    def frame(part_text: str, part: int, parts: int) -> str:
+        return render(
+            "staff_relay",
+            name=client.first_name,
+            telegram_id=client.telegram_id,
+            text=part_text,
+            flags=flags if part == 1 else [],
+            part=part,
+            parts=parts,
+        )
+
+    now = services.clock()
+    for post_text in in_parts(text, frame):
+        try:
+            posted = await context.bot.send_message(
+                staff_chat,
+                post_text,
+                reply_to_message_id=request.staff_message_id,
+                allow_sending_without_reply=True,
+            )
+        except TelegramError:
+            log.exception("could not pass a client's message on to the staff chat")
+            urgent_advice = _urgent(safety_of(client, services))
+            await context.bot.send_message(client.chat_id, **_unavailable(services, urgent_advice))
+            return None
+        now = services.clock()
+        post = (posted.chat_id, posted.message_id)
+        if not await keep_post(context.bot, services, client.id, post, "relay", now):  # type: ignore[arg-type]
+            return None  # they erased their data meanwhile: the post went, and nothing is said
+    return now
 
 
 async def tell_team_lifted(
@@ -320,6 +338,8 @@ async def on_details_button(update: Update, context: BotContext) -> None:
         client = session.get(Client, request.client_id) if request else None
         if request is None or client is None or request.kind != "request":
             return None
+        if request.status not in ("sent", "closed"):
+            return None  # the client declined (or it never went): nothing was shared
         return client.id, _staff_summary(session, client, request, services)  # type: ignore[return-value]
 
     found = await services.db.run(details)
@@ -382,9 +402,15 @@ async def close_request(context: BotContext, request_id: int, staff_name: str) -
 
 
 async def on_staff_reply(update: Update, context: BotContext) -> None:
-    """A reply in the staff chat to a hand-off (or a passed-on message) goes to that client."""
+    """A reply in the staff chat to a client's request or to their words passed on goes to
+    that client. A reply to another of the bot's posts about them (a note, a receipt, the
+    health details) stays in the team, and the staff member is told so; so does any reply
+    that starts with "note:". Replies to each other are the team's own conversation."""
     message = update.message
     assert message is not None and message.reply_to_message is not None
+    replied = message.reply_to_message
+    if replied.from_user is None or replied.from_user.id != context.bot.id:
+        return  # colleagues talking among themselves
     sender = message.from_user
     if (
         message.sender_chat is not None
@@ -394,11 +420,19 @@ async def on_staff_reply(update: Update, context: BotContext) -> None:
         # Only STAFF_IDS speak for the clinic: not any group member, not an anonymous admin.
         await message.reply_text(render("staff_only"))
         return
-    chat, replied_to = message.chat_id, message.reply_to_message.message_id
-    client = await context.services.db.run(
-        lambda s: repo.client_for_staff_message(s, chat, replied_to)
-    )
+    if team_note(message.text or ""):
+        return  # a note for colleagues, under the client's post: never sent
+    chat, replied_to = message.chat_id, replied.message_id
+    kind, client = await context.services.db.run(lambda s: repo.post_about(s, chat, replied_to))
+    if kind is not None and kind not in repo.REPLY_TARGETS:
+        await message.reply_text(render("staff_not_a_target"))
+        return
     await deliver_staff_reply(context, message, client)
+
+
+def team_note(text: str) -> bool:
+    """A staff reply meant for colleagues only ("note: ...", "#note ...")."""
+    return text.lstrip().casefold().startswith(("note:", "#note"))
 
 
 async def deliver_staff_reply(context: BotContext, message: Message, client: Client | None) -> bool:
@@ -438,14 +472,18 @@ async def deliver_staff_reply(context: BotContext, message: Message, client: Cli
             return False
     delivered = await message.reply_text(render("staff_delivered", name=client.first_name))
     # Staff activity keeps the conversation open and stops the inbox's alert (stamped with the
-    # bot's clock); in the staff group a reply to this confirmation reaches the client too.
+    # bot's clock); the confirmation is the team's note (a reply to it is not sent).
     post = (delivered.chat_id, delivered.message_id)
     await keep_post(context.bot, context.services, client_id, post, "staff", now)
+    await context.services.db.run(  # answering is taking: the inbox shows who has it
+        lambda s: inbox.take_by_reply(s, client_id, sender.id, sender.first_name, now)
+    )
     return True
 
 
-async def _ask(services: Services, update: Update) -> dict[str, object]:
-    """The confirmation: what would be shared, with buttons naming this very request."""
+async def _ask(services: Services, update: Update, words: str = "") -> dict[str, object]:
+    """The confirmation: what would be shared (and the client's own words, if they wrote some
+    with /human), with buttons naming this very request."""
     user_id = telegram_user(update).id
     staff_chat = services.settings.staff_chat_id
 
@@ -456,7 +494,7 @@ async def _ask(services: Services, update: Update) -> dict[str, object]:
         safety = safety_of(client, services)
         if staff_chat is None:
             return None, None, safety
-        return (*repo.ask_handoff(session, client, services.clock()), safety)
+        return (*repo.ask_handoff(session, client, services.clock(), words or None), safety)
 
     asked = await services.db.run(ask)
     if asked is None:
@@ -473,6 +511,7 @@ async def _ask(services: Services, update: Update) -> dict[str, object]:
         has_screening=screening is not None,
         red_flag=bool(screening and screening.red_flag_tier),
         urgent=_urgent(safety),
+        words=words,
     )
     return {"text": text, "reply_markup": markup(buttons)}
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
-from telegram import Bot, CallbackQuery, Message, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.handlers.human import clip, close_request, deliver_staff_reply
@@ -30,7 +30,7 @@ from dialogs.inbox import Entry, inbox_view, shared_safety
 from dialogs.render import labels, render
 from dialogs.replies import Keyboard
 from dialogs.telegram_html import parse_html
-from storage import inbox
+from storage import inbox, repo
 from storage.models import Client, Handoff
 
 log = logging.getLogger(__name__)
@@ -49,13 +49,46 @@ class AlertRetry:
 
 
 async def on_inbox(update: Update, context: BotContext) -> None:
-    """/inbox: the first page of open requests (in a private chat, "taken by you" marks the
-    sender's own)."""
+    """/inbox: the first page of open requests, in the staff member's private chat ("taken by
+    you" marks their own): asked in the staff group, it names clients and their safety status
+    to whoever else is in the group, so it goes privately and the group hears only that."""
     message = update.effective_message
     assert message is not None and update.effective_user is not None
-    viewer = update.effective_user.id if message.chat.type == "private" else None
-    text, keyboard = await _view(context.services, 0, viewer)
-    await message.reply_text(text, reply_markup=markup(keyboard))
+    viewer = update.effective_user.id
+    text, keyboard, listed = await _view(context.services, 0, viewer)
+    await send_privately(context, message, viewer, listed, "listing", text, markup(keyboard))
+
+
+async def send_privately(
+    context: BotContext,
+    message: Message,
+    staff_id: int,
+    clients: list[int],
+    kind: str,
+    text: str | None = None,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    document: InputFile | None = None,
+) -> None:
+    """A staff view naming clients (an /inbox page, an /export file), sent to the staff
+    member's private chat whatever chat asked, and tracked as a post about each client in it
+    (removed with their data). Asked in the group, the group is told where it went, or that
+    the staff member must open a private chat with the bot first."""
+    in_group = message.chat.type != "private"
+    try:
+        if document is not None:
+            sent = await context.bot.send_document(staff_id, document, caption=text)
+        else:
+            sent = await context.bot.send_message(staff_id, text, reply_markup=reply_markup)
+    except (Forbidden, BadRequest):
+        if not in_group:
+            raise
+        await message.reply_text(render("staff/open_private_chat", bot=context.bot.username))
+        return
+    services, now = context.services, context.services.clock()
+    post = (sent.chat_id, sent.message_id)
+    await services.db.run(lambda s: repo.record_posts(s, clients, post, kind, now))
+    if in_group:
+        await message.reply_text(render("staff/sent_privately", bot=context.bot.username))
 
 
 async def on_button(update: Update, context: BotContext) -> None:
@@ -178,8 +211,8 @@ async def send_inbox_reply(update: Update, context: BotContext, reply: Handoff) 
 
 async def _copy_to_group(context: BotContext, message: Message, client: Client) -> None:
     """Colleagues see a reply sent from /inbox in the staff group, under the client's request
-    post, as they see one made there (a reply to the copy reaches the client too). The client
-    has it already: a group that refuses the copy costs a line in the log, nothing more."""
+    post, as they see one made there (it is the team's note: a reply to it stays in the team).
+    The client has it already: a group that refuses the copy costs a line in the log."""
     services, sender = context.services, message.from_user
     assert sender is not None
     request = await services.db.run(lambda s: inbox.request_post(s, client.id))  # type: ignore[arg-type]
@@ -240,14 +273,18 @@ async def send_due_alerts(services: Services, bot: Bot) -> int:
     return sent
 
 
-async def _view(services: Services, page: int, viewer: int | None) -> tuple[str, Keyboard]:
-    """One page of the inbox (`viewer`: whose "taken by you" to show; None in the group)."""
+async def _view(
+    services: Services, page: int, viewer: int | None
+) -> tuple[str, Keyboard, list[int]]:
+    """One page of the inbox (`viewer`: whose "taken by you" to show), and the clients it
+    lists (the page is a post about each of them)."""
     now = services.clock()
 
     def load(session: Session) -> list[Entry]:
         return [
             Entry(
                 request_id=found.request.id,  # type: ignore[arg-type]
+                client_id=found.client.id,  # type: ignore[arg-type]
                 name=found.client.first_name,
                 since=found.since,
                 safety=shared_safety(
@@ -259,12 +296,14 @@ async def _view(services: Services, page: int, viewer: int | None) -> tuple[str,
                 ),
                 taken_by=found.request.taken_by,
                 taken_by_name=found.request.taken_by_name,
+                answered_at=found.answered_at,
             )
             for found in inbox.open_requests(session, now)
         ]
 
     entries = await services.db.run(load)
-    return inbox_view(entries, page, now, services.settings.clinic_zone, viewer)
+    text, keyboard, shown = inbox_view(entries, page, now, services.settings.clinic_zone, viewer)
+    return text, keyboard, [entry.client_id for entry in shown]
 
 
 async def _refresh(query: CallbackQuery, services: Services, page: int) -> None:
@@ -273,9 +312,11 @@ async def _refresh(query: CallbackQuery, services: Services, page: int) -> None:
     if message is None or not message.is_accessible:
         return
     viewer = query.from_user.id if message.chat.type == "private" else None
-    text, keyboard = await _view(services, page, viewer)
+    text, keyboard, listed = await _view(services, page, viewer)
     reply_markup = markup(keyboard)
     shown = message.reply_markup  # type: ignore[union-attr]
     if parse_html(text).text == message.text and reply_markup == shown:  # type: ignore[union-attr]
         return  # Telegram refuses an edit that changes nothing
     await query.edit_message_text(text, reply_markup=reply_markup)
+    post, now = (message.chat.id, message.message_id), services.clock()
+    await services.db.run(lambda s: repo.record_posts(s, listed, post, "listing", now))
