@@ -20,6 +20,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import presses
 from bot.handlers import (
     broadcast,
     conversation,
@@ -140,17 +141,8 @@ def _add_handlers(app: Application, services: Services) -> None:
     # of group 0 run after it).
     staff_command = new_message & staff & filters.COMMAND
     app.add_handler(MessageHandler(staff_command, inbox.end_reply_on_command), group=-1)
-    app.add_handler(CallbackQueryHandler(human.on_human_button, pattern=r"^h:(ask|[yn]:\d+)$"))
-    app.add_handler(CallbackQueryHandler(human.on_close_button, pattern=r"^hc:\d+$"))
-    app.add_handler(CallbackQueryHandler(human.on_details_button, pattern=r"^hd:\d+$"))
-    app.add_handler(CallbackQueryHandler(inbox.on_button, pattern=r"^ib:([trc]:\d+:\d+|p:\d+)$"))
-    app.add_handler(CallbackQueryHandler(privacy.on_privacy_button, pattern=r"^p:[ht]:[01]$"))
-    app.add_handler(CallbackQueryHandler(privacy.on_delete_button, pattern=r"^d:(n|y:\d+)$"))
-    app.add_handler(CallbackQueryHandler(reminders.on_reminder_button, pattern=r"^(rs|mv):"))
-    app.add_handler(CallbackQueryHandler(progress.on_checkin_button, pattern=r"^pn:"))
-    app.add_handler(CallbackQueryHandler(broadcast.on_button, pattern=r"^bc:"))
-    app.add_handler(CallbackQueryHandler(broadcast.on_unsubscribe, pattern=r"^t:off$"))
-    app.add_handler(CallbackQueryHandler(conversation.on_button))  # the rest, stale or not
+    # Every press, decoded once and handed to its kind's handler (bot.presses).
+    app.add_handler(CallbackQueryHandler(presses.on_press))
     # /inbox also in the staff group, where the hand-offs are posted.
     inbox_chats = private
     if services.settings.staff_chat_id is not None:

@@ -1,8 +1,8 @@
 """What the staff side of broadcasts says and offers: pure, no Telegram, no database.
 
-Buttons carry `bc:<action>:<broadcast id>[:<argument>]`; the handler checks the sender is
-staff and the broadcast is still in a state the action fits, so an old or replayed press
-changes nothing.
+Buttons are `BroadcastPress` records (`bc:<action>:<broadcast id>[:<argument>]`), for staff
+only; the handler checks the broadcast is still in a state the action fits, so an old or
+replayed press changes nothing.
 """
 
 from __future__ import annotations
@@ -11,37 +11,38 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
+from dialogs.callbacks import Part, Press, press
 from dialogs.render import environment, labels, render
 from dialogs.replies import Button, Keyboard, Reply
 from dialogs.telegram_html import HtmlError, parse_html
 
-UNSUBSCRIBE = "t:off"
 MAX_SEGMENTS = 90
 MAX_AHEAD = timedelta(days=366)
 _WHEN_FORMATS = ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%d/%m/%Y %H:%M", "%d.%m.%y %H:%M")
 _TIME_RE = re.compile(r"^(?:(today|tomorrow)\s+)?(\d{1,2})[:.](\d{2})$")
 
 
+Action = Literal["tip", "aud", "seg", "back", "send", "go", "when", "edit", "drop", "stop", "x"]
+Argument = Annotated[str, Part(r"[a-z0-9_]{1,24}")]  # a ready tip's id, a segment's key
+
+
+@press("bc", staff_only=True)
 @dataclass(frozen=True)
-class Press:
-    """A decoded staff button: what to do, to which broadcast, with what argument."""
+class BroadcastPress(Press):
+    """A staff button: what to do, to which broadcast, with what argument."""
 
-    action: str
+    action: Action
     broadcast_id: int
-    argument: str = ""
+    argument: Argument | None = None
 
 
-def data(action: str, broadcast_id: int, argument: str = "") -> str:
-    return f"bc:{action}:{broadcast_id}" + (f":{argument}" if argument else "")
-
-
-def decode(raw: str | None) -> Press | None:
-    parts = (raw or "").split(":", 3)
-    if len(parts) < 3 or parts[0] != "bc" or not parts[2].isdigit():
-        return None
-    return Press(parts[1], int(parts[2]), parts[3] if len(parts) > 3 else "")
+@press("t:off")
+@dataclass(frozen=True)
+class Unsubscribe(Press):
+    """ "Unsubscribe from tips", under every tip (and under a staff preview)."""
 
 
 def segment_for_key(segments: list[str], key: str) -> str | None:
@@ -89,14 +90,14 @@ def panel(
         held=held,
     )
     buttons: Keyboard = (
-        (Button(labels.bc_audience, data("aud", broadcast_id)),),
+        (Button(labels.bc_audience, BroadcastPress("aud", broadcast_id)),),
         (
-            Button(labels.bc_send_now, data("send", broadcast_id)),
-            Button(labels.bc_schedule, data("when", broadcast_id)),
+            Button(labels.bc_send_now, BroadcastPress("send", broadcast_id)),
+            Button(labels.bc_schedule, BroadcastPress("when", broadcast_id)),
         ),
         (
-            Button(labels.bc_edit, data("edit", broadcast_id)),
-            Button(labels.bc_cancel, data("drop", broadcast_id)),
+            Button(labels.bc_edit, BroadcastPress("edit", broadcast_id)),
+            Button(labels.bc_cancel, BroadcastPress("drop", broadcast_id)),
         ),
     )
     return Reply(text, buttons, replace=replace)
@@ -106,8 +107,8 @@ def confirm_send(broadcast_id: int, count: int) -> Reply:
     """The last word before a tip goes out: to how many clients."""
     text = render("staff/confirm_send", number=broadcast_id, count=count)
     buttons: Keyboard = (
-        (Button(labels.bc_confirm_send.format(count=count), data("go", broadcast_id)),),
-        (Button(labels.back, data("back", broadcast_id)),),
+        (Button(labels.bc_confirm_send.format(count=count), BroadcastPress("go", broadcast_id)),),
+        (Button(labels.back, BroadcastPress("back", broadcast_id)),),
     )
     return Reply(text, buttons, replace=True)
 
@@ -120,23 +121,23 @@ def audience_choice(broadcast_id: int, counts: dict[str, int], services: dict[st
         (
             Button(
                 labels.seg_count.format(label=segment_label(s, services), count=n),
-                data("seg", broadcast_id, segment_key(s)),
+                BroadcastPress("seg", broadcast_id, segment_key(s)),
             ),
         )
         for s, n in shown
     )
-    back = ((Button(labels.back, data("back", broadcast_id)),),)
+    back = ((Button(labels.back, BroadcastPress("back", broadcast_id)),),)
     text = render("staff/audience", number=broadcast_id, not_shown=len(counts) - len(shown))
     return Reply(text, rows + back, replace=True)
 
 
 def tip_buttons() -> Keyboard:
     """What every tip carries."""
-    return ((Button(labels.tips_unsubscribe, UNSUBSCRIBE),),)
+    return ((Button(labels.tips_unsubscribe, Unsubscribe()),),)
 
 
 def stop_button(broadcast_id: int) -> Keyboard:
-    return ((Button(labels.bc_stop, data("stop", broadcast_id)),),)
+    return ((Button(labels.bc_stop, BroadcastPress("stop", broadcast_id)),),)
 
 
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
@@ -192,7 +193,7 @@ def listing(items: list[Listed], zone: ZoneInfo, services: dict[str, str]) -> Re
         )
         if b.status in ("scheduled", "sending"):
             label = labels.bc_cancel_planned.format(number=b.number)
-            buttons.append((Button(label, data("x", b.number)),))
+            buttons.append((Button(label, BroadcastPress("x", b.number)),))
     return Reply(render("staff/list", items=shown), tuple(buttons), replace=True)
 
 

@@ -30,18 +30,18 @@ from dialogs.events import (
     Emergency,
     Event,
     NewScreening,
+    OpenReminders,
     Resume,
     Start,
     StartOver,
+    TalkToStaff,
     Unexpected,
-    encode,
 )
 from dialogs.questionnaire import Answers, Questionnaire, short_label_columns
 from dialogs.render import labels, render
 from dialogs.replies import Button, Keyboard, Reply
 from dialogs.safety import (
     CRISIS_QUIET,
-    TALK_TO_STAFF,
     Checked,
     Safety,
     checked_on,
@@ -49,8 +49,6 @@ from dialogs.safety import (
     hold_reply,
 )
 from dialogs.scoring import Result, score
-
-REMINDERS_OPEN = "rs:open"  # the reminder dialog's entry (dialogs.reminders.Open)
 
 
 class Stage(StrEnum):
@@ -200,15 +198,15 @@ def _on_start(state: State, ctx: Context) -> Step:
             total = len(ctx.questionnaire.path(state.screening.answers))
             key = state.screening.key
             text = render("resume_prompt", name=name, answered=answered, total=total)
-            buttons = ((Button(labels.resume, encode(Resume(key))),),)
-            buttons += ((Button(labels.start_over, encode(StartOver(key))),),)
+            buttons = ((Button(labels.resume, Resume(key)),),)
+            buttons += ((Button(labels.start_over, StartOver(key)),),)
             return Step(state, (Reply(text, buttons),))
         case _:
             if state.safety.holds:
                 return Step(state, (hold_reply(state.safety),))
             if state.health_consent:
                 text = render("welcome_back", name=name)
-                return Step(state, (Reply(text, ((Button(labels.new_check, "n"),),)),))
+                return Step(state, (Reply(text, ((Button(labels.new_check, NewScreening()),),)),))
             return Step(state, (_no_consent_reply(state, ctx),))
 
 
@@ -247,8 +245,8 @@ def _on_consent(state: State, topic: str, agree: bool, ctx: Context) -> Step:
 
 def _health_consent_reply(ctx: Context, *, reminder: bool = False, media: bool = False) -> Reply:
     buttons = (
-        (Button(labels.agree, encode(Consent("health", True))),),
-        (Button(labels.decline, encode(Consent("health", False))),),
+        (Button(labels.agree, Consent("health", True)),),
+        (Button(labels.decline, Consent("health", False)),),
     )
     text = render(
         "consent_health", retention_days=ctx.retention_days, reminder=reminder, media=media
@@ -258,8 +256,8 @@ def _health_consent_reply(ctx: Context, *, reminder: bool = False, media: bool =
 
 def _tips_consent_reply(*, reminder: bool = False, media: bool = False) -> Reply:
     buttons = (
-        (Button(labels.tips_yes, encode(Consent("tips", True))),),
-        (Button(labels.tips_no, encode(Consent("tips", False))),),
+        (Button(labels.tips_yes, Consent("tips", True)),),
+        (Button(labels.tips_no, Consent("tips", False)),),
     )
     return Reply(render("consent_tips", reminder=reminder, media=media), buttons)
 
@@ -274,7 +272,7 @@ def _no_consent_reply(state: State, ctx: Context) -> Reply:
     buttons: Keyboard = ((Button(labels.clinic_services, url=ctx.website),),)
     if not selling(state, ctx):
         buttons = ()
-    buttons += ((Button(labels.changed_mind, encode(Consent("health", True))),),)
+    buttons += ((Button(labels.changed_mind, Consent("health", True)),),)
     return Reply(text, buttons)
 
 
@@ -343,9 +341,9 @@ def _checked_again_reply(
     yes = CheckedAgain(key, question_id, option_id, worse=True)
     no = CheckedAgain(key, question_id, option_id, worse=False)
     rows = (
-        (Button(labels.checked_worse, encode(yes)),),
-        (Button(labels.checked_same, encode(no)),),
-        (Button(labels.back, encode(Back(key, question_id))),),
+        (Button(labels.checked_worse, yes),),
+        (Button(labels.checked_same, no),),
+        (Button(labels.back, Back(key, question_id)),),
     )
     text = render("checked_again", checked=checked, number=len(state.screening.answers) + 1)
     return Reply(text, rows, replace=True, live=True)
@@ -445,7 +443,7 @@ def _on_doctor_today(
     )
     rows: Keyboard = ()
     if screening is not None and passed:
-        rows = ((Button(labels.start_over, encode(StartOver(screening.key))),),)
+        rows = ((Button(labels.start_over, StartOver(screening.key)),),)
     elif state.stage is Stage.IDLE:
         rows = ((_self_check_button(state),),)
     if not talking and state.stage in (Stage.IDLE, Stage.SCREENING):
@@ -477,15 +475,15 @@ def _on_crisis(
         (Button(labels.crisis_line_us, url=labels.crisis_line_us_url),),
     )
     if not (talking or team_told):
-        rows += ((Button(labels.talk_to_someone, TALK_TO_STAFF),),)
+        rows += ((Button(labels.talk_to_someone, TalkToStaff()),),)
     return Step(replace(state, crisis_at=ctx.now), (Reply(text, rows),))
 
 
 def _self_check_button(state: State) -> Button:
     """A new self-check, or consent first for a client who said no to health answers."""
     if state.health_consent:
-        return Button(labels.new_check, encode(NewScreening()))
-    return Button(labels.changed_mind, encode(Consent("health", True)))
+        return Button(labels.new_check, NewScreening())
+    return Button(labels.changed_mind, Consent("health", True))
 
 
 def _on_back(state: State, key: str, question_id: str, ctx: Context) -> Step:
@@ -506,7 +504,7 @@ def _on_cancel(state: State) -> Step:
         return Step(state, (Reply(render("nothing_to_cancel")),))
     idle = replace(state, stage=Stage.IDLE, screening=None)
     outcome = Outcome(state.screening.key, "cancelled")
-    reply = Reply(render("cancelled"), ((Button(labels.new_check, "n"),),))
+    reply = Reply(render("cancelled"), ((Button(labels.new_check, NewScreening()),),))
     return Step(idle, (reply,), outcome=outcome, events=(("screening_cancelled", {}),))
 
 
@@ -524,7 +522,7 @@ def _on_unexpected(state: State, ctx: Context, *, media: bool = False) -> Step:
         case _:
             if state.safety.holds:
                 return Step(state, (hold_reply(state.safety),))
-            buttons = ((Button(labels.new_check, "n"),),) if state.health_consent else ()
+            buttons = ((Button(labels.new_check, NewScreening()),),) if state.health_consent else ()
             return Step(state, (Reply(render("idle_hint"), buttons),))
 
 
@@ -541,13 +539,12 @@ def _on_doctor_checked(state: State, ctx: Context, by: str | None, when: str | N
         return _stale(state, labels.lift_not_yet.format(time=safety.lift_at.strftime("%H:%M")))
     if by is None:
         rows = tuple(
-            (Button(getattr(labels, f"check_{k}"), encode(DoctorChecked(k))),) for k in CHECK_KINDS
+            (Button(getattr(labels, f"check_{k}"), DoctorChecked(k)),) for k in CHECK_KINDS
         )
         return Step(state, (Reply(render("doctor_check_who"), rows),))
     if when is None:
         rows = tuple(
-            (Button(getattr(labels, f"check_when_{w}"), encode(DoctorChecked(by, w))),)
-            for w in CHECK_WHEN
+            (Button(getattr(labels, f"check_when_{w}"), DoctorChecked(by, w)),) for w in CHECK_WHEN
         )
         return Step(state, (Reply(render("doctor_check_when"), rows, replace=True),))
     flagged = safety.since.date() if safety.since else None
@@ -577,13 +574,11 @@ def _question_reply(
     question = ctx.questionnaire.current(answers)
     assert question is not None, "a screening in progress always has a current question"
     key = state.screening.key
-    options = [
-        Button(o.label, encode(AnswerGiven(key, question.id, o.id))) for o in question.options
-    ]
+    options = [Button(o.label, AnswerGiven(key, question.id, o.id)) for o in question.options]
     width = short_label_columns(question)
     rows = tuple(tuple(options[i : i + width]) for i in range(0, len(options), width))
     if answers:
-        rows += ((Button(labels.back, encode(Back(key, question.id))),),)
+        rows += ((Button(labels.back, Back(key, question.id)),),)
     text = render(
         "question",
         first=not answers and not reminder,
@@ -614,7 +609,7 @@ def _result_reply(state: State, key: str, result: Result, answers: Answers, ctx:
     text = result_text(state.first_name, result, ctx.questionnaire, checked=checked)
     booking = _booking_buttons(ctx, result.services, ref=key) if selling(state, ctx) else ()
     buttons = booking + _human_button()
-    buttons += ((Button(labels.remind_me, REMINDERS_OPEN),),)
+    buttons += ((Button(labels.remind_me, OpenReminders()),),)
     return Reply(text, buttons, replace=True, booking=bool(booking))
 
 
@@ -670,7 +665,7 @@ def booking_url(base: str, service_id: str, ref: str | None) -> str:
 
 
 def _human_button() -> Keyboard:
-    return ((Button(labels.talk_to_therapist, TALK_TO_STAFF),),)
+    return ((Button(labels.talk_to_therapist, TalkToStaff()),),)
 
 
 def _stale(state: State, notice: str | None = None) -> Step:

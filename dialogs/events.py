@@ -1,4 +1,5 @@
-"""Events the engine understands, and their callback data within Telegram's 64 bytes.
+"""Events the engine understands; those a button sends are kinds of button
+(`dialogs.callbacks`), their data within Telegram's 64 bytes.
 
 Each piece of data names the screening (its opaque key) and the question it answers, so a
 press that does not match the current state is recognisably stale. Anything that does not
@@ -7,15 +8,19 @@ parse is forged or from an older version of the bot, and is treated as stale too
 
 from __future__ import annotations
 
-import re
+import typing
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-MAX_BYTES = 64
+from dialogs.callbacks import ID, KEY, Press, press
+
 # Who checked a held client and when, as the lifting of a hold asks it (dialogs.safety).
-CHECK_KINDS = ("gp", "urgent", "specialist", "phone")
-CHECK_WHEN = ("today", "yesterday", "week", "before")
-_PART = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+CheckKind = Literal["gp", "urgent", "specialist", "phone"]
+CheckWhen = Literal["today", "yesterday", "week", "before"]
+CHECK_KINDS: tuple[str, ...] = typing.get_args(CheckKind)
+CHECK_WHEN: tuple[str, ...] = typing.get_args(CheckWhen)
+Key = Annotated[str, KEY]
+Id = Annotated[str, ID]
 
 
 @dataclass(frozen=True)
@@ -25,38 +30,57 @@ class Start:
     source: str | None = None
 
 
+@press("h:ask")
 @dataclass(frozen=True)
-class Consent:
+class TalkToStaff(Press):
+    """ "Talk to a therapist": the hand-off, which asks the client before anything is shared
+    (bot.handlers.human)."""
+
+
+@press("rs:open")
+@dataclass(frozen=True)
+class OpenReminders(Press):
+    """ "Remind me to move": the reminder dialog's entry (dialogs.reminders)."""
+
+
+@press("c")
+@dataclass(frozen=True)
+class Consent(Press):
     topic: Literal["health", "tips"]
     agree: bool
 
 
+@press("n")
 @dataclass(frozen=True)
-class NewScreening:
+class NewScreening(Press):
     """Begin a self-check from the idle state (after a result, or after saying yes later)."""
 
 
+@press("a")
 @dataclass(frozen=True)
-class AnswerGiven:
-    key: str
-    question_id: str
-    option_id: str
+class AnswerGiven(Press):
+    key: Key
+    question_id: Id
+    option_id: Id
 
 
+@press("b")
 @dataclass(frozen=True)
-class Back:
-    key: str
-    question_id: str
+class Back(Press):
+    key: Key
+    question_id: Id
 
 
+@press("r")
 @dataclass(frozen=True)
-class Resume:
-    key: str
+class Resume(Press):
+    key: Key
 
 
+@press("o")
 @dataclass(frozen=True)
-class StartOver:
-    key: str
+class StartOver(Press):
+    key: Key
 
 
 @dataclass(frozen=True)
@@ -64,25 +88,27 @@ class Cancel:
     """/cancel."""
 
 
+@press("dr")
 @dataclass(frozen=True)
-class DoctorChecked:
+class DoctorChecked(Press):
     """ "A doctor has checked me", then who checked them (`by`, one of CHECK_KINDS) and when
     (`when`, one of CHECK_WHEN): with both, the red-flag hold lifts (dialogs.safety)."""
 
-    by: str | None = None
-    when: str | None = None
+    by: CheckKind | None = None
+    when: CheckWhen | None = None
 
 
+@press("ca")
 @dataclass(frozen=True)
-class CheckedAgain:
+class CheckedAgain(Press):
     """The answer to "a doctor has checked this: is it new or worse since?", asked instead of
     holding the client again when a self-check's red-flag answer names a symptom a doctor
     has checked. `worse`: yes (the red flag holds, as any answer's); no: the self-check goes
     on with that answer given."""
 
-    key: str
-    question_id: str
-    option_id: str
+    key: Key
+    question_id: Id
+    option_id: Id
     worse: bool
 
 
@@ -143,62 +169,3 @@ Event = (
     | Crisis
     | Unexpected
 )
-
-_TOPICS = {"h": "health", "t": "tips"}
-
-
-def encode(event: Event) -> str:
-    """The callback data for a button that sends `event`."""
-    match event:
-        case Consent(topic, agree):
-            data = f"c:{topic[0]}:{int(agree)}"
-        case NewScreening():
-            data = "n"
-        case DoctorChecked(by, when):
-            data = ":".join(part for part in ("dr", by, when) if part)
-        case CheckedAgain(key, qid, oid, worse):
-            data = f"ca:{key}:{qid}:{oid}:{int(worse)}"
-        case AnswerGiven(key, qid, oid):
-            data = f"a:{key}:{qid}:{oid}"
-        case Back(key, qid):
-            data = f"b:{key}:{qid}"
-        case Resume(key):
-            data = f"r:{key}"
-        case StartOver(key):
-            data = f"o:{key}"
-        case _:
-            raise ValueError(f"{event!r} is not sent by a button")
-    if len(data.encode()) > MAX_BYTES:
-        raise ValueError(f"callback data too long: {data!r}")
-    return data
-
-
-def decode(data: str | None) -> Event | None:
-    """The event a button press stands for, or None for data this version never made."""
-    if not data or len(data.encode()) > MAX_BYTES:
-        return None
-    kind, *parts = data.split(":")
-    if not all(_PART.match(p) for p in parts):
-        return None
-    match kind, parts:
-        case "c", [topic, agree] if topic in _TOPICS and agree in ("0", "1"):
-            return Consent(_TOPICS[topic], agree == "1")  # type: ignore[arg-type]
-        case "n", []:
-            return NewScreening()
-        case "dr", []:
-            return DoctorChecked()
-        case "dr", [by] if by in CHECK_KINDS:
-            return DoctorChecked(by)
-        case "dr", [by, when] if by in CHECK_KINDS and when in CHECK_WHEN:
-            return DoctorChecked(by, when)
-        case "ca", [key, qid, oid, worse] if worse in ("0", "1"):
-            return CheckedAgain(key, qid, oid, worse == "1")
-        case "a", [key, qid, oid]:
-            return AnswerGiven(key, qid, oid)
-        case "b", [key, qid]:
-            return Back(key, qid)
-        case "r", [key]:
-            return Resume(key)
-        case "o", [key]:
-            return StartOver(key)
-    return None

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dialogs.opening_hours import OpeningHours
+from dialogs.presses import InboxAction, InboxPage
 from dialogs.render import labels, render
 from dialogs.replies import Button, Keyboard
 from dialogs.safety import HOLDING_TIERS
@@ -98,17 +99,21 @@ def inbox_view(
     )
     rows: list[tuple[Button, ...]] = [
         (
-            Button(labels.inbox_take.format(n=number), f"ib:t:{entry.request_id}:{page}"),
-            Button(labels.inbox_reply.format(n=number), f"ib:r:{entry.request_id}:{page}"),
-            Button(labels.inbox_close.format(n=number), f"ib:c:{entry.request_id}:{page}"),
+            Button(labels.inbox_take.format(n=number), InboxAction("take", entry.request_id, page)),
+            Button(
+                labels.inbox_reply.format(n=number), InboxAction("reply", entry.request_id, page)
+            ),
+            Button(
+                labels.inbox_close.format(n=number), InboxAction("close", entry.request_id, page)
+            ),
         )
         for number, entry in enumerate(shown, first)
     ]
     moves = []
     if page > 0:
-        moves.append(Button(labels.inbox_previous, f"ib:p:{page - 1}"))
+        moves.append(Button(labels.inbox_previous, InboxPage(page - 1)))
     if page + 1 < pages:
-        moves.append(Button(labels.inbox_next, f"ib:p:{page + 1}"))
+        moves.append(Button(labels.inbox_next, InboxPage(page + 1)))
     if moves:
         rows.append(tuple(moves))
     return text, tuple(rows), shown

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from dialogs.callbacks import Press, press
 from dialogs.events import NewScreening
-from dialogs.events import encode as encode_event
 from dialogs.render import labels, render
 from dialogs.replies import Button, Keyboard, Reply
 from dialogs.safety import Safety, hold_reply
@@ -45,44 +45,28 @@ def sharp_worsening(score: int, previous: int | None) -> bool:
 # --- the check-in and its buttons ---------------------------------------------------------------
 
 
+@press("pn")
 @dataclass(frozen=True)
-class Answer:
+class Answer(Press):
     """A button under the check-in of the week starting on Monday `week`: a score, or None
     for "skip this week"."""
 
     week: date
-    score: int | None
+    score: int | None = None
 
-
-def encode(answer: Answer) -> str:
-    """`pn:<yyyymmdd of the week's Monday>:<score or s>`, well within 64 bytes."""
-    return f"pn:{answer.week:%Y%m%d}:{'s' if answer.score is None else answer.score}"
-
-
-def decode(data: str | None) -> Answer | None:
-    """The answer a button stands for, or None for data this version never made."""
-    match (data or "").split(":"):
-        case ["pn", week, value] if len(week) == 8 and week.isdigit():
-            try:
-                monday = date(int(week[:4]), int(week[4:6]), int(week[6:]))
-            except ValueError:
-                return None
-            if monday.weekday() != 0:
-                return None
-            if value == "s":
-                return Answer(monday, None)
-            if value.isdigit() and int(value) in SCORES:
-                return Answer(monday, int(value))
-    return None
+    @property
+    def valid(self) -> bool:
+        """Data this version makes: a Monday, and a score on the scale."""
+        return self.week.weekday() == 0 and (self.score is None or self.score in SCORES)
 
 
 def question(week: date, name: str = "") -> Reply:
     """The check-in: 0 to 5 and 6 to 10 in two rows, then "skip this week"."""
-    row = tuple(Button(str(score), encode(Answer(week, score))) for score in SCORES)
+    row = tuple(Button(str(score), Answer(week, score)) for score in SCORES)
     buttons: Keyboard = (
         row[:6],
         row[6:],
-        (Button(labels.checkin_skip, encode(Answer(week, None))),),
+        (Button(labels.checkin_skip, Answer(week, None)),),
     )
     return Reply(render("progress/checkin", name=name), buttons)
 
@@ -141,7 +125,7 @@ def answer(
             emergency=emergency,
             doctor_today=doctor_today,
         ),
-        ((Button(labels.new_check, encode_event(NewScreening())),),),
+        ((Button(labels.new_check, NewScreening()),),),
     )
     return Outcome((thanks, offer), record=True)
 

@@ -17,9 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from dialogs.engine import REMINDERS_OPEN
+from dialogs.callbacks import Part, Press, press
+from dialogs.events import OpenReminders
 from dialogs.hours import parse_hours
 from dialogs.render import TEMPLATES, environment, labels, render
 from dialogs.replies import Button, Keyboard, Reply
@@ -155,21 +157,22 @@ class Step:
 # --- events and their callback data ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Open:
-    """/reminders, or "Remind me to move" under a result."""
+Open = OpenReminders  # /reminders, or "Remind me to move" under a result
+ZoneName = Annotated[str, Part(r"[A-Za-z0-9_/+-]{1,48}")]  # an IANA name: Etc/GMT+3
 
 
+@press("rs:c")
 @dataclass(frozen=True)
-class Choose:
+class Choose(Press):
     """A setup button: `what` is day (toggle), days (done), start, end, interval or zone."""
 
-    what: str
+    what: Literal["day", "days", "start", "end", "interval", "zone"]
     value: int = 0
 
 
+@press("rs:zt")
 @dataclass(frozen=True)
-class TypeZone:
+class TypeZone(Press):
     """ "I'll type it" at the time-zone question."""
 
 
@@ -178,15 +181,17 @@ class ZoneTyped:
     text: str
 
 
+@press("rs:zy")
 @dataclass(frozen=True)
-class ZoneConfirm:
+class ZoneConfirm(Press):
     """ "Yes" under "Berlin → Europe/Berlin ... Right?": `zone` is the one it confirms."""
 
-    zone: str
+    zone: ZoneName
 
 
+@press("rs:zn")
 @dataclass(frozen=True)
-class ZoneRetype:
+class ZoneRetype(Press):
     """ "No, type again" under the typed zone's confirmation."""
 
 
@@ -202,26 +207,29 @@ class HoursTyped:
     text: str
 
 
+@press("rs:m")
 @dataclass(frozen=True)
-class Manage:
-    """A plan panel button: change, pause, resume or off."""
+class Manage(Press):
+    """A plan panel button: change, on, pause, resume or off."""
 
-    action: str
+    action: Literal["change", "on", "pause", "resume", "off"]
 
 
+@press("mv")
 @dataclass(frozen=True)
-class PromptAction:
+class PromptAction(Press):
     """A button under prompt number `seq`: done, snooze, skip, today or settings."""
 
     seq: int
-    action: str
+    action: Literal["done", "snooze", "skip", "today", "settings"]
 
 
+@press("rs:k")
 @dataclass(frozen=True)
-class CheckIn:
+class CheckIn(Press):
     """The answer to "keep the reminders?": keep, fewer or stop."""
 
-    choice: str
+    choice: Literal["keep", "fewer", "stop"]
 
 
 @dataclass(frozen=True)
@@ -246,57 +254,7 @@ Event = (
     | CheckIn
     | TypedWord
 )
-_CHOOSE = {"d": "day", "dn": "days", "s": "start", "e": "end", "i": "interval", "z": "zone"}
-_MANAGE = ("change", "on", "pause", "resume", "off")
-_PROMPT = ("done", "snooze", "skip", "today", "settings")
-_CHECK_IN = ("keep", "fewer", "stop")
-
-
-def encode(event: Event) -> str:
-    match event:
-        case Open():
-            return REMINDERS_OPEN
-        case Choose(what, value):
-            code = next(k for k, v in _CHOOSE.items() if v == what)
-            return f"rs:{code}" if what == "days" else f"rs:{code}:{value}"
-        case TypeZone():
-            return "rs:zt"
-        case ZoneConfirm(zone):
-            return f"rs:zy:{zone}"
-        case ZoneRetype():
-            return "rs:zn"
-        case Manage(action):
-            return f"rs:m:{action}"
-        case PromptAction(seq, action):
-            return f"mv:{seq}:{action}"
-        case CheckIn(choice):
-            return f"rs:k:{choice}"
-    raise ValueError(f"{event!r} is not sent by a button")
-
-
-def decode(data: str | None) -> Event | None:
-    """The reminder event a button stands for, or None for data this version never made."""
-    parts = (data or "").split(":")
-    match parts:
-        case _ if data == REMINDERS_OPEN:
-            return Open()
-        case ["rs", "zt"]:
-            return TypeZone()
-        case ["rs", "zy", zone] if zone:
-            return ZoneConfirm(zone)
-        case ["rs", "zn"]:
-            return ZoneRetype()
-        case ["rs", "dn"]:
-            return Choose("days")
-        case ["rs", code, value] if code in _CHOOSE and value.isdigit():
-            return Choose(_CHOOSE[code], int(value))
-        case ["rs", "m", action] if action in _MANAGE:
-            return Manage(action)
-        case ["rs", "k", choice] if choice in _CHECK_IN:
-            return CheckIn(choice)
-        case ["mv", seq, action] if seq.isdigit() and action in _PROMPT:
-            return PromptAction(int(seq), action)
-    return None
+_CHECK_IN: tuple[Literal["keep", "fewer", "stop"], ...] = ("keep", "fewer", "stop")
 
 
 # --- the dialog -------------------------------------------------------------------------------
@@ -364,7 +322,7 @@ def _typed(plan: Plan, word: str) -> Event | None:
 def stop_which() -> Reply:
     """ "stop" typed while talking to the clinic team: it goes on to them, and the reminders
     can be turned off here too."""
-    off = Button(labels.plan_off, encode(Manage("off")))
+    off = Button(labels.plan_off, Manage("off"))
     return Reply(render("reminders/stop_which"), ((off,),))
 
 
@@ -462,8 +420,8 @@ def _zone_confirmation(plan: Plan, ctx: Context, *, typed: str | None, replace: 
     )
     buttons: Keyboard = (
         (
-            Button(labels.zone_yes, encode(ZoneConfirm(plan.zone))),
-            Button(labels.zone_retype, encode(ZoneRetype())),
+            Button(labels.zone_yes, ZoneConfirm(plan.zone)),
+            Button(labels.zone_retype, ZoneRetype()),
         ),
     )
     return Reply(text, buttons, replace=replace)
@@ -589,9 +547,7 @@ def due(plan: Plan, ctx: Context) -> Step:
         unanswered = 0 if answered else unanswered + 1
     if unanswered >= CHECK_IN_AFTER:
         asking = replace(plan, status="asking", unanswered_days=unanswered, last_prompt_on=today)
-        buttons = tuple(
-            (Button(getattr(labels, f"check_in_{c}"), encode(CheckIn(c))),) for c in _CHECK_IN
-        )
+        buttons = tuple((Button(getattr(labels, f"check_in_{c}"), CheckIn(c)),) for c in _CHECK_IN)
         reply = Reply(render("reminders/check_in", name=ctx.name, days=unanswered), buttons)
         return Step(asking, (reply,), events=(("reminders_check_in", {}),))
 
@@ -670,14 +626,14 @@ def _setup_reply(plan: Plan, ctx: Context, *, replace: bool) -> Reply:
             day_buttons = tuple(
                 Button(
                     ("✅ " if day in plan.days else "") + getattr(labels, f"day_{day}"),
-                    encode(Choose("day", day)),
+                    Choose("day", day),
                 )
                 for day in range(7)
             )
             buttons: Keyboard = (
                 day_buttons[:4],
                 day_buttons[4:],
-                (Button(labels.next_step, encode(Choose("days"))),),
+                (Button(labels.next_step, Choose("days")),),
             )
             return Reply(render("reminders/ask_days"), buttons, replace=replace)
         case "start":
@@ -697,7 +653,7 @@ def _setup_reply(plan: Plan, ctx: Context, *, replace: bool) -> Reply:
                 Button(
                     ("✅ " if s == plan.interval else "")
                     + render("reminders/interval_label", seconds=s),
-                    encode(Choose("interval", s)),
+                    Choose("interval", s),
                 )
                 for s in choices
             )
@@ -714,9 +670,7 @@ def _setup_reply(plan: Plan, ctx: Context, *, replace: bool) -> Reply:
 
 def _time_buttons(what: str, minutes: tuple[int, ...], current: int) -> Keyboard:
     row = tuple(
-        Button(
-            ("✅ " if m == current else "") + _clock(m).strftime("%H:%M"), encode(Choose(what, m))
-        )
+        Button(("✅ " if m == current else "") + _clock(m).strftime("%H:%M"), Choose(what, m))
         for m in minutes
     )
     return (row,)
@@ -724,8 +678,8 @@ def _time_buttons(what: str, minutes: tuple[int, ...], current: int) -> Keyboard
 
 def _zone_buttons(ctx: Context) -> Keyboard:
     zones = zone_choices(ctx)
-    rows = [(Button(zone, encode(Choose("zone", i))),) for i, zone in enumerate(zones)]
-    rows.append((Button(labels.type_zone, encode(TypeZone())),))
+    rows = [(Button(zone, Choose("zone", i)),) for i, zone in enumerate(zones)]
+    rows.append((Button(labels.type_zone, TypeZone()),))
     return tuple(rows)
 
 
@@ -737,7 +691,7 @@ def _panel(plan: Plan, ctx: Context, *, replace: bool, just_set: bool = False) -
         "asking": ("resume", "change", "off"),
         "off": ("on",),
     }.get(plan.status, ())
-    buttons = tuple((Button(getattr(labels, f"plan_{a}"), encode(Manage(a))),) for a in actions)
+    buttons = tuple((Button(getattr(labels, f"plan_{a}"), Manage(a)),) for a in actions)
     text = render(
         "reminders/plan",
         plan=plan,
@@ -754,7 +708,7 @@ def _panel(plan: Plan, ctx: Context, *, replace: bool, just_set: bool = False) -
 
 def _prompt_buttons(seq: int) -> Keyboard:
     def button(action: str) -> Button:
-        return Button(getattr(labels, f"prompt_{action}"), encode(PromptAction(seq, action)))
+        return Button(getattr(labels, f"prompt_{action}"), PromptAction(seq, action))
 
     return (
         (button("done"), button("snooze")),

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dialogs.callbacks import Press, encode
+
 
 @dataclass(frozen=True)
 class Button:
-    """An inline button: callback data or a URL, never both."""
+    """An inline button: a press (a kind of button, `dialogs.callbacks`) or a URL, never
+    both. Its callback data is always the press's encoding: no button carries hand-made data."""
 
     text: str
-    data: str | None = None
+    press: Press | None = None
     url: str | None = None
+
+    @property
+    def data(self) -> str | None:
+        return encode(self.press) if self.press is not None else None
 
 
 Keyboard = tuple[tuple[Button, ...], ...]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from dialogs.events import DoctorChecked, encode
+from dialogs.events import DoctorChecked, TalkToStaff
 from dialogs.render import labels, render
 from dialogs.replies import Button, Keyboard, Reply
 
@@ -20,7 +20,6 @@ HOLDING_TIERS = ("A", "B")
 # After crisis words nothing is sold (booking buttons, the services link, tips) for this long
 # (care-safety.md, "Crisis words": "nothing is sold in that answer or after it that day").
 CRISIS_QUIET = timedelta(hours=24)
-TALK_TO_STAFF = "h:ask"  # the hand-off's entry (bot.handlers.human)
 
 
 # A doctor's check of a tier A symptom takes hours (an emergency department, a scan): "a doctor
@@ -98,10 +97,10 @@ def hold_reply(safety: Safety, *, replace: bool = False) -> Reply:
 
 def hold_buttons(safety: Safety) -> Keyboard:
     """A person to talk to, and, once it may be told (`Safety.liftable`), a doctor's check."""
-    talk = (Button(labels.talk_to_therapist, TALK_TO_STAFF),)
+    talk = (Button(labels.talk_to_therapist, TalkToStaff()),)
     if not safety.liftable:
         return (talk,)
-    return ((Button(labels.doctor_checked, encode(DoctorChecked())),), talk)
+    return ((Button(labels.doctor_checked, DoctorChecked()),), talk)
 
 
 def _facts(safety: Safety) -> dict[str, object]:

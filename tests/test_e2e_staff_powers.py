@@ -19,6 +19,7 @@ from bot.sandbox.emulator import MESSAGE_ACCESSIBLE_FOR, BotApiEmulator, Callbac
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from dialogs import broadcasts as dialog
+from dialogs.callbacks import decode, encode
 from dialogs.render import labels
 from storage.models import Broadcast, Delivery
 from tests.conftest import STAFF_CHAT_ID
@@ -184,10 +185,10 @@ async def test_a_client_pressing_staff_data_on_messages_too_old_to_include_chang
     choice = await staff.expect("who should get it")
     offered += [b["callback_data"] for b in choice.flat_buttons]
     offered += [b["callback_data"] for b in library.flat_buttons]
-    offered += [dialog.data("stop", number), dialog.data("x", number)]
+    offered += [encode(dialog.BroadcastPress(a, number)) for a in ("stop", "x")]
     await staff.tap(labels.back)
     await staff.expect("Audience:")
-    actions = {dialog.decode(data).action for data in offered}  # type: ignore[union-attr]
+    actions = {decode(data).action for data in offered}  # type: ignore[union-attr]
     assert actions >= {"aud", "seg", "back", "send", "when", "edit", "drop", "tip", "stop", "x"}
 
     own = alice.bot_messages()[0]  # her welcome, long ago

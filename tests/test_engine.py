@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from dialogs.callbacks import decode, encode
 from dialogs.engine import Context, Stage, State, Step, result_text, step
 from dialogs.events import (
     AnswerGiven,
@@ -24,8 +25,6 @@ from dialogs.events import (
     Start,
     StartOver,
     Unexpected,
-    decode,
-    encode,
 )
 from dialogs.questionnaire import load_questionnaire
 from dialogs.render import labels

@@ -183,7 +183,7 @@ def test_the_inbox_shows_urgent_first_then_the_longest_waiting_within_telegrams_
     assert "&lt;Client 2&gt; &amp; co" in text and "waiting 2 h 10 min" in text
     assert "since Tue 01 Dec, 04:50" in text, "clinic time: 09:50 UTC is 04:50 in New York"
     assert "taken by you" in text and "America/New_York" in text
-    assert [b.data for b in buttons[0]] == ["ib:t:4:0", "ib:r:4:0", "ib:c:4:0"]
+    assert [b.data for b in buttons[0]] == ["ib:take:4:0", "ib:reply:4:0", "ib:close:4:0"]
     many = [entry(n, n) for n in range(1, 60)]
     text, buttons, _ = inbox_view(many, 1, now, LONDON, viewer=None)
     check_message_html(text)

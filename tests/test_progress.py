@@ -12,8 +12,9 @@ import pytest
 from sqlmodel import select
 
 from dialogs import progress
+from dialogs.callbacks import decode, encode
 from dialogs.charts import HEIGHT_PX, WIDTH_PX, progress_chart
-from dialogs.progress import Answer, Checkin, Series, answer, decode, encode
+from dialogs.progress import Answer, Checkin, Series, answer
 from dialogs.render import labels
 from dialogs.safety import Safety
 from dialogs.schedule import Window, week_of
@@ -54,9 +55,12 @@ def test_buttons_carry_the_week_and_the_score_and_forged_data_is_refused() -> No
             assert button.data is not None and len(button.data.encode()) <= 64
             assert decode(button.data) is not None
     assert decode(encode(Answer(MONDAY, 7))) == Answer(MONDAY, 7)
-    assert decode("pn:20261130:s") == Answer(MONDAY, None)
-    for forged in ("pn:20261130:11", "pn:20261201:3", "pn:20261331:3", "pn:2026113:3", "pn::", ""):
-        assert decode(forged) is None, forged  # out of range, not a Monday, no such date...
+    assert decode("pn:20261130") == Answer(MONDAY, None), "skip this week"
+    for forged in ("pn:20261331:3", "pn:2026113:3", "pn::", "", "pn:20261130:-1"):
+        assert decode(forged) is None, forged  # no such date, not a date, not a score...
+    for forged in ("pn:20261130:11", "pn:20261201:3"):  # out of range, not a Monday
+        pressed = decode(forged)
+        assert isinstance(pressed, Answer) and not pressed.valid, forged
 
 
 def test_an_answer_is_recorded_once_and_a_worsening_offers_a_new_self_check() -> None:

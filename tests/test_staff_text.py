@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dialogs import broadcasts as dialog
+from dialogs.callbacks import decode, encode
 from dialogs.render import render
 from dialogs.staff_text import TipError, check_tip, from_telegram_html, render_tip, to_telegram_html
 
@@ -95,11 +96,12 @@ def test_telegram_html_becomes_a_template() -> None:
 
 def test_button_data_round_trips_and_fits() -> None:
     longest = "source:" + "x" * 64
-    raw = dialog.data("seg", 2**31 - 1, dialog.segment_key(longest))
+    pressed = dialog.BroadcastPress("seg", 2**31 - 1, dialog.segment_key(longest))
+    raw = encode(pressed)
     assert len(raw.encode()) <= 64
-    assert dialog.decode(raw) == dialog.Press("seg", 2**31 - 1, dialog.segment_key(longest))
-    assert dialog.decode("bc:send:abc") is None
-    assert dialog.decode("rs:open") is None
+    assert decode(raw) == pressed
+    assert decode("bc:send:abc") is None
+    assert not isinstance(decode("rs:open"), dialog.BroadcastPress)
     segments = ["all", "source:spring_flyer", "service:" + "t" * 200, longest]
     for segment in segments:
         assert dialog.segment_for_key(segments, dialog.segment_key(segment)) == segment

@@ -57,7 +57,8 @@ async def on_broadcast(update: Update, context: BotContext) -> None:
 async def on_tips(update: Update, context: BotContext) -> None:
     """/tips: the library of ready tips, one button each."""
     buttons = tuple(
-        (Button(tip.title, dialog.data("tip", 0, tip.id)),) for tip in context.services.tips
+        (Button(tip.title, dialog.BroadcastPress("tip", 0, tip.id)),)
+        for tip in context.services.tips
     )
     await _message(update).reply_text(render("staff/tips"), reply_markup=markup(buttons))
 
@@ -201,22 +202,19 @@ async def _take_when(message: Message, context: BotContext, draft: Broadcast) ->
 # --- buttons -----------------------------------------------------------------------------------
 
 
-async def on_button(update: Update, context: BotContext) -> None:
-    """Every `bc:` press. Staff only, and only while the broadcast is in a fitting state."""
+async def on_press(update: Update, context: BotContext, press: dialog.BroadcastPress) -> None:
+    """A staff button of a broadcast: done only while the broadcast is in a fitting state."""
     query = update.callback_query
     assert query is not None
-    press = dialog.decode(query.data)
-    if press is None or not context.services.is_staff(query.from_user.id):
-        await query.answer(labels.stale)
-        return
-    handler = _ACTIONS.get(press.action)
-    done = await handler(query, context, press) if handler else False
+    done = await _ACTIONS[press.action](query, context, press)
     if not done:
         await query.answer(labels.stale)
 
 
-async def _pick_tip(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
-    tip = find_tip(context.services.tips, press.argument)
+async def _pick_tip(
+    query: CallbackQuery, context: BotContext, press: dialog.BroadcastPress
+) -> bool:
+    tip = find_tip(context.services.tips, press.argument or "")
     if tip is None:
         return False
     staff_id = query.from_user.id
@@ -228,7 +226,9 @@ async def _pick_tip(query: CallbackQuery, context: BotContext, press: dialog.Pre
     return True
 
 
-async def _show_audiences(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+async def _show_audiences(
+    query: CallbackQuery, context: BotContext, press: dialog.BroadcastPress
+) -> bool:
     draft = await _draft(context, press.broadcast_id, ("draft",))
     if draft is None:
         return False
@@ -239,9 +239,11 @@ async def _show_audiences(query: CallbackQuery, context: BotContext, press: dial
     return True
 
 
-async def _choose_audience(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+async def _choose_audience(
+    query: CallbackQuery, context: BotContext, press: dialog.BroadcastPress
+) -> bool:
     counts = await context.services.db.run(repo.segment_counts)
-    segment = dialog.segment_for_key(list(counts), press.argument)
+    segment = dialog.segment_for_key(list(counts), press.argument or "")
     if segment is None:
         return False
     if not await context.services.db.run(
@@ -251,7 +253,9 @@ async def _choose_audience(query: CallbackQuery, context: BotContext, press: dia
     return await _back_to_panel(query, context, press)
 
 
-async def _back_to_panel(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+async def _back_to_panel(
+    query: CallbackQuery, context: BotContext, press: dialog.BroadcastPress
+) -> bool:
     draft = await _draft(context, press.broadcast_id, ("draft",))
     if draft is None:
         return False
@@ -261,7 +265,9 @@ async def _back_to_panel(query: CallbackQuery, context: BotContext, press: dialo
     return True
 
 
-async def _confirm_send(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+async def _confirm_send(
+    query: CallbackQuery, context: BotContext, press: dialog.BroadcastPress
+) -> bool:
     """ "Send now" first asks: to how many clients, now (none: nothing to confirm)."""
     draft = await _draft(context, press.broadcast_id, ("draft",))
     if draft is None:
@@ -277,7 +283,9 @@ async def _confirm_send(query: CallbackQuery, context: BotContext, press: dialog
     return True
 
 
-async def _send_now(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+async def _send_now(
+    query: CallbackQuery, context: BotContext, press: dialog.BroadcastPress
+) -> bool:
     """Create the deliveries now; the panel becomes the status message the broadcaster
     keeps up to date (it picks the broadcast up within a second)."""
     services = context.services
@@ -290,7 +298,9 @@ async def _send_now(query: CallbackQuery, context: BotContext, press: dialog.Pre
     return True
 
 
-async def _ask_when(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+async def _ask_when(
+    query: CallbackQuery, context: BotContext, press: dialog.BroadcastPress
+) -> bool:
     services = context.services
     bid = press.broadcast_id
     if not await services.db.run(lambda s: repo.move(s, bid, ("draft",), status="when")):
@@ -307,7 +317,7 @@ async def _ask_when(query: CallbackQuery, context: BotContext, press: dialog.Pre
     return True
 
 
-async def _edit(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+async def _edit(query: CallbackQuery, context: BotContext, press: dialog.BroadcastPress) -> bool:
     """Back to composing; the current text is sent so it can be copied and changed."""
     bid = press.broadcast_id
     draft = await _draft(context, bid, ("draft",))
@@ -323,7 +333,7 @@ async def _edit(query: CallbackQuery, context: BotContext, press: dialog.Press) 
     return True
 
 
-async def _drop(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+async def _drop(query: CallbackQuery, context: BotContext, press: dialog.BroadcastPress) -> bool:
     bid = press.broadcast_id
     staff_id = query.from_user.id
     if await context.services.db.run(lambda s: repo.drop_draft(s, staff_id, bid)) is None:
@@ -333,7 +343,7 @@ async def _drop(query: CallbackQuery, context: BotContext, press: dialog.Press) 
     return True
 
 
-async def _stop(query: CallbackQuery, context: BotContext, press: dialog.Press) -> bool:
+async def _stop(query: CallbackQuery, context: BotContext, press: dialog.BroadcastPress) -> bool:
     """Stop a broadcast that is sending, or cancel a planned one (from /broadcasts)."""
     bid = press.broadcast_id
     now = context.services.clock()
@@ -368,7 +378,7 @@ _ACTIONS = {
 # --- the clients' side -------------------------------------------------------------------------
 
 
-async def on_unsubscribe(update: Update, context: BotContext) -> None:
+async def on_unsubscribe(update: Update, context: BotContext, _: dialog.Unsubscribe) -> None:
     """The "Unsubscribe from tips" button under every tip (and under a staff preview, where it
     only says what it does for clients)."""
     query = update.callback_query

@@ -18,7 +18,7 @@ from bot.handlers.inbox import cancel_reply
 from bot.replies import deliver, retire_question, unbook
 from bot.services import BotContext
 from dialogs.engine import Stage
-from dialogs.events import Cancel, DoctorChecked, Event, Start, decode
+from dialogs.events import Cancel, DoctorChecked, Event, Start
 from dialogs.render import labels
 
 
@@ -35,16 +35,14 @@ async def on_cancel(update: Update, context: BotContext) -> None:
     await run_and_deliver(update, context, Cancel())
 
 
-async def on_button(update: Update, context: BotContext) -> None:
-    """Any screening or consent button. Stale or forged data is answered and changes nothing."""
+async def on_press(update: Update, context: BotContext, event: Event) -> None:
+    """A screening, consent or hold button. A press the state does not fit is answered and
+    changes nothing."""
     query = update.callback_query
     assert query is not None
-    event = decode(query.data)
-    ran = None
-    if event is not None:
-        ran = await run_event(
-            context.services, telegram_user(update), chat_id(update), event, create=False
-        )
+    ran = await run_event(
+        context.services, telegram_user(update), chat_id(update), event, create=False
+    )
     if ran is None or ran.step.stale:
         await query.answer(ran.step.notice if ran and ran.step.notice else labels.stale)
         return

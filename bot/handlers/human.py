@@ -25,9 +25,10 @@ from bot.services import BotContext, Services
 from bot.staff_posts import keep_post, post_note, remove_posts
 from dialogs.awaiting import RELAY_WINDOW
 from dialogs.emergency import Findings, Symptom, scan
-from dialogs.events import DoctorChecked
+from dialogs.events import DoctorChecked, TalkToStaff
 from dialogs.inbox import after_hours
 from dialogs.long_text import in_parts
+from dialogs.presses import CloseConversation, DeclineRequest, ShareRequest, ShowDetails
 from dialogs.render import labels, render
 from dialogs.replies import Button
 from dialogs.safety import Safety, urgent_advice
@@ -46,22 +47,28 @@ async def ask_hand_off(update: Update, context: BotContext, words: str = "") -> 
     await update.effective_message.reply_text(**await _ask(context.services, update, words))  # type: ignore[union-attr]
 
 
-async def on_human_button(update: Update, context: BotContext) -> None:
-    """h:ask (the result's button), h:y:<request> (share), h:n:<request> (don't)."""
+async def on_talk_to_staff(update: Update, context: BotContext, _: TalkToStaff) -> None:
+    """ "Talk to a therapist": the confirmation, as /human asks it."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    await context.bot.send_message(chat_id(update), **await _ask(context.services, update))
+
+
+async def on_request_answer(
+    update: Update, context: BotContext, press: ShareRequest | DeclineRequest
+) -> None:
+    """Yes (share this very request) or not now, under the confirmation."""
     query = update.callback_query
     assert query is not None
     services = context.services
-    if query.data == "h:ask":
-        await query.answer()
-        await context.bot.send_message(chat_id(update), **await _ask(services, update))
-        return
-    _, answer, request_id = (query.data or "").split(":")
+    answer, request_id = ("y" if isinstance(press, ShareRequest) else "n"), press.request
     user_id = telegram_user(update).id
     staff_chat = services.settings.staff_chat_id
 
     def take(session: Session) -> tuple[Handoff, str, Safety] | None:
         client = repo.active_client(session, user_id)
-        handoff = repo.pending_handoff(session, client.id, int(request_id)) if client else None  # type: ignore[arg-type]
+        handoff = repo.pending_handoff(session, client.id, request_id) if client else None  # type: ignore[arg-type]
         if client is None or handoff is None:
             return None  # deleted since, or answered already (a second tap)
         safety = safety_of(client, services)
@@ -86,8 +93,8 @@ async def on_human_button(update: Update, context: BotContext) -> None:
     posted = None
     if staff_chat is not None:
         buttons = (
-            (Button(labels.handoff_details, f"hd:{handoff_id}"),),
-            (Button(labels.handoff_close, f"hc:{handoff_id}"),),
+            (Button(labels.handoff_details, ShowDetails(handoff_id)),),
+            (Button(labels.handoff_close, CloseConversation(handoff_id)),),
         )
         try:
             posted = await context.bot.send_message(
@@ -145,7 +152,7 @@ async def alert_crisis(
 
     client, request = await services.db.run(open_request)
     client_id, request_id = client.id, request.id
-    close = ((Button(labels.handoff_close, f"hc:{request_id}"),),)
+    close = ((Button(labels.handoff_close, CloseConversation(request_id)),),)
     try:
         posted = await context.bot.send_message(
             staff_chat, render("staff_crisis_alert", client=client), reply_markup=markup(close)
@@ -321,17 +328,14 @@ async def tell_team_lifted(
     await post_note(context.bot, services, request, text)
 
 
-async def on_details_button(update: Update, context: BotContext) -> None:
-    """hd:<request>: the health details a client agreed to share, shown to staff on demand as
-    a reply that the bot removes after DETAILS_SHOWN (well inside the 48 hours Telegram lets a
-    bot delete its posts), so no health detail lives on in the group."""
+async def on_details(update: Update, context: BotContext, press: ShowDetails) -> None:
+    """The health details a client agreed to share, shown to staff on demand as a reply that
+    the bot removes after DETAILS_SHOWN (well inside the 48 hours Telegram lets a bot delete
+    its posts), so no health detail lives on in the group."""
     query = update.callback_query
     assert query is not None and query.message is not None
     services = context.services
-    if not services.is_staff(query.from_user.id):
-        await query.answer(labels.staff_only, show_alert=True)
-        return
-    request_id = int((query.data or "").split(":")[1])
+    request_id = press.request
 
     def details(session: Session) -> tuple[int, str] | None:
         request = session.get(Handoff, request_id)
@@ -354,16 +358,11 @@ async def on_details_button(update: Update, context: BotContext) -> None:
     await keep_post(context.bot, services, client_id, (shown.chat_id, shown.message_id), "detail")
 
 
-async def on_close_button(update: Update, context: BotContext) -> None:
-    """hc:<request>: a staff member closes the conversation; the client is told how to
-    open a new one. Only STAFF_IDS may, like answering."""
+async def on_close(update: Update, context: BotContext, press: CloseConversation) -> None:
+    """A staff member closes the conversation; the client is told how to open a new one."""
     query = update.callback_query
     assert query is not None
-    if not context.services.is_staff(query.from_user.id):
-        await query.answer(labels.staff_only, show_alert=True)
-        return
-    request_id = int((query.data or "").split(":")[1])
-    closed = await close_request(context, request_id, query.from_user.first_name)
+    closed = await close_request(context, press.request, query.from_user.first_name)
     await query.answer(labels.handoff_closed if closed else labels.stale)
 
 
@@ -503,8 +502,8 @@ async def _ask(services: Services, update: Update, words: str = "") -> dict[str,
     if handoff is None:  # no staff chat: the website instead, after any urgent advice
         return _unavailable(services, _urgent(safety))
     buttons = (
-        (Button(labels.handoff_send, f"h:y:{handoff.id}"),),
-        (Button(labels.handoff_cancel, f"h:n:{handoff.id}"),),
+        (Button(labels.handoff_send, ShareRequest(handoff.id)),),  # type: ignore[arg-type]
+        (Button(labels.handoff_cancel, DeclineRequest(handoff.id)),),  # type: ignore[arg-type]
     )
     text = render(
         "handoff_confirm",

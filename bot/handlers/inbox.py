@@ -27,6 +27,7 @@ from bot.services import BotContext, Services
 from bot.staff_posts import post_note
 from dialogs.awaiting import STAFF_REPLY_TIMEOUT
 from dialogs.inbox import Entry, inbox_view, shared_safety
+from dialogs.presses import InboxAction, InboxPage
 from dialogs.render import labels, render
 from dialogs.replies import Keyboard
 from dialogs.telegram_html import parse_html
@@ -91,28 +92,24 @@ async def send_privately(
         await message.reply_text(render("staff/sent_privately", bot=context.bot.username))
 
 
-async def on_button(update: Update, context: BotContext) -> None:
-    """ib:p:<page> (another page), ib:<t|r|c>:<request>:<page> (take, reply, close)."""
+async def on_press(update: Update, context: BotContext, press: InboxPage | InboxAction) -> None:
+    """Another page, or take, reply to or close one request; the page is shown again."""
     query = update.callback_query
     assert query is not None
     services, user = context.services, query.from_user
-    if not services.is_staff(user.id):
-        await query.answer(labels.staff_only, show_alert=True)
-        return
-    _, action, *numbers = (query.data or "").split(":")
-    if action == "p":
+    if isinstance(press, InboxPage):
         await query.answer()
-        await _refresh(query, services, int(numbers[0]))
+        await _refresh(query, services, press.page)
         return
-    request_id, page = int(numbers[0]), int(numbers[1])
-    if action == "t":
-        await _take(query, context, request_id)
-    elif action == "r":
-        await _reply(query, context, request_id)
-    else:
-        closed = await close_request(context, request_id, user.first_name)
-        await query.answer(labels.handoff_closed if closed else labels.inbox_gone)
-    await _refresh(query, services, page)
+    match press.action:
+        case "take":
+            await _take(query, context, press.request)
+        case "reply":
+            await _reply(query, context, press.request)
+        case "close":
+            closed = await close_request(context, press.request, user.first_name)
+            await query.answer(labels.handoff_closed if closed else labels.inbox_gone)
+    await _refresh(query, services, press.page)
 
 
 async def end_reply_on_command(update: Update, context: BotContext) -> None:

@@ -14,6 +14,7 @@ from bot.replies import edit_pressed, markup
 from bot.services import BotContext, Services
 from bot.staff_posts import remove_posts
 from dialogs import mydata
+from dialogs.presses import DeleteEverything, KeepData, SwitchConsent
 from dialogs.render import labels, render
 from dialogs.replies import Button
 from storage import inbox, repo
@@ -26,12 +27,11 @@ async def on_privacy(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(**_privacy(context.services, client))  # type: ignore[union-attr]
 
 
-async def on_privacy_button(update: Update, context: BotContext) -> None:
-    """p:h:0 / p:h:1 (health answers), p:t:0 / p:t:1 (tips)."""
+async def on_switch(update: Update, context: BotContext, press: SwitchConsent) -> None:
+    """/privacy's buttons: give or withdraw consent for health answers or for tips."""
     query = update.callback_query
     assert query is not None
-    topic = "health" if (query.data or "")[2:3] == "h" else "tips"
-    agree = (query.data or "").endswith(":1")
+    topic, agree = press.topic, press.agree
     client, changed = await switch_consent(context, update, topic, agree)
     if client is None or not changed:
         await query.answer(labels.stale)  # deleted since, or already so (an old button)
@@ -137,20 +137,22 @@ async def on_delete(update: Update, context: BotContext) -> None:
         await update.effective_message.reply_text(render("no_data"))  # type: ignore[union-attr]
         return
     buttons = (
-        (Button(labels.delete_yes, f"d:y:{client.id}"),),
-        (Button(labels.delete_no, "d:n"),),
+        (Button(labels.delete_yes, DeleteEverything(client.id)),),  # type: ignore[arg-type]
+        (Button(labels.delete_no, KeepData()),),
     )
     await update.effective_message.reply_text(  # type: ignore[union-attr]
         render("delete_confirm"), reply_markup=markup(buttons)
     )
 
 
-async def on_delete_button(update: Update, context: BotContext) -> None:
-    """d:y:<client id> erases everything; d:n keeps it. The id makes an old button from
-    before an earlier deletion stale."""
+async def on_delete_press(
+    update: Update, context: BotContext, press: DeleteEverything | KeepData
+) -> None:
+    """Yes erases everything; no keeps it. The client's id in the button makes an old one
+    from before an earlier deletion stale."""
     query = update.callback_query
     assert query is not None
-    if query.data == "d:n":
+    if isinstance(press, KeepData):
         await query.answer()
         await edit_pressed(query, render("delete_kept"))
         return
@@ -158,7 +160,7 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
 
     def erase(session: Session) -> tuple[list[tuple[int, int]], list[int], str] | None:
         client = repo.get_client(session, user_id)
-        if client is None or query.data != f"d:y:{client.id}":
+        if client is None or press.client != client.id:
             return None
         posts = repo.staff_posts(session, client.id)  # type: ignore[arg-type]
         replying = inbox.writing_to(session, client.id)  # type: ignore[arg-type]
@@ -214,14 +216,14 @@ def _privacy(services: Services, client: Client | None) -> dict[str, object]:
     buttons: tuple[tuple[Button, ...], ...] = ()
     if client is not None:
         health = (
-            Button(labels.withdraw_health, "p:h:0")
+            Button(labels.withdraw_health, SwitchConsent("health", False))
             if client.health_consent
-            else Button(labels.give_health, "p:h:1")
+            else Button(labels.give_health, SwitchConsent("health", True))
         )
         tips = (
-            Button(labels.tips_off, "p:t:0")
+            Button(labels.tips_off, SwitchConsent("tips", False))
             if client.tips_consent
-            else Button(labels.tips_on, "p:t:1")
+            else Button(labels.tips_on, SwitchConsent("tips", True))
         )
         buttons = ((health,), (tips,))
     text = render(

@@ -75,15 +75,14 @@ async def on_progress(update: Update, context: BotContext) -> None:
     )
 
 
-async def on_checkin_button(update: Update, context: BotContext) -> None:
-    """pn:<week>:<score or s>: the answer is recorded once; a second tap, an old check-in or
+async def on_press(update: Update, context: BotContext, pressed: progress.Answer) -> None:
+    """The answer to the weekly check-in is recorded once; a second tap, an old check-in or
     made-up data is answered with a short notice and changes nothing."""
     query = update.callback_query
     assert query is not None
     services = context.services
     user_id = telegram_user(update).id
-    pressed = progress.decode(query.data)
-    if pressed is None:
+    if not pressed.valid:
         await query.answer(labels.stale)
         return
     now = services.clock()

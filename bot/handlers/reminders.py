@@ -24,14 +24,11 @@ async def on_reminders(update: Update, context: BotContext) -> None:
     await deliver(context.bot, chat_id(update), step.replies)
 
 
-async def on_reminder_button(update: Update, context: BotContext) -> None:
-    """rs:* (settings, panel, check-in) and mv:* (the buttons under a prompt)."""
+async def on_press(update: Update, context: BotContext, event: dialog.Event) -> None:
+    """The settings, the panel, the check-in, and the buttons under a prompt."""
     query = update.callback_query
     assert query is not None
-    event = dialog.decode(query.data)
-    step = None
-    if event is not None:
-        step = await run_reminder_event(context.services, telegram_user(update).id, event)
+    step = await run_reminder_event(context.services, telegram_user(update).id, event)
     if step is None or step.stale:
         await query.answer(step.notice if step and step.notice else labels.stale)
         return
