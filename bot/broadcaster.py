@@ -32,6 +32,7 @@ from bot.services import Services
 from dialogs import broadcasts as dialog
 from dialogs.render import render
 from dialogs.staff_text import render_tip
+from dialogs.statuses import BroadcastStatus, DeliveryStatus
 from storage import broadcasts as repo
 from storage.models import Broadcast
 
@@ -102,7 +103,7 @@ class Broadcaster:
         db = self.services.db
         due, missed = await db.run(lambda s: repo.due_scheduled(s, now))
         for bid in due:
-            await db.run(lambda s, bid=bid: repo.start(s, bid, "scheduled", now))
+            await db.run(lambda s, bid=bid: repo.start(s, bid, BroadcastStatus.SCHEDULED, now))
         for broadcast in missed:
             await self._tell_missed(broadcast)
         for broadcast in await db.run(repo.sending):
@@ -163,9 +164,11 @@ class Broadcaster:
             return  # the bot is stopping: the next start carries on
         now = self.services.clock()
         finished = await self.services.db.run(
-            lambda s: repo.move(s, bid, ("sending",), status="done", finished_at=now)
+            lambda s: repo.move(
+                s, bid, (BroadcastStatus.SENDING,), status=BroadcastStatus.DONE, finished_at=now
+            )
         )
-        state = "done" if finished else "cancelled"
+        state = BroadcastStatus.DONE if finished else BroadcastStatus.CANCELLED
         with contextlib.suppress(TelegramError):
             await progress.show(final=True, state=state)
             await progress.report(state)
@@ -173,7 +176,7 @@ class Broadcaster:
 
     async def _cancelled(self, bid: int) -> bool:
         row = await self.services.db.run(lambda s: s.get(Broadcast, bid))
-        return row is not None and row.status == "cancelled"
+        return row is not None and row.status == BroadcastStatus.CANCELLED
 
     async def _worker(self, broadcast: Broadcast, queue: asyncio.Queue[int]) -> None:
         while True:
@@ -198,7 +201,7 @@ class Broadcaster:
         async def take() -> bool:
             return await db.run(lambda s: repo.claim(s, delivery_id)) is not None
 
-        status, message_id, reason = "sent", None, None
+        status, message_id, reason = DeliveryStatus.SENT, None, None
         try:
             sent = await send_tip(
                 self.application.bot,
@@ -211,16 +214,27 @@ class Broadcaster:
         except NotClaimed:
             return  # blocked, unsubscribed, held or erased meanwhile: `claim` recorded it
         except Forbidden:
-            status, reason = "blocked", "blocked the bot"  # the governor marked the client
+            status, reason = (
+                DeliveryStatus.BLOCKED,
+                "blocked the bot",
+            )  # the governor marked the client
         except (RetryAfter, NotSent):
-            status = "pending"  # "slow down" or no connection: it did not go; try again later
+            status = (
+                DeliveryStatus.PENDING
+            )  # "slow down" or no connection: it did not go; try again later
         except BadRequest as exc:
-            status, reason = "failed", exc.message[:200]  # the same request would fail again
+            status, reason = (
+                DeliveryStatus.FAILED,
+                exc.message[:200],
+            )  # the same request would fail again
         except TelegramError as exc:
             # A timeout or a dropped connection: it may have arrived. Not sent twice.
-            status, reason = "unconfirmed", f"no answer from Telegram ({exc.message})"[:200]
+            status, reason = (
+                DeliveryStatus.UNCONFIRMED,
+                f"no answer from Telegram ({exc.message})"[:200],
+            )
         except Exception as exc:  # e.g. the tip cannot be rendered for this name
-            status, reason = "failed", f"{type(exc).__name__}: {exc}"[:200]
+            status, reason = DeliveryStatus.FAILED, f"{type(exc).__name__}: {exc}"[:200]
         await db.run(
             lambda s: repo.finish(s, delivery_id, status, message_id=message_id, reason=reason)
         )
@@ -245,7 +259,7 @@ class Progress:
             with contextlib.suppress(TelegramError):
                 await self.show(final=False)
 
-    async def show(self, *, final: bool, state: str = "sending") -> None:
+    async def show(self, *, final: bool, state: str = BroadcastStatus.SENDING) -> None:
         text = await self._text(state)
         if text == self._last:
             return
@@ -281,7 +295,7 @@ class Progress:
             render(
                 "staff/report",
                 number=self.broadcast.id,
-                sent=figures["sent"],
+                sent=figures[DeliveryStatus.SENT],
                 total=sum(figures.values()),
                 state=state,
             ),
@@ -295,11 +309,11 @@ class Progress:
         bid: int = self.broadcast.id  # type: ignore[assignment]
         figures = await self._figures()
         reasons = await self.services.db.run(lambda s: repo.failure_reasons(s, bid))
-        pending = figures["pending"] + figures["sending"]
+        pending = figures[DeliveryStatus.PENDING] + figures[DeliveryStatus.SENDING]
         if self._sent_at_start is None:
-            self._sent_at_start = figures["sent"]
+            self._sent_at_start = figures[DeliveryStatus.SENT]
         elapsed = time.monotonic() - self._started
-        sent_here = figures["sent"] - self._sent_at_start
+        sent_here = figures[DeliveryStatus.SENT] - self._sent_at_start
         rate = sent_here / elapsed if sent_here >= 10 else self.services.settings.send_rate * 0.9
         return render(
             "staff/progress",

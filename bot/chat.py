@@ -11,6 +11,7 @@ from bot.reminders import to_plan
 from bot.services import Services
 from dialogs import reminders
 from dialogs.awaiting import RELAY_WINDOW, Awaiting, awaiting
+from dialogs.statuses import BroadcastStatus
 from storage import broadcasts, inbox, repo
 from storage.models import Broadcast, Client, Handoff
 
@@ -36,7 +37,9 @@ async def load_chat(
     since = services.clock() - RELAY_WINDOW  # the clock every hand-off row is stamped with
 
     def transaction(session: Session) -> Chat:
-        drafts = broadcasts.OPEN_DRAFT if edited else ("compose", "when")
+        drafts = (
+            broadcasts.OPEN_DRAFT if edited else (BroadcastStatus.COMPOSE, BroadcastStatus.WHEN)
+        )
         draft = broadcasts.open_draft(session, user_id, drafts) if staff else None
         reply = inbox.reply_target(session, user_id) if staff and fresh else None
         client = repo.active_client(session, user_id)

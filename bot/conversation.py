@@ -18,6 +18,7 @@ from dialogs.engine import Context, ScreeningState, Stage, State, Step, result_t
 from dialogs.events import Event, Start
 from dialogs.safety import Checked, Safety, held_since
 from dialogs.scoring import Result
+from dialogs.statuses import ScreeningStatus
 from storage import repo
 from storage.models import Client, Screening, utcnow
 
@@ -196,7 +197,7 @@ def apply_step(session: Session, loaded: Loaded, result: Step, version: int) -> 
     outcome = result.outcome
     if outcome is not None and loaded.screening is not None:
         assert loaded.screening.key == outcome.key, "only the active screening can end"
-        if outcome.status == "cancelled":
+        if outcome.status == ScreeningStatus.CANCELLED:
             repo.retire_screening(session, loaded.screening)
         else:
             if outcome.result is not None:

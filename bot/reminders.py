@@ -22,6 +22,7 @@ from dialogs import reminders as dialog
 from dialogs.replies import Reply
 from dialogs.safety import HOLDING_TIERS
 from dialogs.schedule import week_of
+from dialogs.statuses import PlanStatus
 from storage import progress as checkins
 from storage import repo
 from storage.models import Client, ReminderPlan
@@ -81,7 +82,7 @@ def save_plan(row: ReminderPlan, plan: dialog.Plan) -> None:
     """Write the plan's fields back to its row (unchanged values are not written)."""
     values = {column: getattr(plan, field) for field, column in _COLUMNS.items()}
     values["days"] = "".join("1" if d in plan.days else "0" for d in range(7))
-    values["next_due_at"] = plan.next_due if plan.status == "active" else None
+    values["next_due_at"] = plan.next_due if plan.status == PlanStatus.ACTIVE else None
     for name, value in values.items():
         if getattr(row, name) != value:
             setattr(row, name, value)
@@ -145,7 +146,11 @@ async def reminders_on(services: Services, user_id: int) -> bool:
     def read(session: Session) -> bool:
         client = repo.get_client(session, user_id)
         row = repo.reminder_plan(session, client.id) if client else None  # type: ignore[arg-type]
-        return row is not None and row.status in ("active", "paused", "asking")
+        return row is not None and row.status in (
+            PlanStatus.ACTIVE,
+            PlanStatus.PAUSED,
+            PlanStatus.ASKING,
+        )
 
     return await services.db.run(read)
 

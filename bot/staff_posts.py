@@ -18,6 +18,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from dialogs.render import render
+from dialogs.statuses import PostKind
 from storage import repo
 from storage.models import Handoff
 
@@ -72,7 +73,7 @@ async def post_note(
             log.exception("could not post a note to the staff chat")
         return False
     return await keep_post(
-        bot, services, request.client_id, (note.chat_id, note.message_id), "note"
+        bot, services, request.client_id, (note.chat_id, note.message_id), PostKind.NOTE
     )
 
 

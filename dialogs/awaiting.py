@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
+from dialogs.statuses import Stage
+
 RELAY_WINDOW = timedelta(days=7)  # how long after a hand-off what the client writes goes on
 # How long after Reply in /inbox a staff member's next message still goes to the client: a
 # message written later is not sent (they are told), so a Reply pressed and forgotten never
@@ -68,8 +70,8 @@ def awaiting(
         return Awaiting.SETUP
     if conversation:
         return Awaiting.CONVERSATION
-    if stage == "screening":
+    if stage == Stage.SCREENING:
         return Awaiting.ANSWER
-    if stage in (None, "new", "consent_health", "consent_tips"):
+    if stage in (None, Stage.NEW, Stage.CONSENT_HEALTH, Stage.CONSENT_TIPS):
         return Awaiting.CONSENT
     return Awaiting.NOTHING

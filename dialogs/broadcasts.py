@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from dialogs.callbacks import Part, Press, press
 from dialogs.render import environment, labels, render
 from dialogs.replies import Button, Keyboard, Reply
+from dialogs.statuses import BroadcastStatus
 from dialogs.telegram_html import HtmlError, parse_html
 
 MAX_SEGMENTS = 90
@@ -179,7 +180,11 @@ def listing(items: list[Listed], zone: ZoneInfo, services: dict[str, str]) -> Re
     shown = []
     buttons: list[tuple[Button, ...]] = []
     for b in items:
-        when = b.scheduled_at if b.status in ("scheduled", "missed") else b.started_at
+        when = (
+            b.scheduled_at
+            if b.status in (BroadcastStatus.SCHEDULED, BroadcastStatus.MISSED)
+            else b.started_at
+        )
         shown.append(
             {
                 "number": b.number,
@@ -191,7 +196,7 @@ def listing(items: list[Listed], zone: ZoneInfo, services: dict[str, str]) -> Re
                 "preview": preview_line(b.template),
             }
         )
-        if b.status in ("scheduled", "sending"):
+        if b.status in (BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING):
             label = labels.bc_cancel_planned.format(number=b.number)
             buttons.append((Button(label, BroadcastPress("x", b.number)),))
     return Reply(render("staff/list", items=shown), tuple(buttons), replace=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -49,14 +48,7 @@ from dialogs.safety import (
     hold_reply,
 )
 from dialogs.scoring import Result, score
-
-
-class Stage(StrEnum):
-    NEW = "new"
-    CONSENT_HEALTH = "consent_health"
-    CONSENT_TIPS = "consent_tips"
-    SCREENING = "screening"
-    IDLE = "idle"
+from dialogs.statuses import ScreeningStatus, Stage
 
 
 @dataclass(frozen=True)
@@ -166,7 +158,7 @@ def step(state: State, event: Event, ctx: Context) -> Step:
         case StartOver(key):
             if not _is_current(state, key):
                 return _stale(state)
-            cancelled = Outcome(key, "cancelled")
+            cancelled = Outcome(key, ScreeningStatus.CANCELLED)
             begun = _begin(state, ctx, replace_pressed=True)
             return replace(
                 begun, outcome=cancelled, events=(("screening_cancelled", {}), *begun.events)
@@ -360,7 +352,7 @@ def _answered(state: State, key: str, answers: Answers, ctx: Context) -> Step:
     reason = result.tier_c[0] if result.tier_c else None
     safety = Safety("C", reason, ctx.questionnaire.tier_c[reason]) if reason else Safety()
     idle = replace(state, stage=Stage.IDLE, screening=None, safety=safety)
-    outcome = Outcome(key, "completed", result=result, answers=answers)
+    outcome = Outcome(key, ScreeningStatus.COMPLETED, result=result, answers=answers)
     events: tuple[tuple[str, dict[str, object]], ...] = (
         ("screening_finished", {"band": result.band, "services": list(result.services)}),
     )
@@ -391,7 +383,7 @@ def _red_flag_exit(
     text = render(
         f"red_flag_{tier.lower()}", label=label, held=True, talking=talking, safety=safety
     )
-    outcome = Outcome(key, "red_flag", tier=tier, symptom=symptom, answers=answers)
+    outcome = Outcome(key, ScreeningStatus.RED_FLAG, tier=tier, symptom=symptom, answers=answers)
     events = (("red_flag_exit", {"tier": tier}),)  # figures need the tier, not the symptom
     reply = Reply(text, () if talking else _human_button(), replace=pressed)
     return Step(idle, (reply,), outcome=outcome, events=events)
@@ -503,7 +495,7 @@ def _on_cancel(state: State) -> Step:
     if state.stage is not Stage.SCREENING or state.screening is None:
         return Step(state, (Reply(render("nothing_to_cancel")),))
     idle = replace(state, stage=Stage.IDLE, screening=None)
-    outcome = Outcome(state.screening.key, "cancelled")
+    outcome = Outcome(state.screening.key, ScreeningStatus.CANCELLED)
     reply = Reply(render("cancelled"), ((Button(labels.new_check, NewScreening()),),))
     return Step(idle, (reply,), outcome=outcome, events=(("screening_cancelled", {}),))
 

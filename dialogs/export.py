@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from dialogs.statuses import PlanStatus
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these
 
 
@@ -51,7 +53,7 @@ def to_csv(
     def plan(status: str | None) -> str:
         if status is None:
             return ""
-        return words[status if status in words else "setup"]
+        return words[status if status in words else PlanStatus.SETUP]
 
     for number, row in enumerate(rows, start=1):
         writer.writerow(

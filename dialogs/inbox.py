@@ -19,6 +19,7 @@ from dialogs.presses import InboxAction, InboxPage
 from dialogs.render import labels, render
 from dialogs.replies import Button, Keyboard
 from dialogs.safety import HOLDING_TIERS
+from dialogs.statuses import Urgent
 
 SOON = timedelta(days=6)  # the clinic reopens within the week: its weekday alone is clear
 PAGE = 8  # requests a message: 3 buttons each stays far below Telegram's 100, text below 4096
@@ -49,7 +50,7 @@ def shared_safety(
     """The safety status to show staff: "crisis" for a request the bot opened on crisis
     words; whatever it is, if shared with the self-check; a hold told to the team after the
     request; else None (not shared)."""
-    if urgent == "crisis":
+    if urgent == Urgent.CRISIS:
         return urgent
     if shared_screening:
         return tier or "none"

@@ -22,6 +22,7 @@ from dialogs.progress import Checkin
 from dialogs.questionnaire import Answers, Questionnaire
 from dialogs.render import render
 from dialogs.safety import Checked, Safety
+from dialogs.statuses import PlanStatus
 from dialogs.telegram_html import MAX_TEXT, parse_html, utf16_len
 
 _ESCAPED = re.compile(r"&[a-z]+;|.", re.S)
@@ -73,7 +74,7 @@ class Facts:
 
 def zone_of(facts: Facts, clinic_zone: ZoneInfo) -> ZoneInfo:
     """The client's own zone once their reminders are set up, else the clinic's."""
-    if facts.plan is not None and facts.plan.status != "setup":
+    if facts.plan is not None and facts.plan.status != PlanStatus.SETUP:
         try:
             return ZoneInfo(facts.plan.timezone)
         except (KeyError, ValueError):

@@ -39,6 +39,7 @@ from dialogs.schedule import (
     week_of,
     week_summary_time,
 )
+from dialogs.statuses import PlanStatus
 from dialogs.zones import resolve, zone_label
 
 COMMON_ZONES = (
@@ -97,7 +98,7 @@ class Plan:
     start, end (both also take typed hours), interval, zone, or zoneok (a typed zone, held in
     `zone`, awaits confirmation). `end` before `start` is an overnight window."""
 
-    status: str = "none"
+    status: str = PlanStatus.NONE
     step: str | None = None
     days: frozenset[int] = MONDAY_TO_FRIDAY
     start: int = 9 * 60  # minutes after local midnight
@@ -118,7 +119,10 @@ class Plan:
     @property
     def prompt_open(self) -> bool:
         """Whether the latest prompt still waits for an answer (typed or tapped)."""
-        return self.seq > self.answered_seq and self.status in ("active", "paused")
+        return self.seq > self.answered_seq and self.status in (
+            PlanStatus.ACTIVE,
+            PlanStatus.PAUSED,
+        )
 
     @property
     def window(self) -> Window:
@@ -275,7 +279,11 @@ def step(plan: Plan, event: Event, ctx: Context) -> Step:
         return Step(plan, (hold_reply(ctx.safety),))
     match event:
         case Open():
-            if plan.status in ("none", "off", "setup"):  # mid-setup: from the top, as chosen
+            if plan.status in (
+                PlanStatus.NONE,
+                PlanStatus.OFF,
+                PlanStatus.SETUP,
+            ):  # mid-setup: from the top, as chosen
                 return _begin_setup(plan, ctx, replace_pressed=False)
             return Step(plan, (_panel(plan, ctx, replace=False),))
         case Choose(what, value):
@@ -288,7 +296,7 @@ def step(plan: Plan, event: Event, ctx: Context) -> Step:
         case ZoneTyped(text):
             return _on_zone_typed(plan, text, ctx)
         case ZoneConfirm(zone):
-            if plan.status != "setup" or plan.step != "zoneok" or zone != plan.zone:
+            if plan.status != PlanStatus.SETUP or plan.step != "zoneok" or zone != plan.zone:
                 return _stale(plan)  # an older confirmation, or made-up data
             return _finish(plan, zone, ctx, replace_pressed=True)
         case HoursTyped(text):
@@ -311,10 +319,14 @@ def step(plan: Plan, event: Event, ctx: Context) -> Step:
 def _typed(plan: Plan, word: str) -> Event | None:
     """The button a typed word stands for now, if any."""
     if word == "stop":
-        return Manage("off") if plan.status in ("active", "paused", "asking") else None
+        return (
+            Manage(PlanStatus.OFF)
+            if plan.status in (PlanStatus.ACTIVE, PlanStatus.PAUSED, PlanStatus.ASKING)
+            else None
+        )
     if plan.prompt_open:
         return PromptAction(plan.seq, word)
-    if word == "today" and plan.status == "active":
+    if word == "today" and plan.status == PlanStatus.ACTIVE:
         return Manage("pause")
     return None
 
@@ -329,26 +341,26 @@ def stop_which() -> Reply:
 def wants_zone(plan: Plan) -> bool:
     """Whether typed text now is the answer to the time-zone question (while a typed zone
     awaits confirmation, typing another one replaces it)."""
-    return plan.status == "setup" and plan.step in ("zone", "zoneok")
+    return plan.status == PlanStatus.SETUP and plan.step in ("zone", "zoneok")
 
 
 def wants_hours(plan: Plan) -> bool:
     """Whether typed text now is the working hours (the start or end question is open)."""
-    return plan.status == "setup" and plan.step in ("start", "end")
+    return plan.status == PlanStatus.SETUP and plan.step in ("start", "end")
 
 
 def wants_tap(plan: Plan) -> bool:
     """Whether the setup waits for a button that typing cannot stand in for (the days, how
     often): typed text gets the question again."""
-    return plan.status == "setup" and plan.step in ("days", "interval")
+    return plan.status == PlanStatus.SETUP and plan.step in ("days", "interval")
 
 
 def _begin_setup(plan: Plan, ctx: Context, *, replace_pressed: bool) -> Step:
     """Ask the settings, pre-filled with the last ones (or the defaults the first time)."""
-    fresh = plan.status == "none"
+    fresh = plan.status == PlanStatus.NONE
     draft = replace(
         plan,
-        status="setup",
+        status=PlanStatus.SETUP,
         step="days",
         interval=ctx.default_interval if fresh else plan.interval,
         zone=ctx.clinic_zone if fresh else plan.zone,
@@ -357,7 +369,7 @@ def _begin_setup(plan: Plan, ctx: Context, *, replace_pressed: bool) -> Step:
 
 
 def _on_choose(plan: Plan, what: str, value: int, ctx: Context) -> Step:
-    if plan.status != "setup":
+    if plan.status != PlanStatus.SETUP:
         return _stale(plan)
     match plan.step, what:
         case "days", "day" if 0 <= value <= 6:
@@ -431,7 +443,7 @@ def _finish(plan: Plan, zone: str, ctx: Context, *, replace_pressed: bool) -> St
     offset = int(stable_offset(ctx.key, timedelta(seconds=plan.interval)).total_seconds())
     active = replace(
         plan,
-        status="active",
+        status=PlanStatus.ACTIVE,
         step=None,
         zone=zone,
         offset=offset,
@@ -446,23 +458,32 @@ def _finish(plan: Plan, zone: str, ctx: Context, *, replace_pressed: bool) -> St
 
 def _on_manage(plan: Plan, action: str, ctx: Context) -> Step:
     match action, plan.status:
-        case (("change" | "on"), ("active" | "paused" | "asking" | "off")):
+        case (
+            ("change" | "on"),
+            (PlanStatus.ACTIVE | PlanStatus.PAUSED | PlanStatus.ASKING | PlanStatus.OFF),
+        ):
             return _begin_setup(plan, ctx, replace_pressed=True)
-        case "pause", "active":
-            paused = replace(plan, status="paused")
+        case "pause", PlanStatus.ACTIVE:
+            paused = replace(plan, status=PlanStatus.PAUSED)
             return Step(
                 paused, (_panel(paused, ctx, replace=True),), events=(("reminders_paused", {}),)
             )
-        case "resume", ("paused" | "asking"):
+        case "resume", (PlanStatus.PAUSED | PlanStatus.ASKING):
             resumed = _reschedule(
                 replace(
-                    plan, status="active", unanswered_days=0, paused_until=None, summary_due=None
+                    plan,
+                    status=PlanStatus.ACTIVE,
+                    unanswered_days=0,
+                    paused_until=None,
+                    summary_due=None,
                 ),
                 ctx.now,
             )
             return Step(resumed, (_panel(resumed, ctx, replace=True),))
-        case "off", ("active" | "paused" | "asking" | "setup"):
-            off = replace(plan, status="off", step=None)
+        case PlanStatus.OFF, (
+            PlanStatus.ACTIVE | PlanStatus.PAUSED | PlanStatus.ASKING | PlanStatus.SETUP
+        ):
+            off = replace(plan, status=PlanStatus.OFF, step=None)
             return Step(off, (_panel(off, ctx, replace=True),), events=(("reminders_off", {}),))
     return _stale(plan)
 
@@ -487,7 +508,7 @@ def _on_prompt_action(plan: Plan, seq: int, action: str, ctx: Context) -> Step:
             return Step(touched, (Reply(text, replace=True),), break_done=today, events=events)
         case "snooze":
             later = ctx.now + SNOOZE
-            if touched.status != "active" or not inside(plan.window, later):
+            if touched.status != PlanStatus.ACTIVE or not inside(plan.window, later):
                 return Step(touched, notice=labels.snooze_not_now)
             snoozed = replace(touched, next_due=later)
             text = render("reminders/snoozed", at=_when(later, ctx, plan))
@@ -505,11 +526,11 @@ def _on_prompt_action(plan: Plan, seq: int, action: str, ctx: Context) -> Step:
 
 
 def _on_check_in(plan: Plan, choice: str, ctx: Context) -> Step:
-    if plan.status != "asking":
+    if plan.status != PlanStatus.ASKING:
         return _stale(plan)
     match choice:
         case "keep":
-            kept = _reschedule(replace(plan, status="active", unanswered_days=0), ctx.now)
+            kept = _reschedule(replace(plan, status=PlanStatus.ACTIVE, unanswered_days=0), ctx.now)
         case "fewer":
             # at most the window's length, or a short window would have no prompt at all
             longer = max(
@@ -517,11 +538,17 @@ def _on_check_in(plan: Plan, choice: str, ctx: Context) -> Step:
             )
             offset = int(stable_offset(ctx.key, timedelta(seconds=longer)).total_seconds())
             kept = _reschedule(
-                replace(plan, status="active", unanswered_days=0, interval=longer, offset=offset),
+                replace(
+                    plan,
+                    status=PlanStatus.ACTIVE,
+                    unanswered_days=0,
+                    interval=longer,
+                    offset=offset,
+                ),
                 ctx.now,
             )
         case _:
-            off = replace(plan, status="off")
+            off = replace(plan, status=PlanStatus.OFF)
             return Step(off, (_panel(off, ctx, replace=True),), events=(("reminders_off", {}),))
     return Step(kept, (_panel(kept, ctx, replace=True),))
 
@@ -531,7 +558,7 @@ def _on_check_in(plan: Plan, choice: str, ctx: Context) -> Step:
 
 def due(plan: Plan, ctx: Context) -> Step:
     """The prompt that fell due at `plan.next_due` (the scheduler calls this at `ctx.now`)."""
-    assert plan.status == "active" and plan.next_due is not None
+    assert plan.status == PlanStatus.ACTIVE and plan.next_due is not None
     window = plan.window
     if ctx.now - plan.next_due > MISSED_GRACE or not inside(window, plan.next_due):
         # Missed while the bot was down: skip it rather than send it late or out of hours.
@@ -546,7 +573,9 @@ def due(plan: Plan, ctx: Context) -> Step:
         )
         unanswered = 0 if answered else unanswered + 1
     if unanswered >= CHECK_IN_AFTER:
-        asking = replace(plan, status="asking", unanswered_days=unanswered, last_prompt_on=today)
+        asking = replace(
+            plan, status=PlanStatus.ASKING, unanswered_days=unanswered, last_prompt_on=today
+        )
         buttons = tuple((Button(getattr(labels, f"check_in_{c}"), CheckIn(c)),) for c in _CHECK_IN)
         reply = Reply(render("reminders/check_in", name=ctx.name, days=unanswered), buttons)
         return Step(asking, (reply,), events=(("reminders_check_in", {}),))
@@ -686,10 +715,10 @@ def _zone_buttons(ctx: Context) -> Keyboard:
 def _panel(plan: Plan, ctx: Context, *, replace: bool, just_set: bool = False) -> Reply:
     """The plan as it stands, with what can be done to it."""
     actions = {
-        "active": ("change", "pause", "off"),
-        "paused": ("resume", "change", "off"),
-        "asking": ("resume", "change", "off"),
-        "off": ("on",),
+        PlanStatus.ACTIVE: ("change", "pause", PlanStatus.OFF),
+        PlanStatus.PAUSED: ("resume", "change", PlanStatus.OFF),
+        PlanStatus.ASKING: ("resume", "change", PlanStatus.OFF),
+        PlanStatus.OFF: ("on",),
     }.get(plan.status, ())
     buttons = tuple((Button(getattr(labels, f"plan_{a}"), Manage(a)),) for a in actions)
     text = render(

@@ -15,8 +15,9 @@ from datetime import date, datetime, timedelta
 from dialogs.events import DoctorChecked, TalkToStaff
 from dialogs.render import labels, render
 from dialogs.replies import Button, Keyboard, Reply
+from dialogs.statuses import Tier
 
-HOLDING_TIERS = ("A", "B")
+HOLDING_TIERS = (Tier.A, Tier.B)
 # After crisis words nothing is sold (booking buttons, the services link, tips) for this long
 # (care-safety.md, "Crisis words": "nothing is sold in that answer or after it that day").
 CRISIS_QUIET = timedelta(hours=24)
@@ -69,7 +70,7 @@ def held_since(
     tier: str | None, symptom: str | None, label: str, since: datetime | None, now: datetime
 ) -> Safety:
     """A safety status as of `now`: whether a doctor's check may be told yet."""
-    lift_at = since + TIER_A_LIFT_WAIT if tier == "A" and since is not None else None
+    lift_at = since + TIER_A_LIFT_WAIT if tier == Tier.A and since is not None else None
     liftable = lift_at is None or now >= lift_at
     return Safety(tier, symptom, label, since, lift_at if not liftable else None, liftable)
 

@@ -16,26 +16,25 @@ from sqlalchemy import ColumnElement, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from dialogs.safety import CRISIS_QUIET, HOLDING_TIERS
+from dialogs.statuses import (
+    BroadcastStatus,
+    DeliveryStatus,
+    HandoffStatus,
+    PlanStatus,
+    PostKind,
+    ScreeningStatus,
+)
 from storage import inbox
 from storage.models import Broadcast, Client, Delivery, Handoff, ReminderPlan, Screening, utcnow
 from storage.repo import NOT_HELD
 
-OPEN_DRAFT = ("compose", "when", "draft")  # a staff member's broadcast not yet sent or planned
+# A staff member's broadcast not yet sent or planned.
+OPEN_DRAFT = (BroadcastStatus.COMPOSE, BroadcastStatus.WHEN, BroadcastStatus.DRAFT)
 # A draft waiting for the staff member's typed text or time: entering it ends a reply they
 # were writing from /inbox (the more recent wins; see dialogs.awaiting).
-TYPED = ("compose", "when")
-REMINDERS_ON = ("active", "asking")
-STATUSES = (
-    "pending",
-    "sending",
-    "sent",
-    "blocked",
-    "failed",
-    "unconfirmed",
-    "skipped",  # the client opted out (or was erased) after the broadcast started
-    "cancelled",  # staff stopped the broadcast before it reached this client
-    "held",  # a red flag (until a doctor has checked them) or crisis words (that day) since
-)
+TYPED = (BroadcastStatus.COMPOSE, BroadcastStatus.WHEN)
+REMINDERS_ON = (PlanStatus.ACTIVE, PlanStatus.ASKING)
+STATUSES = tuple(DeliveryStatus)  # every delivery status, each counted in a broadcast's figures
 MISSED_AFTER = timedelta(hours=1)  # a planned tip this late (the bot was down) is not sent
 
 
@@ -88,7 +87,10 @@ def _last_recommendations(
     rows = session.execute(
         select(Screening.client_id, Screening.result)
         .join(Client, col(Client.id) == col(Screening.client_id))
-        .where(col(Screening.status).in_(("completed", "red_flag")), *population)
+        .where(
+            col(Screening.status).in_((ScreeningStatus.COMPLETED, ScreeningStatus.RED_FLAG)),
+            *population,
+        )
         .order_by(col(Screening.client_id), col(Screening.finished_at))
     ).all()
     return {cid: tuple((result or {}).get("services", ())) for cid, result in rows}
@@ -99,7 +101,8 @@ def _asked_for_booking(session: Session) -> set[int]:
     (Booking links open the clinic's site; Telegram does not tell the bot they were used.)"""
     rows = session.execute(  # a conversation closed since still asked
         select(Handoff.client_id).where(
-            Handoff.kind == "request", col(Handoff.status).in_(("sent", "closed"))
+            Handoff.kind == PostKind.REQUEST,
+            col(Handoff.status).in_((HandoffStatus.SENT, HandoffStatus.CLOSED)),
         )
     ).all()
     return {cid for (cid,) in rows}
@@ -166,9 +169,9 @@ def save_tip(
 ) -> Broadcast | None:
     """The staff member's checked tip, now previewed. None if the draft has gone meanwhile."""
     draft = session.get(Broadcast, broadcast_id)
-    if draft is None or draft.status != "compose":
+    if draft is None or draft.status != BroadcastStatus.COMPOSE:
         return None
-    draft.template, draft.photo, draft.status = template, photo, "draft"
+    draft.template, draft.photo, draft.status = template, photo, BroadcastStatus.DRAFT
     return draft
 
 
@@ -230,7 +233,7 @@ def start(
     """Move a broadcast from `before` (draft or scheduled) to sending and create one pending
     delivery per recipient, in one transaction. False if it had moved on meanwhile (a staff
     member cancelled it as the tick started it): then nothing is created."""
-    values: dict[str, Any] = {"status": "sending", "started_at": now}
+    values: dict[str, Any] = {"status": BroadcastStatus.SENDING, "started_at": now}
     if status_message_id is not None:  # the panel Send now was pressed on shows the progress
         values["status_message_id"] = status_message_id
     if not move(session, broadcast_id, (before,), **values):
@@ -246,7 +249,7 @@ def start(
                     "broadcast_id": broadcast_id,
                     "client_id": r.client_id,
                     "chat_id": r.chat_id,
-                    "status": "pending",
+                    "status": DeliveryStatus.PENDING,
                     "updated_at": now,
                 }
                 for r in recipients
@@ -258,13 +261,20 @@ def start(
 def stop(session: Session, broadcast_id: int, now: datetime) -> bool:
     """Cancel a planned broadcast or stop a sending one; what was not sent is marked so."""
     if not move(
-        session, broadcast_id, ("sending", "scheduled"), status="cancelled", finished_at=now
+        session,
+        broadcast_id,
+        (BroadcastStatus.SENDING, BroadcastStatus.SCHEDULED),
+        status=BroadcastStatus.CANCELLED,
+        finished_at=now,
     ):
         return False
     session.execute(
         update(Delivery)
-        .where(col(Delivery.broadcast_id) == broadcast_id, col(Delivery.status) == "pending")
-        .values(status="cancelled", updated_at=now)
+        .where(
+            col(Delivery.broadcast_id) == broadcast_id,
+            col(Delivery.status) == DeliveryStatus.PENDING,
+        )
+        .values(status=DeliveryStatus.CANCELLED, updated_at=now)
     )
     return True
 
@@ -273,7 +283,9 @@ def due_scheduled(session: Session, now: datetime) -> tuple[list[int], list[Broa
     """Planned broadcasts whose time has come: (ids to start now, those missed: their time
     passed over MISSED_AFTER ago while the bot was down; they are marked so, not sent)."""
     due = session.exec(
-        select(Broadcast).where(Broadcast.status == "scheduled", col(Broadcast.scheduled_at) <= now)
+        select(Broadcast).where(
+            Broadcast.status == BroadcastStatus.SCHEDULED, col(Broadcast.scheduled_at) <= now
+        )
     ).all()
     start_now: list[int] = []
     missed: list[Broadcast] = []
@@ -281,24 +293,34 @@ def due_scheduled(session: Session, now: datetime) -> tuple[list[int], list[Broa
         assert broadcast.id is not None and broadcast.scheduled_at is not None
         if now - broadcast.scheduled_at <= MISSED_AFTER:
             start_now.append(broadcast.id)
-        elif move(session, broadcast.id, ("scheduled",), status="missed", finished_at=now):
+        elif move(
+            session,
+            broadcast.id,
+            (BroadcastStatus.SCHEDULED,),
+            status=BroadcastStatus.MISSED,
+            finished_at=now,
+        ):
             missed.append(broadcast)
     return start_now, missed
 
 
 def sending(session: Session) -> list[Broadcast]:
-    return list(session.exec(select(Broadcast).where(Broadcast.status == "sending")).all())
+    return list(
+        session.exec(select(Broadcast).where(Broadcast.status == BroadcastStatus.SENDING)).all()
+    )
 
 
 def mark_unconfirmed(session: Session, broadcast_id: int | None = None) -> int:
     """Sends that were in flight when the bot (or one broadcast's run) stopped: they may
     have arrived, so they are never sent again. At start-up, every broadcast's: long
     polling allows one bot process, so nobody else is sending."""
-    condition = col(Delivery.status) == "sending"
+    condition = col(Delivery.status) == DeliveryStatus.SENDING
     if broadcast_id is not None:
         condition = condition & (col(Delivery.broadcast_id) == broadcast_id)
     result = session.execute(
-        update(Delivery).where(condition).values(status="unconfirmed", updated_at=utcnow())
+        update(Delivery)
+        .where(condition)
+        .values(status=DeliveryStatus.UNCONFIRMED, updated_at=utcnow())
     )
     return int(result.rowcount)
 
@@ -308,7 +330,7 @@ def pending_page(session: Session, broadcast_id: int, after: int, limit: int) ->
         select(Delivery.id)
         .where(
             Delivery.broadcast_id == broadcast_id,
-            Delivery.status == "pending",
+            Delivery.status == DeliveryStatus.PENDING,
             col(Delivery.id) > after,
         )
         .order_by(col(Delivery.id))
@@ -323,7 +345,7 @@ def recipient(session: Session, delivery_id: int) -> Claimed | None:
     row = session.execute(
         select(Client.chat_id, Client.first_name)
         .join(Delivery, col(Client.id) == col(Delivery.client_id))
-        .where(col(Delivery.id) == delivery_id, col(Delivery.status) == "pending")
+        .where(col(Delivery.id) == delivery_id, col(Delivery.status) == DeliveryStatus.PENDING)
     ).first()
     return None if row is None else Claimed(row[0], row[1])
 
@@ -337,28 +359,28 @@ def claim(session: Session, delivery_id: int) -> Claimed | None:
         .join(Delivery, col(Client.id) == col(Delivery.client_id))
         .where(Delivery.id == delivery_id)
     ).first()
-    status = "sending"
+    status = DeliveryStatus.SENDING
     if client is None:  # erased since the broadcast started
         session.execute(
             update(Delivery)
-            .where(col(Delivery.id) == delivery_id, col(Delivery.status) == "pending")
-            .values(status="skipped", updated_at=utcnow())
+            .where(col(Delivery.id) == delivery_id, col(Delivery.status) == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.SKIPPED, updated_at=utcnow())
         )
         return None
     if client.blocked:
-        status = "blocked"
+        status = DeliveryStatus.BLOCKED
     elif not client.tips_consent:
-        status = "skipped"
+        status = DeliveryStatus.SKIPPED
     elif client.safety_tier in HOLDING_TIERS or (
         client.crisis_at is not None and utcnow() - client.crisis_at < CRISIS_QUIET
     ):
-        status = "held"  # a red flag, or crisis words today
+        status = DeliveryStatus.HELD  # a red flag, or crisis words today
     taken = session.execute(
         update(Delivery)
-        .where(col(Delivery.id) == delivery_id, col(Delivery.status) == "pending")
+        .where(col(Delivery.id) == delivery_id, col(Delivery.status) == DeliveryStatus.PENDING)
         .values(status=status, updated_at=utcnow())
     )
-    if not taken.rowcount or status != "sending":
+    if not taken.rowcount or status != DeliveryStatus.SENDING:
         return None
     return Claimed(client.chat_id, client.first_name)
 
@@ -395,7 +417,7 @@ def failure_reasons(session: Session, broadcast_id: int, top: int = 3) -> list[t
     """The commonest reasons deliveries failed (Telegram's words), for the staff report."""
     rows = session.exec(
         select(Delivery.reason).where(
-            Delivery.broadcast_id == broadcast_id, Delivery.status == "failed"
+            Delivery.broadcast_id == broadcast_id, Delivery.status == DeliveryStatus.FAILED
         )
     ).all()
     return Counter(r or "unknown" for r in rows).most_common(top)

@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from dialogs.export import FunnelRow
+from dialogs.statuses import ScreeningStatus
 from storage.broadcasts import REMINDERS_ON
 from storage.models import BreakDay, Client, Event, ReminderPlan, Screening
 
@@ -22,7 +23,10 @@ def funnel(session: Session, zone: tzinfo) -> list[FunnelRow]:
     results: dict[int, dict[str, object]] = {}
     for client_id, result in session.exec(
         select(col(Screening.client_id), col(Screening.result))
-        .where(col(Screening.status) == "completed", col(Screening.client_id).in_(consented))
+        .where(
+            col(Screening.status) == ScreeningStatus.COMPLETED,
+            col(Screening.client_id).in_(consented),
+        )
         .order_by(col(Screening.finished_at))
     ).all():
         results[client_id] = result if isinstance(result, dict) else {}  # the latest stays

@@ -21,12 +21,13 @@ from sqlmodel import Session, col, select
 
 from dialogs.awaiting import RELAY_WINDOW
 from dialogs.opening_hours import OpeningHours
+from dialogs.statuses import HandoffStatus, PostKind
 from storage.db import upsert_insert
 from storage.models import Client, Handoff
 from storage.repo import keeps_open, open_handoff
 
-REPLY = "reply"  # the kind of row that puts a staff member's next message on its way
-WRITING = "writing"
+REPLY = PostKind.REPLY  # the kind of row that puts a staff member's next message on its way
+WRITING = HandoffStatus.WRITING
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class OpenRequest:
 
 
 def _open() -> tuple[object, ...]:
-    return (col(Handoff.kind) == "request", col(Handoff.status) == "sent")
+    return (col(Handoff.kind) == PostKind.REQUEST, col(Handoff.status) == HandoffStatus.SENT)
 
 
 def _newest_first() -> tuple[object, ...]:
@@ -85,7 +86,7 @@ def _first_answers(session: Session, requests: list[Handoff]) -> dict[int, datet
     reached = {r.client_id: r.sent_at or r.created_at for r in requests}
     rows = session.exec(
         select(Handoff.client_id, Handoff.created_at).where(
-            col(Handoff.client_id).in_(reached), Handoff.kind == "staff"
+            col(Handoff.client_id).in_(reached), Handoff.kind == PostKind.STAFF
         )
     ).all()
     first: dict[int, datetime] = {}
@@ -112,7 +113,7 @@ def open_request(session: Session, request_id: int, now: datetime) -> OpenReques
     """The request if it is still open (a button pressed on an older list may name one
     closed since, one whose week ran out, or a client who deleted their data)."""
     request = session.get(Handoff, request_id)
-    if request is None or request.kind != "request" or request.status != "sent":
+    if request is None or request.kind != PostKind.REQUEST or request.status != HandoffStatus.SENT:
         return None
     client = session.get(Client, request.client_id)
     if client is None or open_handoff(session, client.id, now - RELAY_WINDOW) is None:  # type: ignore[arg-type]
@@ -143,7 +144,7 @@ def take(
             .values(**claim)
         )
     session.refresh(found.request)  # who has it now, whoever won
-    return (found if found.request.status == "sent" else None), won
+    return (found if found.request.status == HandoffStatus.SENT else None), won
 
 
 def carry_take(session: Session, request_id: int, now: datetime) -> None:
@@ -273,7 +274,7 @@ def _answered_since(session: Session, client_id: int, since: datetime) -> bool:
         session.exec(
             select(Handoff.id).where(
                 Handoff.client_id == client_id,
-                Handoff.kind == "staff",
+                Handoff.kind == PostKind.STAFF,
                 col(Handoff.created_at) >= since,
             )
         ).first()

@@ -21,6 +21,16 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from dialogs.statuses import (
+    BroadcastStatus,
+    DeliveryStatus,
+    HandoffStatus,
+    PlanStatus,
+    PostKind,
+    ScreeningStatus,
+    Stage,
+)
+
 
 def utcnow() -> datetime:
     """Aware UTC now: what every timestamp column stores."""
@@ -36,7 +46,7 @@ class Client(SQLModel, table=True):
     first_name: str = Field(default="", max_length=128)
     username: str | None = Field(default=None, max_length=64)
     source: str | None = Field(default=None, max_length=64)
-    stage: str = Field(default="new", max_length=32)
+    stage: str = Field(default=Stage.NEW, max_length=32)
     health_consent: bool | None = None
     health_consent_at: datetime | None = None
     tips_consent: bool | None = None
@@ -80,7 +90,7 @@ class Screening(SQLModel, table=True):
     )
     key: str = Field(max_length=16, unique=True)
     questionnaire_version: int
-    status: str = Field(default="in_progress", max_length=16)
+    status: str = Field(default=ScreeningStatus.IN_PROGRESS, max_length=16)
     red_flag_tier: str | None = Field(default=None, max_length=1)
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = Field(default=None, index=True)
@@ -138,10 +148,10 @@ class Handoff(SQLModel, table=True):
     # request | relay (a client's message) | staff (a staff reply's receipt) | detail (health
     # details shown on demand, removed after a day) | note (a staff action's note) | reply (a
     # staff member writing an answer from /inbox)
-    kind: str = Field(default="request", max_length=8)
+    kind: str = Field(default=PostKind.REQUEST, max_length=8)
     # asked | sending | sent | declined | failed | closed | deleted (a detail post removed) |
     # writing (a reply row, until the answer is sent or cancelled)
-    status: str = Field(default="asked", max_length=8)
+    status: str = Field(default=HandoffStatus.ASKED, max_length=8)
     screening_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("screening.id", ondelete="SET NULL"), nullable=True),
@@ -186,7 +196,7 @@ class ReminderPlan(SQLModel, table=True):
             Integer, ForeignKey("client.id", ondelete="CASCADE"), nullable=False, unique=True
         )
     )
-    status: str = Field(default="setup", max_length=8)  # setup|active|paused|asking|off
+    status: str = Field(default=PlanStatus.SETUP, max_length=8)  # setup|active|paused|asking|off
     step: str | None = Field(default=None, max_length=8)  # the setup question being asked
     days: str = Field(default="1111100", max_length=7)
     start_minute: int = 9 * 60
@@ -273,7 +283,7 @@ class Broadcast(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     staff_id: int = Field(sa_type=BigInteger)  # the staff member's Telegram id (and chat)
-    status: str = Field(default="compose", max_length=12)
+    status: str = Field(default=BroadcastStatus.COMPOSE, max_length=12)
     template: str | None = None
     photo: str | None = Field(default=None, max_length=256)  # a Telegram file id
     segment: str = Field(default="all", max_length=80)
@@ -308,7 +318,7 @@ class Delivery(SQLModel, table=True):
     )
     chat_id: int | None = Field(default=None, sa_type=BigInteger)
     # pending | sending | sent | blocked | failed | unconfirmed | skipped (opted out meanwhile)
-    status: str = Field(default="pending", max_length=12)
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=12)
     message_id: int | None = Field(default=None, sa_type=BigInteger)
     reason: str | None = Field(default=None, max_length=200)
     updated_at: datetime = Field(default_factory=utcnow)

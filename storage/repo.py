@@ -11,6 +11,7 @@ from sqlalchemy import String, and_, bindparam, delete, func, insert, or_, updat
 from sqlmodel import Session, col, select
 
 from dialogs.safety import HOLDING_TIERS
+from dialogs.statuses import HandoffStatus, PlanStatus, PostKind, ScreeningStatus
 from storage import progress
 from storage.models import (
     Answer,
@@ -198,7 +199,10 @@ _CONVERSATION = (
     select(Client, Screening, _ANSWERS_SO_FAR)
     .outerjoin(
         Screening,
-        and_(col(Screening.client_id) == col(Client.id), col(Screening.status) == "in_progress"),
+        and_(
+            col(Screening.client_id) == col(Client.id),
+            col(Screening.status) == ScreeningStatus.IN_PROGRESS,
+        ),
     )
     .where(col(Client.telegram_id) == bindparam("telegram_id"))
     # One update of a chat at a time, across replicas too: a second update of the same chat
@@ -284,7 +288,7 @@ def sync_answers(session: Session, screening_id: int, stored: Pairs, answers: Pa
 def retire_screening(session: Session, screening: Screening) -> None:
     """End a screening that will not be finished (cancelled, started over, outdated) and
     erase its answers: they serve no purpose any more."""
-    screening.status = "cancelled"
+    screening.status = ScreeningStatus.CANCELLED
     screening.finished_at = utcnow()
     session.execute(delete(Answer).where(col(Answer.screening_id) == screening.id))
 
@@ -327,7 +331,8 @@ def latest_finished_screening(session: Session, client_id: int) -> Screening | N
     result = session.exec(
         select(Screening)
         .where(
-            Screening.client_id == client_id, col(Screening.status).in_(("completed", "red_flag"))
+            Screening.client_id == client_id,
+            col(Screening.status).in_((ScreeningStatus.COMPLETED, ScreeningStatus.RED_FLAG)),
         )
         .order_by(col(Screening.finished_at).desc())
     )
@@ -353,7 +358,9 @@ def ask_handoff(
     earlier unanswered request is dropped. `now`: the bot's clock, which every time the
     conversation window is judged by comes from."""
     session.execute(
-        delete(Handoff).where(col(Handoff.client_id) == client.id, col(Handoff.status) == "asked")
+        delete(Handoff).where(
+            col(Handoff.client_id) == client.id, col(Handoff.status) == HandoffStatus.ASKED
+        )
     )
     screening = latest_finished_screening(session, client.id)  # type: ignore[arg-type]
     handoff = Handoff(
@@ -376,8 +383,8 @@ def handoff_count(session: Session, client_id: int) -> int:
     """How many times the client has asked to talk to a therapist (requests sent)."""
     statement = select(func.count()).where(
         col(Handoff.client_id) == client_id,
-        col(Handoff.kind) == "request",
-        col(Handoff.status) == "sent",
+        col(Handoff.kind) == PostKind.REQUEST,
+        col(Handoff.status) == HandoffStatus.SENT,
     )
     return int(session.exec(statement).one())
 
@@ -385,7 +392,7 @@ def handoff_count(session: Session, client_id: int) -> int:
 def pending_handoff(session: Session, client_id: int, handoff_id: int) -> Handoff | None:
     """The client's own request, if it still awaits an answer (a second tap finds none)."""
     handoff = session.get(Handoff, handoff_id)
-    if handoff is None or handoff.client_id != client_id or handoff.status != "asked":
+    if handoff is None or handoff.client_id != client_id or handoff.status != HandoffStatus.ASKED:
         return None
     return handoff
 
@@ -413,7 +420,7 @@ def record_relay(
     session: Session,
     client_id: int,
     post: tuple[int, int],
-    kind: str = "relay",
+    kind: str = PostKind.RELAY,
     at: datetime | None = None,
 ) -> bool:
     """A post in the staff chat about this client, so staff may reply to it too: a client's
@@ -427,7 +434,7 @@ def record_relay(
         Handoff(
             client_id=client_id,
             kind=kind,
-            status="sent",
+            status=HandoffStatus.SENT,
             staff_chat_id=staff_chat_id,
             staff_message_id=staff_message_id,
             created_at=at or utcnow(),
@@ -442,16 +449,16 @@ def close_conversation(
     """Staff close a client's conversation (from its request's post): every open request and
     staff reply of that client is marked closed. The client, or None if already closed."""
     request = session.get(Handoff, request_id)
-    if request is None or request.kind != "request" or request.status != "sent":
+    if request is None or request.kind != PostKind.REQUEST or request.status != HandoffStatus.SENT:
         return None
     closed = session.execute(
         update(Handoff)
         .where(
             col(Handoff.client_id) == request.client_id,
-            col(Handoff.kind).in_(("request", "staff")),
-            col(Handoff.status) == "sent",
+            col(Handoff.kind).in_((PostKind.REQUEST, PostKind.STAFF)),
+            col(Handoff.status) == HandoffStatus.SENT,
         )
-        .values(status="closed", closed_at=now or utcnow())
+        .values(status=HandoffStatus.CLOSED, closed_at=now or utcnow())
     )
     if closed.rowcount == 0:  # type: ignore[attr-defined]
         return None  # another staff member (or replica) closed it a moment ago
@@ -463,7 +470,11 @@ def keeps_open(row: Any, since: datetime) -> tuple[Any, ...]:
     and more recent than `since` (now less RELAY_WINDOW). The one definition of "open" for
     the client's messages, staff replies, /inbox and its alerts; `row` is `Handoff` or an
     alias of it (the inbox asks per request whether its client's conversation is open)."""
-    return (row.status == "sent", row.kind.in_(("request", "staff")), row.created_at >= since)
+    return (
+        row.status == HandoffStatus.SENT,
+        row.kind.in_((PostKind.REQUEST, PostKind.STAFF)),
+        row.created_at >= since,
+    )
 
 
 def open_handoff(session: Session, client_id: int, since: datetime) -> Handoff | None:
@@ -486,8 +497,8 @@ def last_to_team(session: Session, client_id: int) -> datetime | None:
         .where(
             Handoff.client_id == client_id,
             or_(
-                col(Handoff.kind) == "relay",
-                and_(col(Handoff.kind) == "request", col(Handoff.sent_at).is_not(None)),
+                col(Handoff.kind) == PostKind.RELAY,
+                and_(col(Handoff.kind) == PostKind.REQUEST, col(Handoff.sent_at).is_not(None)),
             ),
         )
         .order_by(reached.desc())
@@ -502,15 +513,18 @@ def closed_by_staff(session: Session, client_id: int) -> bool:
         select(Handoff.status)
         .where(
             Handoff.client_id == client_id,
-            col(Handoff.kind).in_(("request", "staff")),
-            col(Handoff.status).in_(("sent", "closed")),
+            col(Handoff.kind).in_((PostKind.REQUEST, PostKind.STAFF)),
+            col(Handoff.status).in_((HandoffStatus.SENT, HandoffStatus.CLOSED)),
         )
         .order_by(col(Handoff.id).desc())
     ).first()
-    return latest == "closed"
+    return latest == HandoffStatus.CLOSED
 
 
-REPLY_TARGETS = ("request", "relay")  # the posts a staff reply to reaches the client from
+REPLY_TARGETS = (
+    PostKind.REQUEST,
+    PostKind.RELAY,
+)  # the posts a staff reply to reaches the client from
 
 
 def post_about(
@@ -530,7 +544,15 @@ def post_about(
 # Every post about a client the bot tracks (removed with their data): in the staff group
 # (request, relay, staff receipt, detail, note), and in a staff member's private chat (an
 # /inbox page listing them, an /export file with their row).
-STAFF_POSTS = ("request", "relay", "staff", "detail", "note", "listing", "export")
+STAFF_POSTS = (
+    PostKind.REQUEST,
+    PostKind.RELAY,
+    PostKind.STAFF,
+    PostKind.DETAIL,
+    PostKind.NOTE,
+    PostKind.LISTING,
+    PostKind.EXPORT,
+)
 
 
 def record_posts(
@@ -541,7 +563,7 @@ def record_posts(
         return
     chat, message = post
     rows = [
-        {"client_id": cid, "kind": kind, "status": "sent", "staff_chat_id": chat,
+        {"client_id": cid, "kind": kind, "status": HandoffStatus.SENT, "staff_chat_id": chat,
          "staff_message_id": message, "created_at": at}
         for cid in client_ids
     ]  # fmt: skip
@@ -557,7 +579,7 @@ def staff_posts(
         .where(
             Handoff.client_id == client_id,
             col(Handoff.kind).in_(kinds),
-            col(Handoff.status) != "deleted",
+            col(Handoff.status) != HandoffStatus.DELETED,
             col(Handoff.staff_message_id).is_not(None),
             col(Handoff.staff_chat_id).is_not(None),
         )
@@ -571,11 +593,13 @@ def expired_details(session: Session, before: datetime) -> list[tuple[int, int, 
     They are marked deleted here; the caller removes the posts."""
     rows = session.exec(
         select(Handoff).where(
-            Handoff.kind == "detail", Handoff.status == "sent", col(Handoff.created_at) < before
+            Handoff.kind == PostKind.DETAIL,
+            Handoff.status == HandoffStatus.SENT,
+            col(Handoff.created_at) < before,
         )
     ).all()
     for row in rows:
-        row.status = "deleted"
+        row.status = HandoffStatus.DELETED
     return [(row.id, row.staff_chat_id, row.staff_message_id) for row in rows]  # type: ignore[misc]
 
 
@@ -615,7 +639,7 @@ _DUE_PROMPTS = (
     select(ReminderPlan, Client)
     .join(Client, col(Client.id) == col(ReminderPlan.client_id))
     .where(
-        col(ReminderPlan.status) == "active",
+        col(ReminderPlan.status) == PlanStatus.ACTIVE,
         col(ReminderPlan.next_due_at) <= bindparam("now"),
         col(Client.blocked).is_(False),
         NOT_HELD,
@@ -627,7 +651,7 @@ _DUE_SUMMARIES = (
     select(ReminderPlan, Client)
     .join(Client, col(Client.id) == col(ReminderPlan.client_id))
     .where(
-        col(ReminderPlan.status).in_(("active", "paused", "asking")),
+        col(ReminderPlan.status).in_((PlanStatus.ACTIVE, PlanStatus.PAUSED, PlanStatus.ASKING)),
         col(ReminderPlan.summary_due_at) <= bindparam("now"),
         col(Client.blocked).is_(False),
         NOT_HELD,
@@ -671,7 +695,7 @@ def export_client(session: Session, client: Client) -> dict[str, Any]:
             }
         )
     handoffs = session.exec(
-        select(Handoff).where(Handoff.client_id == client.id, Handoff.status == "sent")
+        select(Handoff).where(Handoff.client_id == client.id, Handoff.status == HandoffStatus.SENT)
     ).all()
     events = (
         session.exec(select(Event).where(Event.client_id == client.id).order_by(col(Event.id)))

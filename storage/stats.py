@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, u
 from sqlmodel import Session, col, select
 
 from dialogs.schedule import at_local
+from dialogs.statuses import DeliveryStatus, Tier
 from storage.broadcasts import STATUSES as DELIVERY_STATUSES
 from storage.models import Broadcast, Delivery, Event
 from storage.progress import PainChange, pain_change
@@ -40,7 +41,7 @@ KINDS = (
     "reminders_on",
     "break_done",
 )
-TIERS = ("A", "B")
+TIERS = (Tier.A, Tier.B)
 RECENT_TIPS = 5  # broadcasts with figures of their own
 UNSUBSCRIBE_WITHIN = timedelta(hours=48)  # an unsubscribe this soon after a tip counts for it
 
@@ -223,7 +224,8 @@ def tip_figures(
         return ()
     ids = [bid for bid, _ in latest]
     per_status = select(col(Delivery.broadcast_id), col(Delivery.status), func.count()).where(
-        col(Delivery.broadcast_id).in_(ids), col(Delivery.status).in_(("sent", "blocked"))
+        col(Delivery.broadcast_id).in_(ids),
+        col(Delivery.status).in_((DeliveryStatus.SENT, DeliveryStatus.BLOCKED)),
     )
     statuses: dict[tuple[int, str], int] = {
         (bid, status): int(n)
@@ -247,7 +249,7 @@ def tip_figures(
         .where(
             col(Event.kind) == "consent_tips",
             col(Event.at) >= oldest,
-            col(Delivery.status) == "sent",
+            col(Delivery.status) == DeliveryStatus.SENT,
             col(Delivery.updated_at) >= oldest - UNSUBSCRIBE_WITHIN,
             col(Delivery.updated_at) <= col(Event.at),
         )
@@ -265,8 +267,8 @@ def tip_figures(
         TipFigures(
             broadcast_id=bid,
             started_at=started,
-            delivered=statuses.get((bid, "sent"), 0),
-            blocked=statuses.get((bid, "blocked"), 0),
+            delivered=statuses.get((bid, DeliveryStatus.SENT), 0),
+            blocked=statuses.get((bid, DeliveryStatus.BLOCKED), 0),
             unsubscribed=unsubscribed[bid],
         )
         for bid, started in latest

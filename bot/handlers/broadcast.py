@@ -36,6 +36,7 @@ from dialogs.staff_text import (
     from_telegram_html,
     to_telegram_html,
 )
+from dialogs.statuses import BroadcastStatus
 from dialogs.tips import find_tip
 from storage import broadcasts as repo
 from storage.models import Broadcast
@@ -76,7 +77,7 @@ async def take_staff_message(update: Update, context: BotContext, draft: Broadca
     assert message is not None
     if update.edited_message:
         await message.reply_text(render("staff/edit_not_taken"))
-    elif draft.status == "compose":
+    elif draft.status == BroadcastStatus.COMPOSE:
         await _take_tip(message, context, draft)
     else:
         await _take_when(message, context, draft)
@@ -185,7 +186,9 @@ async def _take_when(message: Message, context: BotContext, draft: Broadcast) ->
         return
     bid: int = draft.id  # type: ignore[assignment]
     planned = await services.db.run(
-        lambda s: repo.move(s, bid, ("when",), status="scheduled", scheduled_at=moment)
+        lambda s: repo.move(
+            s, bid, (BroadcastStatus.WHEN,), status=BroadcastStatus.SCHEDULED, scheduled_at=moment
+        )
     )
     if planned:
         await message.reply_text(
@@ -219,7 +222,7 @@ async def _pick_tip(
         return False
     staff_id = query.from_user.id
     draft = await context.services.db.run(
-        lambda s: repo.new_draft(s, staff_id, status="draft", template=tip.text)
+        lambda s: repo.new_draft(s, staff_id, status=BroadcastStatus.DRAFT, template=tip.text)
     )
     await query.answer()
     await _preview(context, query.from_user.id, draft, query.from_user.first_name)
@@ -229,7 +232,7 @@ async def _pick_tip(
 async def _show_audiences(
     query: CallbackQuery, context: BotContext, press: dialog.BroadcastPress
 ) -> bool:
-    draft = await _draft(context, press.broadcast_id, ("draft",))
+    draft = await _draft(context, press.broadcast_id, (BroadcastStatus.DRAFT,))
     if draft is None:
         return False
     counts = await context.services.db.run(repo.segment_counts)
@@ -247,7 +250,7 @@ async def _choose_audience(
     if segment is None:
         return False
     if not await context.services.db.run(
-        lambda s: repo.move(s, press.broadcast_id, ("draft",), segment=segment)
+        lambda s: repo.move(s, press.broadcast_id, (BroadcastStatus.DRAFT,), segment=segment)
     ):
         return False
     return await _back_to_panel(query, context, press)
@@ -256,7 +259,7 @@ async def _choose_audience(
 async def _back_to_panel(
     query: CallbackQuery, context: BotContext, press: dialog.BroadcastPress
 ) -> bool:
-    draft = await _draft(context, press.broadcast_id, ("draft",))
+    draft = await _draft(context, press.broadcast_id, (BroadcastStatus.DRAFT,))
     if draft is None:
         return False
     reply = await _panel(context.services, draft, replace=True)
@@ -269,7 +272,7 @@ async def _confirm_send(
     query: CallbackQuery, context: BotContext, press: dialog.BroadcastPress
 ) -> bool:
     """ "Send now" first asks: to how many clients, now (none: nothing to confirm)."""
-    draft = await _draft(context, press.broadcast_id, ("draft",))
+    draft = await _draft(context, press.broadcast_id, (BroadcastStatus.DRAFT,))
     if draft is None:
         return False
     segment = draft.segment
@@ -292,7 +295,9 @@ async def _send_now(
     bid = press.broadcast_id
     now = services.clock()
     panel_id = query.message.message_id if query.message else None
-    if not await services.db.run(lambda s: repo.start(s, bid, "draft", now, panel_id)):
+    if not await services.db.run(
+        lambda s: repo.start(s, bid, BroadcastStatus.DRAFT, now, panel_id)
+    ):
         return False
     await query.answer(labels.bc_started)
     return True
@@ -303,7 +308,9 @@ async def _ask_when(
 ) -> bool:
     services = context.services
     bid = press.broadcast_id
-    if not await services.db.run(lambda s: repo.move(s, bid, ("draft",), status="when")):
+    if not await services.db.run(
+        lambda s: repo.move(s, bid, (BroadcastStatus.DRAFT,), status=BroadcastStatus.WHEN)
+    ):
         return False
     zone = services.settings.clinic_zone
     text = render(
@@ -320,9 +327,9 @@ async def _ask_when(
 async def _edit(query: CallbackQuery, context: BotContext, press: dialog.BroadcastPress) -> bool:
     """Back to composing; the current text is sent so it can be copied and changed."""
     bid = press.broadcast_id
-    draft = await _draft(context, bid, ("draft",))
+    draft = await _draft(context, bid, (BroadcastStatus.DRAFT,))
     if draft is None or not await context.services.db.run(
-        lambda s: repo.move(s, bid, ("draft",), status="compose")
+        lambda s: repo.move(s, bid, (BroadcastStatus.DRAFT,), status=BroadcastStatus.COMPOSE)
     ):
         return False
     await query.answer()

@@ -12,6 +12,7 @@ from bot.handlers.inbox import send_privately
 from bot.services import BotContext
 from dialogs.export import to_csv
 from dialogs.render import environment, render
+from dialogs.statuses import PostKind
 from storage import export
 
 
@@ -35,4 +36,6 @@ async def on_export(update: Update, context: BotContext) -> None:
     caption = render("staff/export_caption", count=len(rows), zone=zone)
     clients = [row.client_id for row in rows]
     document = InputFile(content, filename=name)
-    await send_privately(context, message, user.id, clients, "export", caption, document=document)
+    await send_privately(
+        context, message, user.id, clients, PostKind.EXPORT, caption, document=document
+    )

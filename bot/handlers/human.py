@@ -32,6 +32,7 @@ from dialogs.presses import CloseConversation, DeclineRequest, ShareRequest, Sho
 from dialogs.render import labels, render
 from dialogs.replies import Button
 from dialogs.safety import Safety, urgent_advice
+from dialogs.statuses import HandoffStatus, PlanStatus, PostKind, Urgent
 from storage import inbox, repo
 from storage.models import Client, Handoff, Screening
 from storage.repo import TelegramUser
@@ -73,10 +74,10 @@ async def on_request_answer(
             return None  # deleted since, or answered already (a second tap)
         safety = safety_of(client, services)
         if answer == "n" or staff_chat is None:
-            handoff.status = "declined" if answer == "n" else "failed"
+            handoff.status = HandoffStatus.DECLINED if answer == "n" else HandoffStatus.FAILED
             handoff.words = None  # not shared: not kept
             return handoff, "", safety
-        handoff.status = "sending"
+        handoff.status = HandoffStatus.SENDING
         shared_hold = safety.holds and handoff.screening_id is not None
         return handoff, render("staff_handoff_post", client=client, urgent=shared_hold), safety
 
@@ -103,7 +104,9 @@ async def on_request_answer(
         except TelegramError:
             log.exception("could not post a hand-off to the staff chat")
     if posted is None:
-        await services.db.run(lambda s: repo.set_handoff_status(s, handoff_id, "failed"))
+        await services.db.run(
+            lambda s: repo.set_handoff_status(s, handoff_id, HandoffStatus.FAILED)
+        )
         await edit_pressed(query, **_unavailable(services, _urgent(safety)))
         return
     post, now = (posted.chat_id, posted.message_id), services.clock()
@@ -111,7 +114,7 @@ async def on_request_answer(
     def sent(session: Session) -> tuple[datetime | None, Client | None, Handoff | None]:
         told_at = repo.last_to_team(session, handoff.client_id)
         inbox.carry_take(session, handoff_id, now)
-        repo.set_handoff_status(session, handoff_id, "sent", post, now)
+        repo.set_handoff_status(session, handoff_id, HandoffStatus.SENT, post, now)
         return told_at, session.get(Client, handoff.client_id), session.get(Handoff, handoff_id)
 
     told_at, client, request = await services.db.run(sent)
@@ -142,10 +145,12 @@ async def alert_crisis(
         client = repo.active_client(session, user.id) or repo.create_client(
             session, user, chat, None
         )
-        request = Handoff(client_id=client.id, status="sending", urgent="crisis", created_at=now)  # type: ignore[arg-type]
+        request = Handoff(
+            client_id=client.id, status=HandoffStatus.SENDING, urgent=Urgent.CRISIS, created_at=now
+        )  # type: ignore[arg-type]
         session.add(request)
         plan = repo.reminder_plan(session, client.id)  # type: ignore[arg-type]
-        if plan is not None and plan.status == "setup":
+        if plan is not None and plan.status == PlanStatus.SETUP:
             plan.step = None  # what they write next is for the team, not a setup question
         session.flush()
         return client, request
@@ -159,7 +164,9 @@ async def alert_crisis(
         )
     except TelegramError:
         log.exception("could not alert the staff chat to crisis words")
-        await services.db.run(lambda s: repo.set_handoff_status(s, request_id, "failed"))
+        await services.db.run(
+            lambda s: repo.set_handoff_status(s, request_id, HandoffStatus.FAILED)
+        )
         return None
     post = (posted.chat_id, posted.message_id)
 
@@ -168,7 +175,7 @@ async def alert_crisis(
         if client is None or request is None:
             return None  # erased their data while the post was on its way
         inbox.carry_take(session, request_id, now)
-        repo.set_handoff_status(session, request_id, "sent", post, now)
+        repo.set_handoff_status(session, request_id, HandoffStatus.SENT, post, now)
         return client, request
 
     opened = await services.db.run(sent)
@@ -291,7 +298,7 @@ async def post_words(
             return None
         now = services.clock()
         post = (posted.chat_id, posted.message_id)
-        if not await keep_post(context.bot, services, client.id, post, "relay", now):  # type: ignore[arg-type]
+        if not await keep_post(context.bot, services, client.id, post, PostKind.RELAY, now):  # type: ignore[arg-type]
             return None  # they erased their data meanwhile: the post went, and nothing is said
     return now
 
@@ -340,9 +347,9 @@ async def on_details(update: Update, context: BotContext, press: ShowDetails) ->
     def details(session: Session) -> tuple[int, str] | None:
         request = session.get(Handoff, request_id)
         client = session.get(Client, request.client_id) if request else None
-        if request is None or client is None or request.kind != "request":
+        if request is None or client is None or request.kind != PostKind.REQUEST:
             return None
-        if request.status not in ("sent", "closed"):
+        if request.status not in (HandoffStatus.SENT, HandoffStatus.CLOSED):
             return None  # the client declined (or it never went): nothing was shared
         return client.id, _staff_summary(session, client, request, services)  # type: ignore[return-value]
 
@@ -355,7 +362,9 @@ async def on_details(update: Update, context: BotContext, press: ShowDetails) ->
     shown = await context.bot.send_message(
         query.message.chat.id, summary, reply_to_message_id=query.message.message_id
     )
-    await keep_post(context.bot, services, client_id, (shown.chat_id, shown.message_id), "detail")
+    await keep_post(
+        context.bot, services, client_id, (shown.chat_id, shown.message_id), PostKind.DETAIL
+    )
 
 
 async def on_close(update: Update, context: BotContext, press: CloseConversation) -> None:
@@ -473,7 +482,7 @@ async def deliver_staff_reply(context: BotContext, message: Message, client: Cli
     # Staff activity keeps the conversation open and stops the inbox's alert (stamped with the
     # bot's clock); the confirmation is the team's note (a reply to it is not sent).
     post = (delivered.chat_id, delivered.message_id)
-    await keep_post(context.bot, context.services, client_id, post, "staff", now)
+    await keep_post(context.bot, context.services, client_id, post, PostKind.STAFF, now)
     await context.services.db.run(  # answering is taking: the inbox shows who has it
         lambda s: inbox.take_by_reply(s, client_id, sender.id, sender.first_name, now)
     )

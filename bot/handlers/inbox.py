@@ -30,6 +30,7 @@ from dialogs.inbox import Entry, inbox_view, shared_safety
 from dialogs.presses import InboxAction, InboxPage
 from dialogs.render import labels, render
 from dialogs.replies import Keyboard
+from dialogs.statuses import PostKind
 from dialogs.telegram_html import parse_html
 from storage import inbox, repo
 from storage.models import Client, Handoff
@@ -57,7 +58,7 @@ async def on_inbox(update: Update, context: BotContext) -> None:
     assert message is not None and update.effective_user is not None
     viewer = update.effective_user.id
     text, keyboard, listed = await _view(context.services, 0, viewer)
-    await send_privately(context, message, viewer, listed, "listing", text, markup(keyboard))
+    await send_privately(context, message, viewer, listed, PostKind.LISTING, text, markup(keyboard))
 
 
 async def send_privately(
@@ -316,4 +317,4 @@ async def _refresh(query: CallbackQuery, services: Services, page: int) -> None:
         return  # Telegram refuses an edit that changes nothing
     await query.edit_message_text(text, reply_markup=reply_markup)
     post, now = (message.chat.id, message.message_id), services.clock()
-    await services.db.run(lambda s: repo.record_posts(s, listed, post, "listing", now))
+    await services.db.run(lambda s: repo.record_posts(s, listed, post, PostKind.LISTING, now))

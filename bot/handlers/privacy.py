@@ -17,6 +17,7 @@ from dialogs import mydata
 from dialogs.presses import DeleteEverything, KeepData, SwitchConsent
 from dialogs.render import labels, render
 from dialogs.replies import Button
+from dialogs.statuses import PostKind, Stage
 from storage import inbox, repo
 from storage import progress as checkins
 from storage.models import Client
@@ -40,7 +41,9 @@ async def on_switch(update: Update, context: BotContext, press: SwitchConsent) -
     await edit_pressed(query, **_privacy(context.services, client))  # type: ignore[arg-type]
     if topic == "health" and not agree:  # health details shown to staff go too
         client_id: int = client.id  # type: ignore[assignment]
-        posts = await context.services.db.run(lambda s: repo.staff_posts(s, client_id, ("detail",)))
+        posts = await context.services.db.run(
+            lambda s: repo.staff_posts(s, client_id, (PostKind.DETAIL,))
+        )
         await remove_posts(context.bot, posts)
 
 
@@ -124,7 +127,7 @@ def _facts(session: Session, client: Client, services: Services) -> mydata.Facts
         safety_cleared_at=client.safety_cleared_at,
         checked=checked_of(client, services),
         check=check,
-        answered_now=answered if client.stage == "screening" else None,
+        answered_now=answered if client.stage == Stage.SCREENING else None,
         plan=plan,
         handoffs=repo.handoff_count(session, client_id),
         checkins=tuple(checkins.to_checkin(c) for c in checkins.all_checkins(session, client_id)),
