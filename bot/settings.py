@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from dialogs.opening_hours import OpeningHours, parse_holidays, parse_week
-from storage.db import sqlite_folder_problem
+from storage.db import sqlite_folder_problem, sqlite_mode_problem
 
 _DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 # BotFather tokens look like "123456789:AA...": digits, a colon, then 30+ url-safe characters.
@@ -328,6 +328,13 @@ def _is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def setup_warnings(settings: Settings) -> list[str]:
+    """What is probably wrong in a setup that still runs, one line each: `bmx-bot check`
+    prints them and `bmx-bot run` logs them at start, and neither stops."""
+    found = [sqlite_mode_problem(make_url(settings.database_url))]
+    return [line for line in found if line is not None]
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import stat
 import subprocess
 import sys
 from collections.abc import Awaitable
@@ -196,6 +197,25 @@ async def test_a_rejected_token_and_a_real_run(tmp_path: Path, emulator: BotApiE
     assert running.returncode == 0, err.decode()
     assert emulator.token not in err.decode()
     assert "Traceback" not in err.decode()
+
+
+async def test_a_first_run_makes_a_database_only_its_user_can_open(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    """`bmx-bot run` in a fresh checkout: the default sqlite:///var/bmx.db, var/ made by the
+    bot (0700) and every file SQLite and the bot keep there 0600."""
+    running = await bot_process(tmp_path, BOT_TOKEN=emulator.token, BOT_API_URL=emulator.base_url)
+    try:
+        await ready(emulator)
+        var = tmp_path / "var"
+        modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in var.iterdir()}
+        assert stat.S_IMODE(var.stat().st_mode) == 0o700
+        files = ("bmx.db", "bmx.db-wal", "bmx.db-shm", "bmx.db.polling.lock", "bmx.db.bulk.lock")
+        assert modes == dict.fromkeys(files, 0o600)
+    finally:
+        running.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(running.wait(), 30)
+    assert running.returncode == 0
 
 
 async def test_a_second_polling_process_on_one_database_refuses_to_start(

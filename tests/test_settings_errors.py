@@ -3,6 +3,8 @@ and the problem; the right values (and the forms people copy from elsewhere) pas
 
 from __future__ import annotations
 
+import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -181,6 +183,43 @@ def test_missing_folders_inside_the_working_directory_are_created(elsewhere: Pat
     assert settings(database_url=absolute).database_url == absolute
     upgrade(absolute)
     assert (work / "a" / "b" / "bmx.db").is_file()
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_sqlite_database_is_for_the_bots_user_only(elsewhere: Path) -> None:
+    """Folders the bot makes are 0700; the database and its -wal and -shm files 0600 (SQLite
+    alone would make them 0644, readable by everyone on the machine)."""
+    work = Path.cwd()
+    url = f"sqlite:///{work / 'a' / 'b' / 'bmx.db'}"
+    upgrade(url)
+    database = Database(url)
+    try:
+        with database.session() as session:  # a write: SQLite opens its -wal and -shm
+            session.connection().exec_driver_sql("CREATE TABLE probe (x INTEGER)")
+        files = [work / "a" / "b" / name for name in ("bmx.db", "bmx.db-wal", "bmx.db-shm")]
+        assert {path.name: mode(path) for path in files} == dict.fromkeys(
+            ("bmx.db", "bmx.db-wal", "bmx.db-shm"), 0o600
+        )
+    finally:
+        database.engine.dispose()
+    assert (mode(work / "a"), mode(work / "a" / "b")) == (0o700, 0o700)
+    assert bmx(work, "check", DATABASE_URL=url).stderr == ""  # nothing to warn about
+
+
+def test_an_existing_database_others_can_read_is_warned_about(tmp_path: Path) -> None:
+    database = tmp_path / "old.db"
+    sqlite3.connect(database).close()
+    database.chmod(0o644)
+    result = bmx(tmp_path, "check", DATABASE_URL=f"sqlite:///{database}")
+    assert result.returncode == 0
+    assert result.stderr == (
+        f"Warning: DATABASE_URL: {database} can be opened by other users of this machine "
+        f"(mode 0644): chmod 600 {database}\n"
+    )
+    assert "settings OK" in result.stdout
 
 
 def test_memory_and_postgres_databases_have_no_folder(elsewhere: Path) -> None:
