@@ -134,6 +134,9 @@ def _add_handlers(app: Application, services: Services) -> None:
             app.add_handler(CommandHandler(name, staff_commands[name], filters=group & staff))
         tip_commands = ["broadcast", "broadcasts", "tips"]
         app.add_handler(CommandHandler(tip_commands, misc.in_private, filters=group & staff))
+    # /id for setting up: anyone's own id in a private chat, a group's id in that group.
+    id_chats = filters.UpdateType.MESSAGE & (private | filters.ChatType.GROUPS)
+    app.add_handler(CommandHandler("id", misc.on_id, filters=id_chats))
     app.add_handler(CallbackQueryHandler(misc.reject_forged_presses), group=-1)
     app.add_handler(MessageHandler(private, misc.throttle_messages), group=-2)
     # Any other command ends a reply a staff member was writing from /inbox (the handlers

@@ -344,12 +344,14 @@ def setup_warnings(settings: Settings, environ: Mapping[str, str] = os.environ) 
         # replies work there too); but a user id pasted in by mistake is the likelier case.
         found.append(
             "STAFF_CHAT_ID is above 0, so it is a person's private chat with the bot, not a "
-            "group (group ids are negative): hand-offs would go to that one person"
+            "group (group ids are negative): hand-offs would go to that one person (/id in "
+            "the staff group gives its id)"
         )
     if settings.staff_chat_id is not None and not settings.staff_ids:
         found.append(
             "STAFF_CHAT_ID is set but STAFF_IDS is empty: hand-offs reach the staff group, "
-            "but nobody there can answer a client (only STAFF_IDS may)"
+            "but nobody there can answer a client (only STAFF_IDS may; /id in a private chat "
+            "with the bot gives each person's id)"
         )
     return [line for line in found if line is not None] + _unknown_settings(environ)
 

@@ -327,7 +327,8 @@ def test_check_warns_about_a_staff_chat_id_that_is_a_person(tmp_path: Path) -> N
     result = bmx(tmp_path, "check", STAFF_CHAT_ID="123456789", STAFF_IDS="123456789")
     assert warnings(result) == [
         "Warning: STAFF_CHAT_ID is above 0, so it is a person's private chat with the bot, "
-        "not a group (group ids are negative): hand-offs would go to that one person"
+        "not a group (group ids are negative): hand-offs would go to that one person (/id in "
+        "the staff group gives its id)"
     ]
 
 
@@ -335,7 +336,8 @@ def test_check_warns_about_a_staff_group_nobody_can_answer_in(tmp_path: Path) ->
     result = bmx(tmp_path, "check", STAFF_CHAT_ID="-1001234567890")
     assert warnings(result) == [
         "Warning: STAFF_CHAT_ID is set but STAFF_IDS is empty: hand-offs reach the staff "
-        "group, but nobody there can answer a client (only STAFF_IDS may)"
+        "group, but nobody there can answer a client (only STAFF_IDS may; /id in a private "
+        "chat with the bot gives each person's id)"
     ]
     assert bmx(tmp_path, "check", STAFF_CHAT_ID="-100123", STAFF_IDS="5").stderr == ""
 

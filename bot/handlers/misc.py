@@ -7,6 +7,7 @@ import logging
 import time
 
 from telegram import ChatMember, Update
+from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
@@ -33,10 +34,38 @@ async def in_private(update: Update, context: BotContext) -> None:
     await message.reply_text(render("staff/in_private", bot=context.bot.username))
 
 
+async def on_id(update: Update, context: BotContext) -> None:
+    """/id, for whoever sets the bot up (not in the menu): in a private chat the sender's
+    user id, for STAFF_IDS; in a group, from anyone, the group's id, for STAFF_CHAT_ID."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    if message.chat.type == ChatType.PRIVATE:
+        staff = context.services.is_staff(user.id)
+        await message.reply_text(render("setup/user_id", user_id=user.id, staff=staff))
+    else:
+        await message.reply_text(_group_id(message.chat.id, context))
+
+
+def _group_id(chat: int, context: BotContext) -> str:
+    staff_group = chat == context.services.settings.staff_chat_id
+    return render("setup/group_id", chat_id=chat, staff_group=staff_group)
+
+
 async def on_membership(update: Update, context: BotContext) -> None:
-    """The client blocked the bot (kicked) or came back (member)."""
+    """A client blocked the bot (kicked) or came back (member); or the bot was added to a
+    group, where it posts the group's id for STAFF_CHAT_ID (setting up needs it)."""
     change = update.my_chat_member
-    if change is None or change.chat.type != "private":
+    if change is None:
+        return
+    if change.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+        joined = change.new_chat_member.status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR)
+        if joined and change.old_chat_member.status in (ChatMember.LEFT, ChatMember.BANNED):
+            try:
+                await context.bot.send_message(change.chat.id, _group_id(change.chat.id, context))
+            except TelegramError as exc:  # a group where members may not write
+                log.warning("could not post a new group's id there: %s", exc.message)
+        return
+    if change.chat.type != ChatType.PRIVATE:
         return
     blocked = change.new_chat_member.status == ChatMember.BANNED
     chat = change.chat.id
