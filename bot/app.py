@@ -187,12 +187,20 @@ def command_menu(*, staff: bool = False) -> list[BotCommand]:
 
 async def _post_init(application: Application) -> None:
     await application.bot.set_my_commands(command_menu())
-    for staff_id in services_of(application).settings.staff_ids:
+    staff_ids = services_of(application).settings.staff_ids
+    for number, staff_id in enumerate(staff_ids, 1):
         try:
             await application.bot.set_my_commands(
                 command_menu(staff=True), scope=BotCommandScopeChat(staff_id)
             )
         except BadRequest as exc:  # a staff member who has not opened the bot yet
-            log.warning("no staff command menu for %s yet: %s", staff_id, exc.message)
+            # Which entry, not the id: the log keeps no one's Telegram id.
+            log.warning(
+                "no staff command menu yet for entry %d of %d in STAFF_IDS (%s): they have "
+                "not opened a chat with the bot",
+                number,
+                len(staff_ids),
+                exc.message,
+            )
     if services_of(application).settings.staff_chat_id is None:
         log.warning("STAFF_CHAT_ID is not set: /human will point clients to the website instead")

@@ -71,7 +71,7 @@ async def on_membership(update: Update, context: BotContext) -> None:
     chat = change.chat.id
     known = await context.services.db.run(lambda s: repo.set_blocked(s, chat, blocked))
     if known:
-        log.info("client %s %s the bot", change.chat.id, "blocked" if blocked else "unblocked")
+        log.info("a client %s the bot", "blocked" if blocked else "unblocked")
 
 
 async def throttle_messages(update: Update, context: BotContext) -> None:
@@ -121,11 +121,8 @@ async def on_error(update: object, context: BotContext) -> None:
         if not unreachable:
             log.error("a job or background task failed", exc_info=error)
         return
-    user_id = update.effective_user.id if update.effective_user else None
-    if not unreachable:
-        log.error(
-            "handling update %s from user %s failed", update.update_id, user_id, exc_info=error
-        )
+    if not unreachable:  # the update's number, never who sent it (see bot.logs)
+        log.error("handling update %s failed", update.update_id, exc_info=error)
     if update.callback_query is not None:
         # Already answered, or too late: either way there is nothing more to do.
         with contextlib.suppress(TelegramError):
@@ -135,4 +132,4 @@ async def on_error(update: object, context: BotContext) -> None:
         try:
             await context.bot.send_message(chat.id, render("apology"))
         except TelegramError:
-            log.warning("could not send the apology to user %s", user_id)
+            log.warning("could not send the apology to a client")
