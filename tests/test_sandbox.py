@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from bot.sandbox.chat import run_sandbox
@@ -20,11 +21,22 @@ async def chat(lines: list[str], database_url: str) -> str:
         run_sandbox(make_settings(), database_url=database_url, lines=reader, out=out)
     )
     for line in lines:
-        await asyncio.sleep(0.5 if line.isdigit() or line.startswith("/") else 0.3)
+        await _read(out)
         reader.feed_data((line + "\n").encode())
     reader.feed_eof()
     await asyncio.wait_for(task, 60)
     return out.getvalue()
+
+
+async def _read(out: io.StringIO, quiet: float = 0.5, at_most: float = 10.0) -> None:
+    """Type the next line as a person does: once the bot's answer has stopped coming (nothing
+    new for `quiet` seconds). A fixed pause raced the bot on a busy machine: a number typed
+    between "asked again below" and the question itself found no buttons to press."""
+    deadline = time.monotonic() + at_most
+    seen = None
+    while seen != out.getvalue() and time.monotonic() < deadline:
+        seen = out.getvalue()
+        await asyncio.sleep(quiet)
 
 
 async def test_terminal_chat_through_consent_and_questions(database_url: str) -> None:
