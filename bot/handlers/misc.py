@@ -1,4 +1,5 @@
-"""/help, blocking and unblocking, the per-client throttle, and the error handler."""
+"""/help, /id, blocking and unblocking, joining a group, the per-client throttle, and the error
+handler."""
 
 from __future__ import annotations
 
