@@ -1,16 +1,26 @@
 # The two commands the README opens with: `make run` and `make test`.
-# Both create .venv on first use and install the project from pyproject.toml.
+# Both create .venv on first use and install the project from pyproject.toml, with the
+# releases pinned in constraints.txt (`make lock` renews them).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench sandbox clean
+.PHONY: run test lint bench sandbox clean lock
 
-$(STAMP): pyproject.toml
+# The releases pinned in constraints.txt, so that every machine and CI run the same ones.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+lock:  ## constraints.txt anew: what '.[dev]' installs today in a fresh venv, pinned
+	set -e; venv=$$(mktemp -d); trap 'rm -rf "$$venv"' EXIT; \
+	$(PYTHON) -m venv "$$venv"; \
+	"$$venv/bin/python" -m pip install --quiet -e '.[dev]'; \
+	{ sed -n '/^#/p' constraints.txt; "$$venv/bin/python" -m pip freeze --exclude-editable; } \
+		> constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 run: $(STAMP)  ## the bot: Telegram when BOT_TOKEN is set, else the offline sandbox
 	$(BIN)/bmx-bot

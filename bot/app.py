@@ -135,6 +135,9 @@ def _add_handlers(app: Application, services: Services) -> None:
             app.add_handler(CommandHandler(name, staff_commands[name], filters=group & staff))
         tip_commands = ["broadcast", "broadcasts", "tips"]
         app.add_handler(CommandHandler(tip_commands, misc.in_private, filters=group & staff))
+    # /id for setting up: anyone's own id in a private chat, a group's id in that group.
+    id_chats = filters.UpdateType.MESSAGE & (private | filters.ChatType.GROUPS)
+    app.add_handler(CommandHandler("id", misc.on_id, filters=id_chats))
     app.add_handler(CallbackQueryHandler(misc.reject_forged_presses), group=-1)
     app.add_handler(MessageHandler(private, misc.throttle_messages), group=-2)
     # Any other command ends a reply a staff member was writing from /inbox (the handlers
@@ -176,12 +179,20 @@ def command_menu(*, staff: bool = False) -> list[BotCommand]:
 
 async def _post_init(application: Application) -> None:
     await application.bot.set_my_commands(command_menu())
-    for staff_id in services_of(application).settings.staff_ids:
+    staff_ids = services_of(application).settings.staff_ids
+    for number, staff_id in enumerate(staff_ids, 1):
         try:
             await application.bot.set_my_commands(
                 command_menu(staff=True), scope=BotCommandScopeChat(staff_id)
             )
         except BadRequest as exc:  # a staff member who has not opened the bot yet
-            log.warning("no staff command menu for %s yet: %s", staff_id, exc.message)
+            # Which entry, not the id: the log keeps no one's Telegram id.
+            log.warning(
+                "no staff command menu yet for entry %d of %d in STAFF_IDS (%s): they have "
+                "not opened a chat with the bot",
+                number,
+                len(staff_ids),
+                exc.message,
+            )
     if services_of(application).settings.staff_chat_id is None:
         log.warning("STAFF_CHAT_ID is not set: /human will point clients to the website instead")

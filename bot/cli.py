@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,12 +22,13 @@ from telegram.error import BadRequest, InvalidToken, NetworkError
 
 from bot.logs import _TOKEN_RE, setup_logging
 from bot.services import load_content
-from bot.settings import ConfigError, Settings, load_settings
+from bot.settings import ConfigError, Settings, load_settings, setup_warnings
 from dialogs.emergency import EmergencyPhrasesError, load_phrases
 from dialogs.questionnaire import Questionnaire, QuestionnaireError
 from dialogs.tips import TipLibraryError, load_tips
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 1
 EXIT_BUSY = 3  # another bot process already runs on this database
@@ -128,6 +130,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             EXIT_CONFIG,
         )
     _load_questionnaire(settings)
+    for warning in setup_warnings(settings):
+        log.warning(warning)
     # The garbage collector took about a seventh of the CPU under load (bench/screening.py):
     # what is loaded by now (modules, content) lives as long as the process, so frozen it is
     # no longer scanned by every full pass; and a larger first generation lets the many
@@ -178,9 +182,12 @@ def _db_current(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
-    """Check the settings and the questionnaire file (and say what they are)."""
+    """Check the settings and the questionnaire file (and say what they are). What is
+    probably wrong but would still run is printed as warnings (exit code 0)."""
     path = Path(args.questionnaire) if args.questionnaire else None
     questionnaire = _load_questionnaire(settings, path)
+    for warning in setup_warnings(settings):
+        print(f"Warning: {warning}", file=sys.stderr)
     print(
         f"settings OK; questionnaire version {questionnaire.version}: "
         f"{len(questionnaire.questions)} questions ({questionnaire.gate_count} red-flag gate); "

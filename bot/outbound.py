@@ -151,7 +151,7 @@ class Governor(BaseRateLimiter[str | SlotClaim]):
                 self.retries += 1
                 scope = self._pause(chat_id, edit, _seconds(exc.retry_after))
                 metrics.LIMITED.labels(scope).inc()
-                log.warning("Telegram asked to slow down (%s, chat %s)", endpoint, chat_id)
+                log.warning("Telegram asked to slow down (%s, %s limit)", endpoint, scope)
                 if limited > self._max_retries:
                     raise
             except NotSent:

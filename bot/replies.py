@@ -93,7 +93,7 @@ async def retire_question(bot: Bot, chat_id: int, message_id: int, *, moved: boo
         else:
             await _call(bot, "editMessageReplyMarkup", chat_id=chat_id, message_id=message_id)
     except BadRequest as exc:
-        log.info("could not retire question message %s (%s)", message_id, exc)
+        log.info("could not retire an older copy of a question (%s)", exc)
 
 
 async def edit_pressed(
@@ -123,7 +123,7 @@ async def _edit(
     except BadRequest as exc:
         if "not modified" in exc.message:
             return True
-        log.info("could not edit message %s (%s); sending anew", message.message_id, exc)
+        log.info("could not edit a message (%s); sending anew", exc)
         return False
     return True
 

@@ -136,4 +136,4 @@ class ReminderScheduler:
         except Forbidden:
             pass  # the governor has marked them blocked: no more prompts go to them
         except TelegramError:
-            log.exception("could not send a reminder to chat %s", item.chat_id)
+            log.exception("could not send a reminder")

@@ -6,13 +6,18 @@ the bot with one line naming it (see `load_settings`), never a traceback.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import os
 import re
+from collections.abc import Mapping
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
 from pydantic import (
     Field,
     SecretStr,
@@ -26,7 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from dialogs.opening_hours import OpeningHours, parse_holidays, parse_week
-from storage.db import sqlite_folder_problem
+from storage.db import sqlite_folder_problem, sqlite_mode_problem
 
 _DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 # BotFather tokens look like "123456789:AA...": digits, a colon, then 30+ url-safe characters.
@@ -328,6 +333,65 @@ def _is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def setup_warnings(settings: Settings, environ: Mapping[str, str] = os.environ) -> list[str]:
+    """What is probably wrong in a setup that still runs, one line each: `bmx-bot check`
+    prints them and `bmx-bot run` logs them at start, and neither stops."""
+    found = [sqlite_mode_problem(make_url(settings.database_url))]
+    if settings.staff_chat_id is not None and settings.staff_chat_id > 0:
+        # Not refused: a one-person clinic may want hand-offs in its own private chat (the
+        # replies work there too); but a user id pasted in by mistake is the likelier case.
+        found.append(
+            "STAFF_CHAT_ID is above 0, so it is a person's private chat with the bot, not a "
+            "group (group ids are negative): hand-offs would go to that one person (/id in "
+            "the staff group gives its id)"
+        )
+    if settings.staff_chat_id is not None and not settings.staff_ids:
+        found.append(
+            "STAFF_CHAT_ID is set but STAFF_IDS is empty: hand-offs reach the staff group, "
+            "but nobody there can answer a client (only STAFF_IDS may; /id in a private chat "
+            "with the bot gives each person's id)"
+        )
+    return [line for line in found if line is not None] + _unknown_settings(environ)
+
+
+# The first words of the settings' names (BOT_, STAFF_, CLINIC_...), but for those other
+# programs use too (HTTP_PROXY, another program's DATABASE_URL...): an environment variable
+# that starts with one, or is named almost like a setting, is probably meant for this bot.
+_SHARED_WORDS = ("HTTP_", "DATABASE_", "LOG_")
+_SETTINGS = tuple(name.upper() for name in Settings.model_fields)
+_OUR_PREFIXES = tuple({name.split("_")[0] + "_" for name in _SETTINGS} - set(_SHARED_WORDS))
+_CLOSE = 0.8  # difflib's ratio: STAFF_ID and DATABASE_URI are close; HTTPS_PROXY is not
+
+
+def _unknown_settings(environ: Mapping[str, str]) -> list[str]:
+    """Names that look like settings but are none, so the bot ignores them: every key of
+    .env, and the environment variables that look like ours."""
+    lines = []
+    env_file = Path(str(Settings.model_config.get("env_file")))
+    in_file = dotenv_values(env_file) if env_file.is_file() else {}
+    for name in in_file:
+        if name.upper() not in _SETTINGS:
+            lines.append(_ignored(name, "in .env"))
+    for name in sorted(environ):
+        upper = name.upper()
+        if upper in _SETTINGS or name in in_file:
+            continue
+        if upper.startswith(_OUR_PREFIXES) or _closest(upper):
+            lines.append(_ignored(name, "in the environment"))
+    return lines
+
+
+def _closest(name: str) -> str | None:
+    close = difflib.get_close_matches(name.upper(), _SETTINGS, 1, _CLOSE)
+    return close[0] if close else None
+
+
+def _ignored(name: str, where: str) -> str:
+    close = _closest(name)
+    hint = f"did you mean {close}?" if close else "the settings are listed in .env.example"
+    return f"{name} {where} is not a setting, so it is ignored ({hint})"
 
 
 def load_settings(**overrides: object) -> Settings:

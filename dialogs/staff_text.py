@@ -13,7 +13,8 @@ is checked.
 Everything is checked when the staff member sends the tip, before any client could see it: the
 template compiles, names only known placeholders, and renders, for the longest name Telegram
 allows, to HTML Telegram accepts within its length limit. The bot runs that check in a child
-process (`python -m dialogs.staff_text`, see `check_request`) with a time and memory limit. A
+process (`python -m dialogs.staff_text`, see `check_request`) with a time and memory limit and
+a minimal environment (`check_environment`: no token, database URL or webhook secret). A
 fault is a TipError: a kind (worded in `templates/staff/tip_problem.j2`), a detail and the line.
 """
 
@@ -21,10 +22,11 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from functools import cache, lru_cache, wraps
 from pathlib import Path
@@ -66,6 +68,20 @@ CHECK_COMMAND = (sys.executable, "-m", "dialogs.staff_text")
 CHECK_DIRECTORY = Path(__file__).resolve().parent.parent  # where `dialogs` can be imported
 CHECK_SECONDS = 10
 CHECK_MEMORY = 256 * 2**20
+# What the child inherits from the bot's environment: where Python and its packages are, and
+# the locale. Nothing else: the bot's environment holds BOT_TOKEN, DATABASE_URL (with its
+# password) and WEBHOOK_SECRET, and the child runs text staff wrote.
+CHECK_ENVIRONMENT = (
+    "PATH",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONUTF8",
+    "PYTHONIOENCODING",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONPYCACHEPREFIX",
+    "LANG",
+    "LANGUAGE",
+)
 
 
 class TipError(ValueError):
@@ -156,6 +172,16 @@ def check_request(template: str, first_name: str, *, caption: bool = False) -> b
     staff member's own name, for the preview)."""
     job = {"template": template, "first_name": first_name, "caption": caption}
     return json.dumps(job).encode()
+
+
+def check_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The child's environment: CHECK_ENVIRONMENT and the LC_* locale variables of `environ`,
+    so that no secret of the bot's reaches the process that runs staff text."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if name in CHECK_ENVIRONMENT or name.startswith("LC_")
+    }
 
 
 def check_answer(output: bytes) -> TipError | None:

@@ -15,7 +15,10 @@ whole transaction is one function, `await db.run(work)`. Measured with bench/scr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -108,14 +111,43 @@ def sqlite_folder_problem(url: URL) -> str | None:
     )
 
 
-def _ensure_sqlite_folder(url: URL) -> None:
-    """Create a SQLite file's missing folder where `sqlite_folder_problem` allows it."""
+def prepare_sqlite_file(url: URL) -> None:
+    """Before SQLite opens a file: create its missing folders (where `sqlite_folder_problem`
+    allows it) readable by this user only (0700), and a missing database file empty and 0600.
+    SQLite creates a new file 0644, readable by everyone on the machine, and gives its -wal,
+    -shm and -journal files the database file's mode: so those are 0600 too."""
     problem = sqlite_folder_problem(url)
     if problem is not None:
         raise OSError(problem)
     folder = _sqlite_folder(url)
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
+    if folder is None:
+        return
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(str(url.database), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def sqlite_mode_problem(url: URL) -> str | None:
+    """Which of a SQLite database's existing files other users of this machine may open (a
+    file made before the bot made them 0600, or copied in), or None."""
+    if _sqlite_folder(url) is None:
+        return None
+    database = str(url.database)
+    loose = []
+    for path in (Path(database + suffix) for suffix in ("", "-wal", "-shm", "-journal")):
+        with contextlib.suppress(FileNotFoundError):
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
+                loose.append((path, mode))
+    if not loose:
+        return None
+    names = " ".join(str(path) for path, _ in loose)
+    return (
+        f"DATABASE_URL: {names} can be opened by other users of this machine "
+        f"(mode {loose[0][1]:04o}): chmod 600 {names}"
+    )
 
 
 def _tune_sqlite(engine: Engine, begin: str = "BEGIN IMMEDIATE") -> None:
@@ -173,7 +205,7 @@ class Database:
         self.url = database_url
         self.on_transaction: Callable[[float], None] = lambda _seconds: None  # metrics hook
         url = sync_url(database_url)
-        _ensure_sqlite_folder(url)
+        prepare_sqlite_file(url)
         if url.get_backend_name() == "sqlite":
             self.engine = create_engine(url, pool_size=1, max_overflow=0, hide_parameters=True)
             _tune_sqlite(self.engine)
@@ -252,8 +284,8 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Apply migrations up to `revision`; creates the SQLite file, and its folder when
-    `sqlite_folder_problem` allows it."""
-    _ensure_sqlite_folder(make_url(database_url))
+    `sqlite_folder_problem` allows it (`prepare_sqlite_file`)."""
+    prepare_sqlite_file(make_url(database_url))
     before = current_revision(database_url)
     command.upgrade(alembic_config(database_url), revision)
     after = current_revision(database_url)

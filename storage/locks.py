@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 from pathlib import Path
 from typing import IO, Literal
 
@@ -22,7 +23,7 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from storage.db import connect_args, sync_url
+from storage.db import connect_args, prepare_sqlite_file, sync_url
 
 LockName = Literal["polling", "bulk"]
 POLLING: LockName = "polling"
@@ -35,7 +36,7 @@ class ProcessLock:
 
     def __init__(self, database_url: str, name: LockName) -> None:
         self.name = name
-        url = sync_url(database_url)
+        url = self._url = sync_url(database_url)
         self._path: Path | None = None
         self._engine = None
         if url.get_backend_name() == "sqlite":
@@ -97,7 +98,8 @@ class ProcessLock:
     def _acquire_file(self) -> bool:
         if self._path is None:
             return True  # an in-memory database belongs to this process anyway
-        handle = self._path.open("a")
+        prepare_sqlite_file(self._url)  # taken before the migrations create the folder
+        handle = os.fdopen(os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import stat
 import subprocess
 import sys
 from collections.abc import Awaitable
@@ -107,6 +108,7 @@ def test_run_without_a_token_says_so(tmp_path: Path) -> None:
 def test_check_and_db_commands(tmp_path: Path) -> None:
     checked = bmx(tmp_path, "check")
     assert checked.returncode == 0
+    assert checked.stderr == "", "nothing in this machine's environment looks like a setting"
     q = load_questionnaire()
     assert (
         f"questionnaire version {q.version}: {len(q.questions)} questions (6 red-flag gate); "
@@ -169,13 +171,14 @@ def test_unreachable_database_and_api(tmp_path: Path) -> None:
 
 
 async def test_a_rejected_token_and_a_real_run(tmp_path: Path, emulator: BotApiEmulator) -> None:
-    def start(token: str) -> Awaitable[asyncio.subprocess.Process]:
+    def start(token: str, **more: str) -> Awaitable[asyncio.subprocess.Process]:
         return bot_process(
             tmp_path,
             capture=True,
             BOT_TOKEN=token,
             BOT_API_URL=emulator.base_url,
             DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
+            **more,
         )
 
     refused = await start(GOOD_TOKEN)
@@ -187,15 +190,39 @@ async def test_a_rejected_token_and_a_real_run(tmp_path: Path, emulator: BotApiE
     assert [(e.method, e.code) for e in emulator.errors] == [("getMe", 401)]
     emulator.errors.clear()
 
-    running = await start(emulator.token)
+    # A setting the bot does not know: a warning in the log, and the bot runs all the same.
+    running = await start(emulator.token, CLINIC_NAME="BodyMechanix")
     alice = SimUser(emulator, 5001, "Alice")
     await alice.send("/start")
     await alice.expect("Before the self-check", timeout=30)
     running.send_signal(signal.SIGTERM)
     _, err = await asyncio.wait_for(running.communicate(), 30)
     assert running.returncode == 0, err.decode()
+    assert (
+        "WARNING bot.cli: CLINIC_NAME in the environment is not a setting, so it is ignored"
+        in err.decode()
+    )
     assert emulator.token not in err.decode()
     assert "Traceback" not in err.decode()
+
+
+async def test_a_first_run_makes_a_database_only_its_user_can_open(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    """`bmx-bot run` in a fresh checkout: the default sqlite:///var/bmx.db, var/ made by the
+    bot (0700) and every file SQLite and the bot keep there 0600."""
+    running = await bot_process(tmp_path, BOT_TOKEN=emulator.token, BOT_API_URL=emulator.base_url)
+    try:
+        await ready(emulator)
+        var = tmp_path / "var"
+        modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in var.iterdir()}
+        assert stat.S_IMODE(var.stat().st_mode) == 0o700
+        files = ("bmx.db", "bmx.db-wal", "bmx.db-shm", "bmx.db.polling.lock", "bmx.db.bulk.lock")
+        assert modes == dict.fromkeys(files, 0o600)
+    finally:
+        running.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(running.wait(), 30)
+    assert running.returncode == 0
 
 
 async def test_a_second_polling_process_on_one_database_refuses_to_start(

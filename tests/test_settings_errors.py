@@ -3,6 +3,9 @@ and the problem; the right values (and the forms people copy from elsewhere) pas
 
 from __future__ import annotations
 
+import sqlite3
+import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -183,6 +186,43 @@ def test_missing_folders_inside_the_working_directory_are_created(elsewhere: Pat
     assert (work / "a" / "b" / "bmx.db").is_file()
 
 
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_sqlite_database_is_for_the_bots_user_only(elsewhere: Path) -> None:
+    """Folders the bot makes are 0700; the database and its -wal and -shm files 0600 (SQLite
+    alone would make them 0644, readable by everyone on the machine)."""
+    work = Path.cwd()
+    url = f"sqlite:///{work / 'a' / 'b' / 'bmx.db'}"
+    upgrade(url)
+    database = Database(url)
+    try:
+        with database.session() as session:  # a write: SQLite opens its -wal and -shm
+            session.connection().exec_driver_sql("CREATE TABLE probe (x INTEGER)")
+        files = [work / "a" / "b" / name for name in ("bmx.db", "bmx.db-wal", "bmx.db-shm")]
+        assert {path.name: mode(path) for path in files} == dict.fromkeys(
+            ("bmx.db", "bmx.db-wal", "bmx.db-shm"), 0o600
+        )
+    finally:
+        database.engine.dispose()
+    assert (mode(work / "a"), mode(work / "a" / "b")) == (0o700, 0o700)
+    assert bmx(work, "check", DATABASE_URL=url).stderr == ""  # nothing to warn about
+
+
+def test_an_existing_database_others_can_read_is_warned_about(tmp_path: Path) -> None:
+    database = tmp_path / "old.db"
+    sqlite3.connect(database).close()
+    database.chmod(0o644)
+    result = bmx(tmp_path, "check", DATABASE_URL=f"sqlite:///{database}")
+    assert result.returncode == 0
+    assert result.stderr == (
+        f"Warning: DATABASE_URL: {database} can be opened by other users of this machine "
+        f"(mode 0644): chmod 600 {database}\n"
+    )
+    assert "settings OK" in result.stdout
+
+
 def test_memory_and_postgres_databases_have_no_folder(elsewhere: Path) -> None:
     for url in ("sqlite://", "sqlite:///:memory:", "postgresql+psycopg://u@host/db"):
         assert settings(database_url=url).database_url == url
@@ -273,6 +313,67 @@ def test_check_stops_with_one_line_and_exit_code_2(
     assert result.returncode == 2
     assert one_clear_line(result) == line
     assert result.stdout == ""
+
+
+def warnings(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """What `bmx-bot check` warned about: it still says the settings are OK, exit code 0."""
+    assert result.returncode == 0, result.stderr
+    assert "settings OK" in result.stdout
+    assert "Traceback" not in result.stderr
+    return result.stderr.splitlines()
+
+
+def test_check_warns_about_a_staff_chat_id_that_is_a_person(tmp_path: Path) -> None:
+    result = bmx(tmp_path, "check", STAFF_CHAT_ID="123456789", STAFF_IDS="123456789")
+    assert warnings(result) == [
+        "Warning: STAFF_CHAT_ID is above 0, so it is a person's private chat with the bot, "
+        "not a group (group ids are negative): hand-offs would go to that one person (/id in "
+        "the staff group gives its id)"
+    ]
+
+
+def test_check_warns_about_a_staff_group_nobody_can_answer_in(tmp_path: Path) -> None:
+    result = bmx(tmp_path, "check", STAFF_CHAT_ID="-1001234567890")
+    assert warnings(result) == [
+        "Warning: STAFF_CHAT_ID is set but STAFF_IDS is empty: hand-offs reach the staff "
+        "group, but nobody there can answer a client (only STAFF_IDS may; /id in a private "
+        "chat with the bot gives each person's id)"
+    ]
+    assert bmx(tmp_path, "check", STAFF_CHAT_ID="-100123", STAFF_IDS="5").stderr == ""
+
+
+def test_check_names_each_unknown_setting_and_nothing_else(tmp_path: Path) -> None:
+    """Every key of .env that is not a setting; from the environment, the names that look
+    like ours (a setting's first word, or almost a setting's name), not PATH or HTTP_PROXY."""
+    (tmp_path / ".env").write_text(
+        "CLINIC_NAME=BodyMechanix\nSTAFF_ID=123\nBOT_TOKEN=\nCOLOUR=blue\n"
+    )
+    result = bmx(
+        tmp_path,
+        "check",
+        BOOKING_URL_YOGA="https://bodymechanix.example/book/yoga",
+        DATABASE_URI="sqlite:///var/other.db",
+        HTTP_PROXY="http://proxy.internal:3128",
+        DATABASE_PASSWORD="someone else's",
+        LC_ALL="C.UTF-8",
+    )
+    assert sorted(warnings(result)) == [
+        "Warning: BOOKING_URL_YOGA in the environment is not a setting, so it is ignored (the "
+        "settings are listed in .env.example)",
+        "Warning: CLINIC_NAME in .env is not a setting, so it is ignored (the settings are "
+        "listed in .env.example)",
+        "Warning: COLOUR in .env is not a setting, so it is ignored (the settings are listed "
+        "in .env.example)",
+        "Warning: DATABASE_URI in the environment is not a setting, so it is ignored (did you "
+        "mean DATABASE_URL?)",
+        "Warning: STAFF_ID in .env is not a setting, so it is ignored (did you mean STAFF_IDS?)",
+    ]
+
+
+def test_a_wrong_setting_still_stops_without_warnings(tmp_path: Path) -> None:
+    result = bmx(tmp_path, "check", CLINIC_NAME="x", STAFF_CHAT_ID="1", STAFF_IDS="abc")
+    assert result.returncode == 2
+    assert one_clear_line(result).startswith("Configuration error: STAFF_IDS:")
 
 
 def test_check_accepts_a_heroku_style_postgres_url(tmp_path: Path) -> None:

@@ -6,9 +6,11 @@ everyone meanwhile."""
 from __future__ import annotations
 
 import html
+import json
 import subprocess
 import sys
 import tracemalloc
+from pathlib import Path
 
 import psutil
 import pytest
@@ -22,6 +24,7 @@ from dialogs.staff_text import (
     CHECK_SECONDS,
     TipError,
     check_answer,
+    check_environment,
     check_tip,
     render_tip,
 )
@@ -185,3 +188,55 @@ async def test_a_check_that_takes_too_long_is_stopped_and_the_bot_answers_meanwh
     assert not [p for p in children if "tip-check-sleeper" in " ".join(p.cmdline())]
     [draft] = await rows(bot, Broadcast)
     assert draft.template is None
+
+
+SECRETS = {
+    "BOT_TOKEN": "7654321:child-must-not-see-this-token-000000",
+    "DATABASE_URL": "postgresql+psycopg://bmx:db-password@db.internal/bmx",
+    "WEBHOOK_SECRET": "child-must-not-see-this-secret",
+    "AWS_SECRET_ACCESS_KEY": "anything-else-of-the-host",
+}
+
+
+def test_the_check_child_gets_only_python_and_locale_variables() -> None:
+    environ = {
+        **SECRETS,
+        "PATH": "/usr/bin",
+        "PYTHONPATH": "/srv/lib",
+        "LANG": "en_GB.UTF-8",
+        "LC_ALL": "en_GB.UTF-8",
+        "HOME": "/root",
+    }
+    assert check_environment(environ) == {
+        "PATH": "/usr/bin",
+        "PYTHONPATH": "/srv/lib",
+        "LANG": "en_GB.UTF-8",
+        "LC_ALL": "en_GB.UTF-8",
+    }
+
+
+async def test_the_check_child_sees_none_of_the_bots_secrets(
+    bot: RunningBot,
+    staff: SimUser,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real check, started as the bot starts it, from a bot whose environment holds its
+    secrets: a `sitecustomize` on PYTHONPATH (which the child keeps) writes down what the
+    child's environment holds, and the tip is checked as usual."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import json, os\n"
+        f"open({str(tmp_path / 'seen.json')!r}, 'w').write(json.dumps(dict(os.environ)))\n"
+    )
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    await staff.send("/broadcast")
+    await staff.expect("Send me the tip")
+    await staff.send("Hi {{ first_name }}")
+    await staff.expect("Audience:", timeout=15)
+    seen = json.loads((tmp_path / "seen.json").read_text())
+    assert seen["PYTHONPATH"] == str(tmp_path)
+    for name, value in SECRETS.items():
+        assert name not in seen
+        assert value not in json.dumps(seen)

@@ -32,6 +32,7 @@ from dialogs.staff_text import (
     CHECK_SECONDS,
     TipError,
     check_answer,
+    check_environment,
     check_request,
     from_telegram_html,
     to_telegram_html,
@@ -130,7 +131,12 @@ async def _check_tip(template: str, first_name: str, *, caption: bool) -> TipErr
     bounds missed: a thread could not be stopped, and one long step in C would hold the GIL
     and stall the bot anyway. A process per check (tips are rare) needs no shutting down."""
     process = await asyncio.create_subprocess_exec(
-        *CHECK_COMMAND, stdin=PIPE, stdout=PIPE, stderr=DEVNULL, cwd=CHECK_DIRECTORY
+        *CHECK_COMMAND,
+        stdin=PIPE,
+        stdout=PIPE,
+        stderr=DEVNULL,
+        cwd=CHECK_DIRECTORY,
+        env=check_environment(),  # none of the bot's secrets
     )
     try:
         request = check_request(template, first_name, caption=caption)

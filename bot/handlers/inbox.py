@@ -129,7 +129,7 @@ async def tell_reply_gone(bot: Bot, staff_ids: list[int], name: str) -> None:
         try:
             await bot.send_message(staff_id, render("staff/inbox_reply_gone", name=name))
         except TelegramError:
-            log.warning("could not tell staff member %s their reply can't be sent", staff_id)
+            log.warning("could not tell a staff member their reply can't be sent")
 
 
 async def _take(query: CallbackQuery, context: BotContext, request_id: int) -> None:
@@ -177,7 +177,7 @@ async def _reply(query: CallbackQuery, context: BotContext, request_id: int) -> 
         if isinstance(error, Forbidden | BadRequest):  # never opened a private chat with us
             await query.answer(labels.inbox_open_chat, show_alert=True)
         else:
-            log.warning("could not ask staff member %s for their reply: %s", user.id, error)
+            log.warning("could not ask a staff member for their reply: %s", error)
             await query.answer(labels.sorry, show_alert=True)
         return
     in_private = query.message is not None and query.message.chat.type == "private"

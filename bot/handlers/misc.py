@@ -1,4 +1,5 @@
-"""/help, blocking and unblocking, the per-client throttle, and the error handler."""
+"""/help, /id, blocking and unblocking, joining a group, the per-client throttle, and the error
+handler."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import time
 
 from telegram import ChatMember, Update
+from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
@@ -33,16 +35,44 @@ async def in_private(update: Update, context: BotContext) -> None:
     await message.reply_text(render("staff/in_private", bot=context.bot.username))
 
 
+async def on_id(update: Update, context: BotContext) -> None:
+    """/id, for whoever sets the bot up (not in the menu): in a private chat the sender's
+    user id, for STAFF_IDS; in a group, from anyone, the group's id, for STAFF_CHAT_ID."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    if message.chat.type == ChatType.PRIVATE:
+        staff = context.services.is_staff(user.id)
+        await message.reply_text(render("setup/user_id", user_id=user.id, staff=staff))
+    else:
+        await message.reply_text(_group_id(message.chat.id, context))
+
+
+def _group_id(chat: int, context: BotContext) -> str:
+    staff_group = chat == context.services.settings.staff_chat_id
+    return render("setup/group_id", chat_id=chat, staff_group=staff_group)
+
+
 async def on_membership(update: Update, context: BotContext) -> None:
-    """The client blocked the bot (kicked) or came back (member)."""
+    """A client blocked the bot (kicked) or came back (member); or the bot was added to a
+    group, where it posts the group's id for STAFF_CHAT_ID (setting up needs it)."""
     change = update.my_chat_member
-    if change is None or change.chat.type != "private":
+    if change is None:
+        return
+    if change.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+        joined = change.new_chat_member.status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR)
+        if joined and change.old_chat_member.status in (ChatMember.LEFT, ChatMember.BANNED):
+            try:
+                await context.bot.send_message(change.chat.id, _group_id(change.chat.id, context))
+            except TelegramError as exc:  # a group where members may not write
+                log.warning("could not post a new group's id there: %s", exc.message)
+        return
+    if change.chat.type != ChatType.PRIVATE:
         return
     blocked = change.new_chat_member.status == ChatMember.BANNED
     chat = change.chat.id
     known = await context.services.db.run(lambda s: repo.set_blocked(s, chat, blocked))
     if known:
-        log.info("client %s %s the bot", change.chat.id, "blocked" if blocked else "unblocked")
+        log.info("a client %s the bot", "blocked" if blocked else "unblocked")
 
 
 async def throttle_messages(update: Update, context: BotContext) -> None:
@@ -92,11 +122,8 @@ async def on_error(update: object, context: BotContext) -> None:
         if not unreachable:
             log.error("a job or background task failed", exc_info=error)
         return
-    user_id = update.effective_user.id if update.effective_user else None
-    if not unreachable:
-        log.error(
-            "handling update %s from user %s failed", update.update_id, user_id, exc_info=error
-        )
+    if not unreachable:  # the update's number, never who sent it (see bot.logs)
+        log.error("handling update %s failed", update.update_id, exc_info=error)
     if update.callback_query is not None:
         # Already answered, or too late: either way there is nothing more to do.
         with contextlib.suppress(TelegramError):
@@ -106,4 +133,4 @@ async def on_error(update: object, context: BotContext) -> None:
         try:
             await context.bot.send_message(chat.id, render("apology"))
         except TelegramError:
-            log.warning("could not send the apology to user %s", user_id)
+            log.warning("could not send the apology to a client")

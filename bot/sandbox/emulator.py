@@ -124,7 +124,7 @@ class Action:
 @dataclass
 class Chat:
     id: int
-    type: str  # private | group
+    type: str  # private | group | supergroup
     title: str | None = None
     user: dict[str, Any] | None = None
     messages: dict[int, Message] = field(default_factory=dict)
@@ -329,12 +329,14 @@ class BotApiEmulator:
             chat = self.chats[user["id"]] = Chat(user["id"], "private", user=user)
         return chat
 
-    def group_chat(self, chat_id: int, title: str = "Clinic staff") -> Chat:
+    def group_chat(self, chat_id: int, title: str = "Clinic staff", kind: str = "group") -> Chat:
+        """A group the bot is in (`kind`: "group", or "supergroup", as a group becomes once
+        it is large or public; its id then starts with -100)."""
         if chat_id >= 0:
             raise ValueError("group chat ids are negative")
         chat = self.chats.get(chat_id)
         if chat is None:
-            chat = self.chats[chat_id] = Chat(chat_id, "group", title=title, started=True)
+            chat = self.chats[chat_id] = Chat(chat_id, kind, title=title, started=True)
         return chat
 
     def add_user_message(self, chat: Chat, sender: dict[str, Any], **content: Any) -> Message:

@@ -149,6 +149,11 @@ class SimUser:
         self.chat.blocked = False
         self._member_update("kicked", "member")
 
+    async def add_bot_to(self, group: Chat) -> None:
+        """Add the bot to a group: Telegram tells the bot (a my_chat_member update)."""
+        group.bot_removed = False
+        self._member_update("left", "member", chat=group)
+
     async def delete_account(self) -> None:
         self.chat.deactivated = True
 
@@ -224,7 +229,9 @@ class SimUser:
         self.emulator.push_update("message", self.emulator.message_json(message))
         return message
 
-    def _member_update(self, old: str, new: str) -> None:
+    def _member_update(self, old: str, new: str, *, chat: Chat | None = None) -> None:
+        """The bot's membership of my private chat (or of `chat`, a group) changed."""
+
         def member(status: str) -> dict[str, Any]:
             data: dict[str, Any] = {"status": status, "user": self.emulator.bot_user}
             if status == "kicked":
@@ -232,7 +239,7 @@ class SimUser:
             return data
 
         payload = {
-            "chat": self.chat.as_json(),
+            "chat": (chat or self.chat).as_json(),
             "from": self.user,
             "date": int(time.time()),
             "old_chat_member": member(old),
