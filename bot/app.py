@@ -140,10 +140,11 @@ def _add_handlers(app: Application, services: Services) -> None:
     app.add_handler(CommandHandler("id", misc.on_id, filters=id_chats))
     app.add_handler(CallbackQueryHandler(misc.reject_forged_presses), group=-1)
     app.add_handler(MessageHandler(private, misc.throttle_messages), group=-2)
-    # Any other command ends a reply a staff member was writing from /inbox (the handlers
-    # of group 0 run after it).
-    staff_command = new_message & staff & filters.COMMAND
-    app.add_handler(MessageHandler(staff_command, inbox.end_reply_on_command), group=-1)
+    # A command ends the mode it ends (a reply from /inbox, a tip being written, the reminder
+    # setup's question) before the command's own handler (group 0) runs: bot.modes.
+    app.add_handler(
+        MessageHandler(new_message & filters.COMMAND, free_text.end_mode_on_command), group=-1
+    )
     # Every press, decoded once and handed to its kind's handler (bot.presses).
     app.add_handler(CallbackQueryHandler(presses.on_press))
     # /inbox also in the staff group, where the hand-offs are posted.

@@ -37,15 +37,14 @@ async def load_chat(
     since = services.clock() - RELAY_WINDOW  # the clock every hand-off row is stamped with
 
     def transaction(session: Session) -> Chat:
-        drafts = (
-            broadcasts.OPEN_DRAFT if edited else (BroadcastStatus.COMPOSE, BroadcastStatus.WHEN)
-        )
-        draft = broadcasts.open_draft(session, user_id, drafts) if staff else None
+        draft = broadcasts.open_draft(session, user_id, broadcasts.OPEN_DRAFT) if staff else None
+        # An edit concerns a tip in the making only to be told it is not taken.
+        draft_status = BroadcastStatus.COMPOSE if edited and draft else (draft and draft.status)
         reply = inbox.reply_target(session, user_id) if staff and fresh else None
         client = repo.active_client(session, user_id)
         if client is None:
             mode = awaiting(
-                None, staff=staff, staff_draft=draft is not None, staff_reply=reply is not None
+                None, staff=staff, staff_draft=draft_status, staff_reply=reply is not None
             )
             return Chat(mode, draft=draft, reply=reply)
         client_id: int = client.id  # type: ignore[assignment]
@@ -57,7 +56,7 @@ async def load_chat(
             zone_asked=draft_plan is not None and reminders.wants_zone(draft_plan),
             hours_asked=draft_plan is not None and reminders.wants_hours(draft_plan),
             setup_asked=draft_plan is not None and reminders.wants_tap(draft_plan),
-            staff_draft=draft is not None,
+            staff_draft=draft_status,
             staff_reply=reply is not None,
             conversation=handoff is not None,
         )

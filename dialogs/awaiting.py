@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
-from dialogs.statuses import Stage
+from dialogs.statuses import BroadcastStatus, Stage
 
 RELAY_WINDOW = timedelta(days=7)  # how long after a hand-off what the client writes goes on
 # How long after Reply in /inbox a staff member's next message still goes to the client: a
@@ -31,11 +31,14 @@ class Awaiting(StrEnum):
     SETUP = "setup"  # a reminder-setup button (days, how often): typed text gets it again
     CONVERSATION = "conversation"  # the client is talking with the clinic team (hand-off)
     STAFF_TIP = "staff_tip"  # a staff member's tip, its date and time, or an edit of either
+    STAFF_PANEL = "staff_panel"  # a staff member's tip, previewed: its panel's buttons
     STAFF_REPLY = "staff_reply"  # a staff member's answer to a client, after Reply in /inbox
     STAFF_IDLE = "staff_idle"  # a staff member who is no client: a word on their commands
 
 
-STAFF_MODES = frozenset({Awaiting.STAFF_TIP, Awaiting.STAFF_REPLY, Awaiting.STAFF_IDLE})
+STAFF_MODES = frozenset(
+    {Awaiting.STAFF_TIP, Awaiting.STAFF_PANEL, Awaiting.STAFF_REPLY, Awaiting.STAFF_IDLE}
+)
 CLIENT_MODES = frozenset(Awaiting) - STAFF_MODES
 
 
@@ -46,7 +49,7 @@ def awaiting(
     zone_asked: bool = False,
     hours_asked: bool = False,
     setup_asked: bool = False,
-    staff_draft: bool = False,
+    staff_draft: str | None = None,
     staff_reply: bool = False,
     conversation: bool = False,
 ) -> Awaiting:
@@ -54,12 +57,16 @@ def awaiting(
     just asked for; an open conversation with the team takes anything else the client writes,
     even mid-screening (the question's buttons still work). A staff member who pressed Reply
     in /inbox is answering a client: that comes before a tip they may have in the making,
-    since the more recent wins and starting a tip (or any other command) ends reply mode. A
+    since the more recent wins and starting a tip (or any other command) ends reply mode.
+    `staff_draft`: the status of a tip in the making, if any (an edited message is about a
+    tip being written whatever its status: it is not taken). A
     staff member the bot does not know as a client is not made one by a stray message."""
     if staff_reply:
         return Awaiting.STAFF_REPLY
-    if staff_draft:
+    if staff_draft in (BroadcastStatus.COMPOSE, BroadcastStatus.WHEN):
         return Awaiting.STAFF_TIP
+    if staff_draft == BroadcastStatus.DRAFT:
+        return Awaiting.STAFF_PANEL
     if staff and stage is None:  # a stray message is no first contact as a client
         return Awaiting.STAFF_IDLE
     if zone_asked:

@@ -237,6 +237,12 @@ class CheckIn(Press):
 
 
 @dataclass(frozen=True)
+class StopSetup:
+    """/cancel (or another command) while the setup asks something: it stops there; what was
+    set stays, and prompts wait until /reminders finishes the setup."""
+
+
+@dataclass(frozen=True)
 class TypedWord:
     """A word typed instead of a tap (`typed_word`): done, snooze or today act on the latest
     prompt while it is open (today, with none open: pause); stop turns the reminders off."""
@@ -256,6 +262,7 @@ Event = (
     | Manage
     | PromptAction
     | CheckIn
+    | StopSetup
     | TypedWord
 )
 _CHECK_IN: tuple[Literal["keep", "fewer", "stop"], ...] = ("keep", "fewer", "stop")
@@ -264,7 +271,8 @@ _CHECK_IN: tuple[Literal["keep", "fewer", "stop"], ...] = ("keep", "fewer", "sto
 # --- the dialog -------------------------------------------------------------------------------
 
 
-_STOPPING = (Manage("off"), Manage("pause"), CheckIn("stop"))  # allowed while held
+# Allowed while held: turning reminders down, and leaving the setup.
+_STOPPING = (Manage("off"), Manage("pause"), CheckIn("stop"), StopSetup())
 
 
 def step(plan: Plan, event: Event, ctx: Context) -> Step:
@@ -313,6 +321,11 @@ def step(plan: Plan, event: Event, ctx: Context) -> Step:
             return _on_prompt_action(plan, seq, action, ctx)
         case CheckIn(choice):
             return _on_check_in(plan, choice, ctx)
+        case StopSetup():
+            if plan.status != PlanStatus.SETUP or plan.step is None:
+                return _stale(plan)
+            stopped = replace(plan, step=None)
+            return Step(stopped, (Reply(render("reminders/setup_stopped")),))
     raise TypeError(f"unknown event {event!r}")
 
 

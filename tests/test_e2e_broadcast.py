@@ -493,7 +493,9 @@ async def test_telegram_unreachable_mid_broadcast_then_back_everyone_gets_one_ti
     def delivered() -> int:
         return sum(len(tips_of(u)) for u in users)
 
-    async with RunningBot(settings.model_copy(update={"send_rate": 10}), poll_timeout=1.0):
+    async with RunningBot(
+        settings.model_copy(update={"send_rate": 10}), poll_timeout=1.0
+    ) as running:
         await compose(staff)
         await send_now(staff)
         while delivered() < 10:
@@ -504,8 +506,16 @@ async def test_telegram_unreachable_mid_broadcast_then_back_everyone_gets_one_ti
         assert delivered() == at_cut, "nothing reaches Telegram while it is unreachable"
         await emulator.come_back()
         report = await wait_done(staff, 1, timeout=60)
-    assert [len(tips_of(u)) for u in users] == [1] * 40
-    assert "sent to 40 of 40" in report.shown_text
+        deliveries = await rows(running, Delivery)
+    counts = [len(tips_of(u)) for u in users]
+    assert max(counts) == 1, "nothing goes out twice"
+    # A send written just as the emulator drops an idle keep-alive connection may or may not
+    # have arrived, as on a real network: the bot cannot know, so it is left unconfirmed
+    # (never resent); every send that was refused outright is retried and arrives.
+    missed = counts.count(0)
+    assert missed <= 1, counts
+    assert f"sent to {40 - missed} of 40" in report.shown_text
+    assert [d.status for d in deliveries].count("unconfirmed") == missed
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert not [r for r in warnings if r.exc_info], "no traceback for an outage"
     assert 1 <= len(warnings) <= 3, [r.getMessage() for r in warnings]

@@ -164,7 +164,8 @@ async def test_opt_in_from_the_result_and_prompts_inside_the_window(
     await answer_all(alice)
     await alice.tap(labels.remind_me)
     await alice.expect("Which days")
-    await alice.send("/cancel")  # not a reminders command: the question stays
+    await alice.send("/cancel")  # the setup stops there, and says so
+    await alice.expect("Reminder setup stopped")
     panel = await opt_in(alice, zone_at(10, 15))
     assert "09:00 to 17:00" in panel.text and "every 2 seconds" in panel.text
     first = await next_prompt(alice)

@@ -500,7 +500,7 @@ def test_typed_hours_are_a_mode_of_their_own_where_the_chat_decides() -> None:
     assert awaiting("done", zone_asked=wants_zone(at_zone), hours_asked=wants_hours(at_zone)) == (
         Awaiting.ZONE
     )
-    assert awaiting("done", hours_asked=True, staff_draft=True) == Awaiting.STAFF_TIP
+    assert awaiting("done", hours_asked=True, staff_draft="compose") == Awaiting.STAFF_TIP
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,8 @@ import asyncio
 from telegram import Message, Update
 
 from bot.conversation import Ran, move_question, note_result_message, run_event
-from bot.handlers.broadcast import cancel_draft
 from bot.handlers.common import chat_id, clean_source, telegram_user
 from bot.handlers.human import tell_team_lifted
-from bot.handlers.inbox import cancel_reply
 from bot.replies import deliver, retire_question, unbook
 from bot.services import BotContext
 from dialogs.engine import Stage
@@ -28,10 +26,7 @@ async def on_start(update: Update, context: BotContext) -> None:
 
 
 async def on_cancel(update: Update, context: BotContext) -> None:
-    if await cancel_reply(update, context):  # a staff member not replying from /inbox after all
-        return
-    if await cancel_draft(update, context):  # a staff member stopping a tip in the making
-        return
+    """/cancel when no mode it ends was open (bot.modes): the self-check's, or nothing."""
     await run_and_deliver(update, context, Cancel())
 
 

@@ -1,27 +1,28 @@
 """Everything a person sends outside a button: text, captions, stickers, photos, edits,
-unknown commands. One place decides what it means, from what the chat is waiting for
-(`dialogs.awaiting`), and the check for crisis words and red flags stands ahead of every
-client mode: its answer is the very next message, whatever the chat was waiting for."""
+unknown commands. What the chat is waiting for (`dialogs.awaiting`) decides what it means,
+through one registry (`bot.modes`), and the check for crisis words and red flags stands
+ahead of every client mode: its answer is the very next message, whatever the chat was
+waiting for. A command ends the mode it ends first (`end_mode_on_command`)."""
 
 from __future__ import annotations
 
 from telegram import Update
+from telegram.ext import ApplicationHandlerStop
 
 from bot.chat import Chat, load_chat
-from bot.handlers.broadcast import take_staff_message
-from bot.handlers.common import backlog, chat_id, telegram_user
+from bot.handlers.common import chat_id, telegram_user
 from bot.handlers.conversation import run_and_deliver
-from bot.handlers.human import alert_crisis, ask_hand_off, relay_to_staff
-from bot.handlers.inbox import send_inbox_reply
-from bot.handlers.reminders import answer_typed, typed_at_a_prompt
+from bot.handlers.human import alert_crisis, ask_hand_off
+from bot.modes import MODES, ends
 from bot.services import BotContext
 from dialogs.awaiting import CLIENT_MODES, Awaiting
 from dialogs.emergency import Findings, scan
-from dialogs.events import Crisis, DoctorToday, Emergency, Unexpected
-from dialogs.render import render
+from dialogs.events import Crisis, DoctorToday, Emergency
 
 
 async def on_free_text(update: Update, context: BotContext) -> None:
+    """What the chat waits for reads the message (`bot.modes`), after any crisis words or red
+    flags in it have been answered."""
     message = update.effective_message
     assert message is not None
     text = message.text or message.caption or ""
@@ -36,29 +37,23 @@ async def on_free_text(update: Update, context: BotContext) -> None:
     alerted = False
     if found:
         chat, alerted = await _answer_findings(update, context, chat, found)
-    match chat.awaiting:
-        case Awaiting.STAFF_TIP:
-            assert chat.draft is not None
-            await take_staff_message(update, context, chat.draft)
-        case Awaiting.STAFF_REPLY:
-            assert chat.reply is not None
-            await send_inbox_reply(update, context, chat.reply)
-        case Awaiting.STAFF_IDLE if backlog(context, update) <= 1:
-            await message.reply_text(render("staff/stray"))
-        case Awaiting.CONVERSATION:
-            assert chat.client is not None and chat.handoff is not None
-            if found or not await typed_at_a_prompt(update, context, talking=True):
-                await relay_to_staff(
-                    update, context, chat.client, chat.handoff, found, confirm=not alerted
-                )
-        case Awaiting.ZONE | Awaiting.HOURS | Awaiting.SETUP if not found:
-            await answer_typed(update, context, chat.awaiting)
-        case Awaiting.NOTHING if not found and await typed_at_a_prompt(update, context):
-            pass  # "done", "stop"...: what the prompt's buttons do
-        case _ if not found and backlog(context, update) <= 1:
-            # A reminder and the question again (after the last of a burst of stickers); a
-            # sticker, photo or voice note with no words gets a reminder of its own.
-            await run_and_deliver(update, context, Unexpected(media=not text))
+    await MODES[chat.awaiting].read(update, context, chat, found, alerted)
+
+
+async def end_mode_on_command(update: Update, context: BotContext) -> None:
+    """Before any command: a mode it ends (`bot.modes.ends`) ends first, saying what was
+    cancelled; /cancel then has nothing more to do (otherwise it is the self-check's)."""
+    message = update.effective_message
+    assert message is not None
+    command = (message.text or "/").split()[0].split("@")[0].lstrip("/").casefold()
+    chat = await load_chat(
+        context.services, telegram_user(update).id, edited=False, command=False, typed=True
+    )
+    mode = MODES[chat.awaiting]
+    if mode.end is not None and ends(mode, command):
+        said = await mode.end(update, context)
+        if said and command == "cancel":
+            raise ApplicationHandlerStop
 
 
 async def on_human(update: Update, context: BotContext) -> None:

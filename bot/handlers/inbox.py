@@ -113,16 +113,6 @@ async def on_press(update: Update, context: BotContext, press: InboxPage | Inbox
     await _refresh(query, services, press.page)
 
 
-async def end_reply_on_command(update: Update, context: BotContext) -> None:
-    """Any command from a staff member in their private chat (but /cancel, which says so
-    itself) ends a reply they were writing from /inbox: their next message is for the
-    command, not the client. They are told nothing was sent."""
-    message = update.effective_message
-    command = (message.text or "/").split()[0].split("@")[0] if message else ""
-    if command != "/cancel":
-        await cancel_reply(update, context)
-
-
 async def tell_reply_gone(bot: Bot, staff_ids: list[int], name: str) -> None:
     """Staff writing a reply to a client who has just erased their data: it can't go."""
     for staff_id in staff_ids:

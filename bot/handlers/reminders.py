@@ -80,3 +80,14 @@ async def typed_at_a_prompt(update: Update, context: BotContext, *, talking: boo
         return False
     await deliver(context.bot, chat_id(update), step.replies)
     return True
+
+
+async def stop_setup(update: Update, context: BotContext) -> bool:
+    """A command while the setup asks something: it stops there, and says so. False if the
+    setup was asking nothing (another update moved it on)."""
+    user_id = telegram_user(update).id
+    step = await run_reminder_event(context.services, user_id, dialog.StopSetup())
+    if step is None or step.stale:
+        return False
+    await deliver(context.bot, chat_id(update), step.replies)
+    return True
