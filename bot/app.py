@@ -21,6 +21,7 @@ from telegram.ext import (
 )
 
 from bot import presses
+from bot.cases import membership
 from bot.handlers import (
     broadcast,
     conversation,
@@ -40,7 +41,6 @@ from bot.outbound import Governor
 from bot.processor import PerChatUpdateProcessor
 from bot.services import BotContext, Services, services_of
 from dialogs.render import environment
-from storage import repo
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = [
@@ -84,7 +84,7 @@ def build_application(
     application.bot_data["services"] = services
 
     async def mark_blocked(chat_id: int) -> None:
-        await services.db.run(lambda s: repo.set_blocked(s, chat_id, True))
+        await membership.set_blocked(services, chat_id, True)
 
     governor.on_blocked = mark_blocked
     _add_handlers(application, services)

@@ -9,9 +9,9 @@ from datetime import timedelta
 from telegram import Bot
 from telegram.ext import Application
 
-from bot.handlers.inbox import send_due_alerts
+from bot.cases.inbox import send_due_alerts
+from bot.cases.staff_posts import DETAILS_SHOWN, remove_posts
 from bot.services import BotContext, Services
-from bot.staff_posts import DETAILS_SHOWN, remove_posts
 from dialogs.safety import CRISIS_QUIET
 from storage import repo
 from storage.models import utcnow

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 
-from bot.chat import Chat
+from bot.cases.chat import Chat
 from bot.handlers.broadcast import cancel_draft, take_staff_message
 from bot.handlers.common import backlog
 from bot.handlers.conversation import run_and_deliver

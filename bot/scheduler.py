@@ -1,10 +1,10 @@
 """The reminder scheduler: a short periodic tick on PTB's JobQueue (APScheduler).
 
 No job per client: each tick asks the database for the plans whose next prompt (or weekly
-summary) is due and queues the messages (`bot.reminders.due_now`). A few workers send them
+summary) is due and queues the messages (`bot.cases.reminders.due_now`). A few workers send them
 through the outbound governor's "bulk" lane, which keeps within Telegram's budget and lets
 replies to people chatting go first. A message is claimed (its plan moved on) only once its
-send slot is granted (`bot.reminders.take`), so a crash or a stop loses nothing that had not
+send slot is granted (`bot.cases.reminders.take`), so a crash or a stop loses nothing that had not
 left, a request that never left is put back, and another process cannot send it as well. The
 queue is short (about two seconds of the budget), so prompts stay on time.
 """
@@ -20,10 +20,11 @@ from datetime import timedelta
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, Job
 
-from bot import metrics, reminders
+from bot import metrics
 from bot.botapi import NotSent
+from bot.cases import reminders
+from bot.cases.reminders import Outgoing, due_now
 from bot.outbound import BULK, NotClaimed, SlotClaim
-from bot.reminders import Outgoing, due_now
 from bot.replies import markup
 from bot.services import Services
 

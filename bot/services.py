@@ -36,10 +36,10 @@ class Services:
     phrases: Phrases = field(default_factory=load_phrases)  # emergency phrases in free text
     throttle: ChatThrottle = field(default_factory=ChatThrottle)  # per-client fairness
     # A client's messages to the team held until the last of a burst (merged into one post,
-    # bot.handlers.human.RelayBurst).
+    # bot.cases.handoff.RelayBurst).
     relay_bursts: dict[int, Any] = field(default_factory=dict)
     # Hand-off alerts the staff chat refused, by request: when to try again (backing off,
-    # bot.handlers.inbox.AlertRetry).
+    # bot.cases.inbox.AlertRetry).
     alert_retries: dict[int, Any] = field(default_factory=dict)
     # One log line when the database goes away, not a traceback per update and job tick.
     database_trouble: OncePerOutage = field(

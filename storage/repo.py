@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from dialogs.safety import HOLDING_TIERS
 from dialogs.statuses import HandoffStatus, PlanStatus, PostKind, ScreeningStatus
+from dialogs.team import closable
 from storage import progress
 from storage.models import (
     Answer,
@@ -449,7 +450,7 @@ def close_conversation(
     """Staff close a client's conversation (from its request's post): every open request and
     staff reply of that client is marked closed. The client, or None if already closed."""
     request = session.get(Handoff, request_id)
-    if request is None or request.kind != PostKind.REQUEST or request.status != HandoffStatus.SENT:
+    if request is None or not closable(request.kind, request.status):
         return None
     closed = session.execute(
         update(Handoff)
@@ -519,12 +520,6 @@ def closed_by_staff(session: Session, client_id: int) -> bool:
         .order_by(col(Handoff.id).desc())
     ).first()
     return latest == HandoffStatus.CLOSED
-
-
-REPLY_TARGETS = (
-    PostKind.REQUEST,
-    PostKind.RELAY,
-)  # the posts a staff reply to reaches the client from
 
 
 def post_about(

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from bot.handlers.human import RELAY_MERGE
+from bot.cases.handoff import RELAY_MERGE
 from bot.jobs import remove_expired_details
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator, Message

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from telegram.error import BadRequest
 
-from bot.handlers.inbox import send_due_alerts
+from bot.cases.inbox import send_due_alerts
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator, Message
 from bot.sandbox.users import SimUser

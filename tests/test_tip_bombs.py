@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bot.handlers import broadcast
+from bot.cases import tips
 from bot.runner import RunningBot
 from bot.sandbox.users import SimUser
 from dialogs.render import render
@@ -172,8 +172,8 @@ async def test_a_check_that_takes_too_long_is_stopped_and_the_bot_answers_meanwh
     """A check that never ends (here a child that sleeps): the staff member is told after
     CHECK_SECONDS, the child is killed, and a client is answered while it runs."""
     sleeper = (sys.executable, "-c", "import time; time.sleep(120)  # tip-check-sleeper")
-    monkeypatch.setattr(broadcast, "CHECK_COMMAND", sleeper)
-    monkeypatch.setattr(broadcast, "CHECK_SECONDS", 4)
+    monkeypatch.setattr(tips, "CHECK_COMMAND", sleeper)
+    monkeypatch.setattr(tips, "CHECK_SECONDS", 4)
     await staff.send("/broadcast")
     await staff.expect("Send me the tip")
     await staff.send("Hi {{ first_name }}")

@@ -1,6 +1,6 @@
 """The client's conversation: /start, consent, the screening's buttons, /cancel.
 
-Each handler turns an update into an engine event, runs it (`bot.conversation.run_event`) and
+Each handler turns an update into an engine event, runs it (`bot.cases.conversation.run_event`) and
 delivers the replies. Nothing is decided here.
 """
 
@@ -10,9 +10,9 @@ import asyncio
 
 from telegram import Message, Update
 
-from bot.conversation import Ran, move_question, note_result_message, run_event
+from bot.cases.conversation import Ran, move_question, note_result_message, run_event
+from bot.cases.handoff import tell_team_lifted
 from bot.handlers.common import chat_id, clean_source, telegram_user
-from bot.handlers.human import tell_team_lifted
 from bot.replies import deliver, retire_question, unbook
 from bot.services import BotContext
 from dialogs.engine import Stage
@@ -47,7 +47,9 @@ async def on_press(update: Update, context: BotContext, event: Event) -> None:
         deliver_step(update, context, ran, pressed=pressed),  # type: ignore[arg-type]
     )
     if ran.step.lifted is not None and isinstance(event, DoctorChecked):
-        await tell_team_lifted(context, telegram_user(update).id, ran.step.lifted, event)
+        await tell_team_lifted(
+            context.services, context.bot, telegram_user(update).id, ran.step.lifted, event
+        )
 
 
 async def run_and_deliver(update: Update, context: BotContext, event: Event) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot.chat import Chat, load_chat
+from bot.cases.chat import Chat, load_chat
+from bot.cases.handoff import alert_crisis
 from bot.handlers.common import chat_id, telegram_user
 from bot.handlers.conversation import run_and_deliver
-from bot.handlers.human import alert_crisis, ask_hand_off
+from bot.handlers.human import ask_hand_off
 from bot.modes import MODES, ends
 from bot.services import BotContext
 from dialogs.awaiting import CLIENT_MODES, Awaiting
@@ -83,7 +84,9 @@ async def _answer_findings(
     opened = None
     if found.crisis is not None:
         if not talking:
-            opened = await alert_crisis(context, telegram_user(update), chat_id(update))
+            opened = await alert_crisis(
+                context.services, context.bot, telegram_user(update), chat_id(update)
+            )
         await run_and_deliver(
             update,
             context,

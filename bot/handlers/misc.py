@@ -12,11 +12,11 @@ from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
+from bot.cases import membership
 from bot.services import BotContext
 from bot.throttle import Verdict
 from dialogs.emergency import scan
 from dialogs.render import labels, render
-from storage import repo
 from storage.db import is_outage
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ async def on_membership(update: Update, context: BotContext) -> None:
         return
     blocked = change.new_chat_member.status == ChatMember.BANNED
     chat = change.chat.id
-    known = await context.services.db.run(lambda s: repo.set_blocked(s, chat, blocked))
+    known = await membership.set_blocked(context.services, chat, blocked)
     if known:
         log.info("a client %s the bot", "blocked" if blocked else "unblocked")
 

@@ -7,8 +7,8 @@ import asyncio
 
 from telegram import Update
 
+from bot.cases.reminders import reminders_on, run_reminder_event
 from bot.handlers.common import chat_id, telegram_user
-from bot.reminders import reminders_on, run_reminder_event
 from bot.replies import deliver
 from bot.services import BotContext
 from dialogs import reminders as dialog

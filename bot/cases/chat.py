@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from bot.reminders import to_plan
+from bot.cases.reminders import to_plan
 from bot.services import Services
 from dialogs import reminders
 from dialogs.awaiting import RELAY_WINDOW, Awaiting, awaiting

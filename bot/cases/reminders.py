@@ -15,7 +15,7 @@ from typing import Literal
 
 from sqlmodel import Session
 
-from bot.conversation import safety_of
+from bot.cases.conversation import safety_of
 from bot.services import Services
 from dialogs import progress
 from dialogs import reminders as dialog
