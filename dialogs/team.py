@@ -6,8 +6,10 @@ state them (tests/test_team.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
+from dialogs.awaiting import STAFF_REPLY_TIMEOUT
 from dialogs.render import labels
 from dialogs.statuses import HandoffStatus, PostKind
 
@@ -84,3 +86,9 @@ def details_shared(kind: str, status: str) -> bool:
     """Whether staff may see a request's self-check details: only what the client agreed to
     share, a request that reached the team (open or closed since), never one they declined."""
     return kind == PostKind.REQUEST and status in (HandoffStatus.SENT, HandoffStatus.CLOSED)
+
+
+def reply_too_late(started: datetime, now: datetime) -> bool:
+    """A reply written from /inbox goes only if it comes within STAFF_REPLY_TIMEOUT of
+    pressing Reply: later, the staff member may have moved on and the client with them."""
+    return now - started > STAFF_REPLY_TIMEOUT

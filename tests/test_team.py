@@ -1,6 +1,10 @@
 """The team's rules for a client's conversation (dialogs.team): who may take a request, where
 a staff reply goes, why it is not delivered, what may be closed and whose details shown."""
 
+from datetime import UTC, datetime, timedelta
+
+from dialogs import broadcasts, export
+from dialogs.awaiting import STAFF_REPLY_TIMEOUT
 from dialogs.render import labels
 from dialogs.statuses import HandoffStatus, PostKind
 from dialogs.team import (
@@ -8,6 +12,7 @@ from dialogs.team import (
     closable,
     details_shared,
     reply_meaning,
+    reply_too_late,
     take_notice,
     why_not_delivered,
 )
@@ -77,3 +82,60 @@ def test_details_of_a_request_the_client_declined_are_never_shown():
     for status in (HandoffStatus.ASKED, HandoffStatus.DECLINED, HandoffStatus.FAILED):
         assert not details_shared(PostKind.REQUEST, status)
     assert not details_shared(PostKind.NOTE, HandoffStatus.SENT)
+
+
+def test_a_reply_from_the_inbox_goes_only_within_half_an_hour_of_pressing_reply():
+    pressed = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert not reply_too_late(pressed, pressed + STAFF_REPLY_TIMEOUT)
+    assert reply_too_late(pressed, pressed + STAFF_REPLY_TIMEOUT + timedelta(seconds=1))
+
+
+# --- broadcasts: what a staff member may plan and send ------------------------------------------
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def test_a_tip_is_planned_only_for_a_readable_time_ahead_within_a_year():
+    assert broadcasts.when_problem(None, NOW) == "staff/when_unreadable"
+    assert broadcasts.when_problem(NOW, NOW) == "staff/when_past"
+    assert broadcasts.when_problem(NOW + broadcasts.MAX_AHEAD + timedelta(1), NOW) == (
+        "staff/when_too_far"
+    )
+    assert broadcasts.when_problem(NOW + timedelta(hours=1), NOW) is None
+
+
+def test_an_audience_is_chosen_only_among_those_that_exist_now():
+    segments = ["all", "service:pain_eliminator"]
+    key = broadcasts.segment_key("service:pain_eliminator")
+    assert broadcasts.segment_for_key(segments, key) == "service:pain_eliminator"
+    assert broadcasts.segment_for_key(segments, "service:forged") is None
+    assert broadcasts.segment_for_key(["all"], key) is None  # emptied since the list was shown
+
+
+def test_sending_asks_first_naming_how_many_clients_it_reaches():
+    confirm = broadcasts.confirm_send(7, 41)
+    assert "41" in confirm.text
+    presses = [b.press for row in confirm.buttons for b in row]
+    assert broadcasts.BroadcastPress("go", 7) in presses
+
+
+# --- export: what the clinic's file may hold -----------------------------------------------------
+
+
+def test_the_export_file_never_runs_a_clients_text_as_a_formula():
+    row = export.FunnelRow(
+        source='=HYPERLINK("http://evil")',
+        created=NOW.date(),
+        finished=True,
+        band=None,
+        tier=None,
+        services=(),
+        booking_shown=False,
+        handoffs=0,
+        reminders=None,
+        breaks_done=0,
+        tips_consent=False,
+    )
+    words = {"yes": "yes", "no": "no", "setup": "setting up"}
+    content = export.to_csv([row], ["h"] * 13, words, bands={}, services={}).decode("utf-8-sig")
+    assert "'=HYPERLINK" in content and "\n=HYPERLINK" not in content.replace(",", "\n")

@@ -28,7 +28,7 @@ from dialogs.inbox import Entry, inbox_view, shared_safety
 from dialogs.render import labels, render
 from dialogs.replies import Keyboard
 from dialogs.statuses import PostKind
-from dialogs.team import Notice, take_notice
+from dialogs.team import Notice, reply_too_late, take_notice
 from storage import inbox, repo
 from storage.models import Client, Handoff
 
@@ -138,7 +138,7 @@ async def send_reply(
     STAFF_REPLY_TIMEOUT (later, it is not sent and they are told: reply mode ends)."""
     assert message.from_user is not None
     staff_id = message.from_user.id
-    if services.clock() - reply.created_at > STAFF_REPLY_TIMEOUT:
+    if reply_too_late(reply.created_at, services.clock()):
         client = await services.db.run(lambda s: inbox.end_reply(s, staff_id, reply.id))
         if client is not None:
             name = client.first_name
