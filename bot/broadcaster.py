@@ -18,11 +18,12 @@ import contextlib
 import logging
 import time
 from datetime import timedelta
+from functools import partial
 
 from sqlmodel import Session
-from telegram import Bot, Message
+from telegram import Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import Application, Job
+from telegram.ext import Application, ExtBot, Job
 
 from bot import metrics
 from bot.botapi import NotSent
@@ -44,16 +45,27 @@ PAGE = 200
 
 
 async def send_tip(
-    bot: Bot, chat_id: int, broadcast: Broadcast, first_name: str, **kwargs: object
+    bot: ExtBot[str | SlotClaim],
+    chat_id: int,
+    broadcast: Broadcast,
+    first_name: str,
+    *,
+    rate_limit_args: SlotClaim | None = None,
 ) -> Message:
     """The tip as a client gets it: rendered for them, with its unsubscribe button."""
     text = render_tip(broadcast.template or "", first_name)
     buttons = markup(dialog.tip_buttons())
     if broadcast.photo:
         return await bot.send_photo(
-            chat_id, broadcast.photo, caption=text or None, reply_markup=buttons, **kwargs
+            chat_id,
+            broadcast.photo,
+            caption=text or None,
+            reply_markup=buttons,
+            rate_limit_args=rate_limit_args,
         )
-    return await bot.send_message(chat_id, text, reply_markup=buttons, **kwargs)
+    return await bot.send_message(
+        chat_id, text, reply_markup=buttons, rate_limit_args=rate_limit_args
+    )
 
 
 class Broadcaster:
@@ -103,31 +115,39 @@ class Broadcaster:
         db = self.services.db
         due, missed = await db.run(lambda s: repo.due_scheduled(s, now))
         for bid in due:
-            await db.run(lambda s, bid=bid: repo.start(s, bid, BroadcastStatus.SCHEDULED, now))
+            await db.run(
+                partial(repo.start, broadcast_id=bid, before=BroadcastStatus.SCHEDULED, now=now)
+            )
         for broadcast in missed:
             await self._tell_missed(broadcast)
         for broadcast in await db.run(repo.sending):
             if self._closing:
                 return
-            bid: int = broadcast.id  # type: ignore[assignment]
+            assert broadcast.id is not None
+            bid = broadcast.id
             if bid not in self._runs and bid not in self._stopping:
                 task = asyncio.create_task(self._run(broadcast), name=f"broadcast {bid}")
                 self._runs[bid] = task
-                task.add_done_callback(lambda _t, bid=bid: self._runs.pop(bid, None))
+                task.add_done_callback(partial(self._ran, bid))
+
+    def _ran(self, bid: int, _task: asyncio.Task[None]) -> None:
+        self._runs.pop(bid, None)
 
     async def _tell_missed(self, broadcast: Broadcast) -> None:
         zone = self.services.settings.clinic_zone
+        assert broadcast.scheduled_at is not None  # it was missed: it had a time
         text = render(
             "staff/missed",
             number=broadcast.id,
-            at=dialog.local_time(broadcast.scheduled_at, zone),  # type: ignore[arg-type]
+            at=dialog.local_time(broadcast.scheduled_at, zone),
             zone=zone.key,
         )
         with contextlib.suppress(TelegramError):
             await self.application.bot.send_message(broadcast.staff_id, text)
 
     async def _run(self, broadcast: Broadcast) -> None:
-        bid: int = broadcast.id  # type: ignore[assignment]
+        assert broadcast.id is not None
+        bid = broadcast.id
         progress = Progress(self, broadcast)
         with contextlib.suppress(TelegramError):  # the staff member may have blocked the bot
             await progress.show(final=False)
@@ -138,7 +158,7 @@ class Broadcaster:
             after = 0
             while bid not in self._stopping:
                 page = await self.services.db.run(
-                    lambda s, after=after: repo.pending_page(s, bid, after, PAGE)
+                    partial(repo.pending_page, broadcast_id=bid, after=after, limit=PAGE)
                 )
                 if not page:
                     if after == 0:
@@ -248,6 +268,8 @@ class Progress:
         self.broadcaster = broadcaster
         self.services = broadcaster.services
         self.broadcast = broadcast
+        assert broadcast.id is not None
+        self.bid = broadcast.id
         self.bot = broadcaster.application.bot
         self._started = time.monotonic()
         self._sent_at_start: int | None = None
@@ -263,7 +285,7 @@ class Progress:
         text = await self._text(state)
         if text == self._last:
             return
-        bid: int = self.broadcast.id  # type: ignore[assignment]
+        bid = self.bid
         buttons = None if final else markup(dialog.stop_button(bid))
         message_id = self.broadcast.status_message_id
         if message_id is not None:
@@ -302,11 +324,11 @@ class Progress:
         )
 
     async def _figures(self) -> dict[str, int]:
-        bid: int = self.broadcast.id  # type: ignore[assignment]
+        bid = self.bid
         return (await self.services.db.run(lambda s: repo.figures(s, [bid])))[bid]
 
     async def _text(self, state: str) -> str:
-        bid: int = self.broadcast.id  # type: ignore[assignment]
+        bid = self.bid
         figures = await self._figures()
         reasons = await self.services.db.run(lambda s: repo.failure_reasons(s, bid))
         pending = figures[DeliveryStatus.PENDING] + figures[DeliveryStatus.SENDING]

@@ -143,7 +143,7 @@ class RunningBot:
         messages); every replica sets the same URL, so a restart of one changes nothing."""
         assert self.app is not None and self.settings.webhook_secret is not None
         await self.app.bot.set_webhook(
-            url=self.settings.webhook_url,  # type: ignore[arg-type]
+            url=self.settings.webhook_url,
             secret_token=self.settings.webhook_secret.get_secret_value(),
             max_connections=self.settings.webhook_max_connections,
             allowed_updates=ALLOWED_UPDATES,

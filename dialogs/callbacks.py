@@ -55,7 +55,7 @@ class Press:
     staff_only: ClassVar[bool] = False
 
 
-P = TypeVar("P", bound=type)
+P = TypeVar("P", bound=type[Press])
 _Parse = Callable[[str], object]
 _Show = Callable[[Any], str]
 
@@ -70,7 +70,7 @@ class _Field:
 
 @dataclass(frozen=True)
 class _Kind:
-    cls: type
+    cls: type[Press]
     fields: tuple[_Field, ...]
 
     @property
@@ -93,7 +93,7 @@ def press(prefix: str, *, staff_only: bool = False) -> Callable[[P], P]:
         fields = tuple(_field(cls, f.name, hints[f.name]) for f in dataclasses.fields(cls))
         if any(a.optional and not b.optional for a, b in itertools.pairwise(fields)):
             raise TypeError(f"{cls.__name__}: optional fields come last")
-        cls.prefix, cls.staff_only = prefix, staff_only  # type: ignore[attr-defined]
+        cls.prefix, cls.staff_only = prefix, staff_only
         KINDS[prefix] = _Kind(cls, fields)
         return cls
 
@@ -106,7 +106,7 @@ def encode(record: object) -> str:
     kind = KINDS.get(getattr(record, "prefix", ""))
     if kind is None or type(record) is not kind.cls:
         raise ValueError(f"{record!r} is not a kind of button")
-    parts = [type(record).prefix]  # type: ignore[attr-defined]
+    parts = [kind.cls.prefix]
     for field in kind.fields:
         value = getattr(record, field.name)
         if value is None:
@@ -120,7 +120,7 @@ def encode(record: object) -> str:
     return data
 
 
-def decode(data: str | None) -> object | None:
+def decode(data: str | None) -> Press | None:
     """The record a press stands for, or None for data this version never made."""
     if not data or len(data.encode()) > MAX_BYTES:
         return None
@@ -142,7 +142,7 @@ def decode(data: str | None) -> object | None:
     return None
 
 
-def kinds() -> list[type]:
+def kinds() -> list[type[Press]]:
     """Every registered kind of button."""
     return [kind.cls for kind in KINDS.values()]
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, tzinfo
 from io import BytesIO
+from typing import Protocol, cast
 
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from dialogs.render import environment
 
@@ -33,6 +36,13 @@ def to_png(figure: Figure) -> bytes:
 
 
 FONT = 16  # points: the /progress chart is read on a phone
+
+
+def whole_ticks(axis: Axis) -> None:
+    """Ticks on whole numbers only (the default locator, an AutoLocator, is a MaxNLocator)."""
+    locator = axis.get_major_locator()
+    assert isinstance(locator, MaxNLocator)
+    locator.set_params(integer=True)
 
 
 def progress_chart(
@@ -56,7 +66,7 @@ def progress_chart(
     bars.set_xlabel(week_label, fontsize=FONT)
     bars.set_xticks(positions, [f"{week:%d %b}" for week in weeks], rotation=45, ha="right")
     bars.set_ylim(0, max(5, *breaks) * 1.15)
-    bars.yaxis.get_major_locator().set_params(integer=True)
+    whole_ticks(bars.yaxis)
     line = bars.twinx()
     answered = [(x, score) for x, score in zip(positions, pain, strict=True) if score is not None]
     if answered:
@@ -100,7 +110,7 @@ def stats_chart(dates: Sequence[date], panels: Sequence[Sequence[Series]], *, ti
                 color=next(colours),
             )
         ax.set_ylim(0, max([4, *(n for _, counts in panel for n in counts)]) * 1.2)
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        whole_ticks(ax.yaxis)
         ax.grid(axis="y", color="#d5d8dc", linewidth=0.8)
         ax.legend(loc="upper left", fontsize=11, framealpha=0.9)
         ax.tick_params(labelsize=11)
@@ -111,10 +121,18 @@ def stats_chart(dates: Sequence[date], panels: Sequence[Sequence[Series]], *, ti
     return to_png(figure)
 
 
+class _StatsChartTexts(Protocol):
+    """What `staff/stats_chart.j2` defines, read as a module."""
+
+    panels: Sequence[Sequence[tuple[str, str]]]  # per panel: (event kind, legend name)
+
+    def title(self, dates: Sequence[date], zone: tzinfo) -> object: ...
+
+
 def draw_stats(dates: Sequence[date], daily: Mapping[str, Sequence[int]], zone: tzinfo) -> bytes:
     """/stats's chart of `daily` (per event kind, one count per day of `dates`): which kinds
     share a panel, their legend names and the title come from `staff/stats_chart.j2`, so the
     chart and its caption name each figure alike."""
-    texts = environment().get_template("staff/stats_chart.j2").module
+    texts = cast(_StatsChartTexts, environment().get_template("staff/stats_chart.j2").module)
     panels = [[(name, daily[kind]) for kind, name in panel] for panel in texts.panels]
     return stats_chart(dates, panels, title=str(texts.title(dates, zone)))

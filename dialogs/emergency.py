@@ -545,10 +545,10 @@ class _Parser:
         while (token := self._peek()) is not None and token not in ("|", ")", "]", "+"):
             self.i += 1
             if token in ("(", "["):
-                regex, least, firsts = self._choices(")" if token == "(" else "]")
+                regex, least, starts = self._choices(")" if token == "(" else "]")
                 if token == "[":
                     regex, least = f"(?:{regex})?", 0
-                items.append((regex, least, firsts))
+                items.append((regex, least, starts))
             elif token == "*":
                 items.append((self.gap, 0, frozenset()))
             elif token.endswith("*"):

@@ -22,12 +22,15 @@ from dialogs.events import (
     Back,
     Cancel,
     CheckedAgain,
+    CheckKind,
+    CheckWhen,
     Consent,
     Crisis,
     DoctorChecked,
     DoctorToday,
     Emergency,
     Event,
+    EventRows,
     NewScreening,
     OpenReminders,
     Resume,
@@ -115,7 +118,7 @@ class Step:
     replies: tuple[Reply, ...] = ()
     started: str | None = None
     outcome: Outcome | None = None
-    events: tuple[tuple[str, dict[str, object]], ...] = ()
+    events: EventRows = ()
     stale: bool = False
     notice: str | None = None  # a short toast for the button press
     lifted: Safety | None = None  # the hold this step lifted (the team may need to know)
@@ -190,8 +193,10 @@ def _on_start(state: State, ctx: Context) -> Step:
             total = len(ctx.questionnaire.path(state.screening.answers))
             key = state.screening.key
             text = render("resume_prompt", name=name, answered=answered, total=total)
-            buttons = ((Button(labels.resume, Resume(key)),),)
-            buttons += ((Button(labels.start_over, StartOver(key)),),)
+            buttons = (
+                (Button(labels.resume, Resume(key)),),
+                (Button(labels.start_over, StartOver(key)),),
+            )
             return Step(state, (Reply(text, buttons),))
         case _:
             if state.safety.holds:
@@ -208,7 +213,7 @@ def _on_consent(state: State, topic: str, agree: bool, ctx: Context) -> Step:
         text = render("consent_health", choice=choice, retention_days=ctx.retention_days)
         recorded = Reply(text, replace=True)
         new_state = replace(state, stage=Stage.CONSENT_TIPS, health_consent=agree)
-        events = (("consent_health", {"agree": agree}),)
+        events: EventRows = (("consent_health", {"agree": agree}),)
         return Step(new_state, (recorded, _tips_consent_reply()), events=events)
     if topic == "tips" and state.stage is Stage.CONSENT_TIPS:
         tips_choice = labels.tips_yes if agree else labels.tips_no
@@ -227,7 +232,7 @@ def _on_consent(state: State, topic: str, agree: bool, ctx: Context) -> Step:
         # The way back for someone who first said no.
         agreed = replace(state, health_consent=True)
         if agreed.safety.holds:  # a hold kept through a withdrawal: the advice first
-            consented = (("consent_health", {"agree": True}),)
+            consented: EventRows = (("consent_health", {"agree": True}),)
             return Step(agreed, (hold_reply(agreed.safety),), events=consented)
         begun = _begin(agreed, ctx, replace_pressed=False)
         events = (("consent_health", {"agree": True}), *begun.events)
@@ -275,7 +280,7 @@ def _begin(state: State, ctx: Context, *, replace_pressed: bool) -> Step:
     screening = ScreeningState(ctx.new_key)
     new_state = replace(state, stage=Stage.SCREENING, screening=screening)
     question = _question_reply(new_state, ctx, replace=replace_pressed)
-    events = (("screening_started", {}),)
+    events: EventRows = (("screening_started", {}),)
     return Step(new_state, (question,), started=ctx.new_key, events=events)
 
 
@@ -353,7 +358,7 @@ def _answered(state: State, key: str, answers: Answers, ctx: Context) -> Step:
     safety = Safety("C", reason, ctx.questionnaire.tier_c[reason]) if reason else Safety()
     idle = replace(state, stage=Stage.IDLE, screening=None, safety=safety)
     outcome = Outcome(key, ScreeningStatus.COMPLETED, result=result, answers=answers)
-    events: tuple[tuple[str, dict[str, object]], ...] = (
+    events: EventRows = (
         ("screening_finished", {"band": result.band, "services": list(result.services)}),
     )
     if selling(state, ctx):
@@ -384,7 +389,8 @@ def _red_flag_exit(
         f"red_flag_{tier.lower()}", label=label, held=True, talking=talking, safety=safety
     )
     outcome = Outcome(key, ScreeningStatus.RED_FLAG, tier=tier, symptom=symptom, answers=answers)
-    events = (("red_flag_exit", {"tier": tier}),)  # figures need the tier, not the symptom
+    # figures need the tier, not the symptom
+    events: EventRows = (("red_flag_exit", {"tier": tier}),)
     reply = Reply(text, () if talking else _human_button(), replace=pressed)
     return Step(idle, (reply,), outcome=outcome, events=events)
 
@@ -408,7 +414,7 @@ def _on_emergency(
         safety = held_since("A", symptom, label, ctx.now.astimezone(ctx.zone), ctx.now)
         held = replace(state, safety=safety)
         text = render("red_flag_a", label=label, held=True, talking=talking, safety=safety)
-        events = (("emergency_text", {"tier": "A"}),)
+        events: EventRows = (("emergency_text", {"tier": "A"}),)
         return Step(held, (Reply(text, buttons),), events=events)
     text = render("red_flag_a", label=label, held=False, talking=talking)
     return Step(state, (Reply(text, buttons),))
@@ -518,7 +524,9 @@ def _on_unexpected(state: State, ctx: Context, *, media: bool = False) -> Step:
             return Step(state, (Reply(render("idle_hint"), buttons),))
 
 
-def _on_doctor_checked(state: State, ctx: Context, by: str | None, when: str | None) -> Step:
+def _on_doctor_checked(
+    state: State, ctx: Context, by: CheckKind | None, when: CheckWhen | None
+) -> Step:
     """The client says a doctor has seen them: who checked them, then when; with both, the
     hold lifts (the date is recorded, and the symptom remembered as checked, so a later
     self-check asks whether it is new or worse instead of holding them again) and a new
@@ -548,7 +556,7 @@ def _on_doctor_checked(state: State, ctx: Context, by: str | None, when: str | N
     lifted = replace(state, safety=Safety(), checked=checked)
     text = render("doctor_checked", by=by, when=when)
     reply = Reply(text, ((_self_check_button(state),),), replace=True)
-    events = (("safety_lifted", {"tier": safety.tier, "by": by}),)
+    events: EventRows = (("safety_lifted", {"tier": safety.tier, "by": by}),)
     return Step(lifted, (reply,), events=events, lifted=safety)
 
 

@@ -17,8 +17,11 @@ from dialogs.callbacks import ID, KEY, Press, press
 # Who checked a held client and when, as the lifting of a hold asks it (dialogs.safety).
 CheckKind = Literal["gp", "urgent", "specialist", "phone"]
 CheckWhen = Literal["today", "yesterday", "week", "before"]
-CHECK_KINDS: tuple[str, ...] = typing.get_args(CheckKind)
-CHECK_WHEN: tuple[str, ...] = typing.get_args(CheckWhen)
+CHECK_KINDS: tuple[CheckKind, ...] = typing.get_args(CheckKind)
+CHECK_WHEN: tuple[CheckWhen, ...] = typing.get_args(CheckWhen)
+# What a step records for staff figures: (event kind, its data), as `storage.repo.record_event`
+# stores them.
+EventRows = tuple[tuple[str, dict[str, object]], ...]
 Key = Annotated[str, KEY]
 Id = Annotated[str, ID]
 

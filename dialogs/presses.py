@@ -86,6 +86,6 @@ class KeepData(Press):
     """/delete: keep it after all."""
 
 
-def all_kinds() -> list[type]:
+def all_kinds() -> list[type[Press]]:
     """Every kind of button the bot makes (the dialogs' and these)."""
     return kinds()

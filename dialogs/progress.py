@@ -184,7 +184,9 @@ def trend(data: Series) -> Trend:
     breaks = sum(done for week, done in zip(data.weeks, data.breaks, strict=True) if week >= start)
     if len(answered) == 1:
         return Trend("one", breaks, first, last)
-    kind = "better" if last < first else "worse" if last > first else "same"
+    kind: Literal["better", "same", "worse"] = (
+        "better" if last < first else "worse" if last > first else "same"
+    )
     return Trend(kind, breaks, first, last, (end - start).days // 7)
 
 

@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from dialogs.callbacks import Part, Press, press
-from dialogs.events import OpenReminders
+from dialogs.events import EventRows, OpenReminders
 from dialogs.hours import parse_hours
 from dialogs.render import TEMPLATES, environment, labels, render
 from dialogs.replies import Button, Keyboard, Reply
@@ -79,13 +79,19 @@ def ruled_out_by(name: str) -> frozenset[str]:
 
 # What a client may type at a movement prompt instead of tapping (care-safety.md: a client in
 # pain types fast): the word, and the button it stands for. "stop" turns the reminders off.
-TYPED_WORDS = {"done": "done", "did it": "done", "snooze": "snooze", "pause": "today"}
+TypedAction = Literal["done", "snooze", "today", "stop"]  # what a typed word stands for
+TYPED_WORDS: dict[str, TypedAction] = {
+    "done": "done",
+    "did it": "done",
+    "snooze": "snooze",
+    "pause": "today",
+}
 TYPED_WORDS |= {"stop": "stop", "stop it": "stop", "stop reminders": "stop", "stop them": "stop"}
 TYPED_WORDS |= {"pause reminders": "today", "pause for today": "today", "snooze 15": "snooze"}
 _NOT_WORDS = re.compile(r"[^\w\s]|_")
 
 
-def typed_word(text: str) -> str | None:
+def typed_word(text: str) -> TypedAction | None:
     """The prompt button a typed message stands for ("Done!", "STOP", "snooze"), or None."""
     words = " ".join(_NOT_WORDS.sub(" ", text.casefold()).split())
     return TYPED_WORDS.get(words)
@@ -155,13 +161,15 @@ class Step:
     stale: bool = False
     notice: str | None = None
     break_done: date | None = None  # count one break on this local day
-    events: tuple[tuple[str, dict[str, object]], ...] = ()
+    events: EventRows = ()
 
 
 # --- events and their callback data ----------------------------------------------------------
 
 
 Open = OpenReminders  # /reminders, or "Remind me to move" under a result
+PlanAction = Literal["change", "on", "pause", "resume", "off"]  # the plan panel's buttons
+PromptChoice = Literal["done", "snooze", "skip", "today", "settings"]  # a prompt's buttons
 ZoneName = Annotated[str, Part(r"[A-Za-z0-9_/+-]{1,48}")]  # an IANA name: Etc/GMT+3
 
 
@@ -216,7 +224,7 @@ class HoursTyped:
 class Manage(Press):
     """A plan panel button: change, on, pause, resume or off."""
 
-    action: Literal["change", "on", "pause", "resume", "off"]
+    action: PlanAction
 
 
 @press("mv")
@@ -225,7 +233,7 @@ class PromptAction(Press):
     """A button under prompt number `seq`: done, snooze, skip, today or settings."""
 
     seq: int
-    action: Literal["done", "snooze", "skip", "today", "settings"]
+    action: PromptChoice
 
 
 @press("rs:k")
@@ -247,7 +255,7 @@ class TypedWord:
     """A word typed instead of a tap (`typed_word`): done, snooze or today act on the latest
     prompt while it is open (today, with none open: pause); stop turns the reminders off."""
 
-    word: str
+    word: TypedAction
 
 
 Event = (
@@ -329,11 +337,11 @@ def step(plan: Plan, event: Event, ctx: Context) -> Step:
     raise TypeError(f"unknown event {event!r}")
 
 
-def _typed(plan: Plan, word: str) -> Event | None:
+def _typed(plan: Plan, word: TypedAction) -> Event | None:
     """The button a typed word stands for now, if any."""
     if word == "stop":
         return (
-            Manage(PlanStatus.OFF)
+            Manage("off")
             if plan.status in (PlanStatus.ACTIVE, PlanStatus.PAUSED, PlanStatus.ASKING)
             else None
         )
@@ -517,7 +525,7 @@ def _on_prompt_action(plan: Plan, seq: int, action: str, ctx: Context) -> Step:
                 today=count,
                 streak=streak(plan.window, today, days),
             )
-            events = (("break_done", {}),)
+            events: EventRows = (("break_done", {}),)
             return Step(touched, (Reply(text, replace=True),), break_done=today, events=events)
         case "snooze":
             later = ctx.now + SNOOZE
@@ -710,7 +718,9 @@ def _setup_reply(plan: Plan, ctx: Context, *, replace: bool) -> Reply:
             )
 
 
-def _time_buttons(what: str, minutes: tuple[int, ...], current: int) -> Keyboard:
+def _time_buttons(
+    what: Literal["start", "end"], minutes: tuple[int, ...], current: int
+) -> Keyboard:
     row = tuple(
         Button(("✅ " if m == current else "") + _clock(m).strftime("%H:%M"), Choose(what, m))
         for m in minutes
@@ -727,12 +737,13 @@ def _zone_buttons(ctx: Context) -> Keyboard:
 
 def _panel(plan: Plan, ctx: Context, *, replace: bool, just_set: bool = False) -> Reply:
     """The plan as it stands, with what can be done to it."""
-    actions = {
-        PlanStatus.ACTIVE: ("change", "pause", PlanStatus.OFF),
-        PlanStatus.PAUSED: ("resume", "change", PlanStatus.OFF),
-        PlanStatus.ASKING: ("resume", "change", PlanStatus.OFF),
+    panels: dict[str, tuple[PlanAction, ...]] = {
+        PlanStatus.ACTIVE: ("change", "pause", "off"),
+        PlanStatus.PAUSED: ("resume", "change", "off"),
+        PlanStatus.ASKING: ("resume", "change", "off"),
         PlanStatus.OFF: ("on",),
-    }.get(plan.status, ())
+    }
+    actions = panels.get(plan.status, ())
     buttons = tuple((Button(getattr(labels, f"plan_{a}"), Manage(a)),) for a in actions)
     text = render(
         "reminders/plan",
@@ -749,7 +760,7 @@ def _panel(plan: Plan, ctx: Context, *, replace: bool, just_set: bool = False) -
 
 
 def _prompt_buttons(seq: int) -> Keyboard:
-    def button(action: str) -> Button:
+    def button(action: PromptChoice) -> Button:
         return Button(getattr(labels, f"prompt_{action}"), PromptAction(seq, action))
 
     return (

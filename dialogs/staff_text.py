@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from functools import cache, lru_cache, wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import (
     StrictUndefined,
@@ -42,9 +42,10 @@ from jinja2 import (
     pass_eval_context,
 )
 from jinja2.compiler import CodeGenerator, Frame
+from jinja2.exceptions import SecurityError
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context, markup_join, str_join
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import escape
 
 from dialogs.telegram_html import MAX_CAPTION, MAX_TEXT, HtmlError, check_message_html
@@ -60,6 +61,7 @@ _MAX_OUTPUT = 2 * MAX_TEXT
 _MAX_VALUE = _MAX_OUTPUT  # characters in any one value a tip makes
 _MAX_ITEMS = 100  # items in a list, tuple or dict, nested ones included
 _MAX_WORK = 16 * _MAX_VALUE  # characters made in all, in one rendering
+T = TypeVar("T")
 
 # The check in a child process: `check_request` is written to its stdin, `check_answer` reads
 # its stdout. The bot waits CHECK_SECONDS for it, then kills it; the kernel stops it after as
@@ -231,7 +233,7 @@ _work: ContextVar[list[int] | None] = ContextVar("tip_work", default=None)
 _CONVERSION_RE = re.compile(r"%%|%(?:\([^)]*\))?[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?[hlL]?(.?)")
 
 
-def _made(value: Any, what: str) -> Any:
+def _made(value: T, what: str) -> T:
     """`value`, just made by `what`, if it is within the limits."""
     size = _size(value)
     if size > _MAX_VALUE:
@@ -373,7 +375,7 @@ class _TipEnvironment(ImmutableSandboxedEnvironment):
         if sum(map(_size, parts)) > _MAX_VALUE:
             raise _TooBig(f"~ makes a text of over {_MAX_VALUE} characters")
         joined = markup_join(parts) if context.eval_ctx.autoescape else str_join(parts)
-        return _made(joined, "~")  # type: ignore[no-any-return]
+        return _made(joined, "~")
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":

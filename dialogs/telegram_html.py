@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Required, TypedDict
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -50,12 +51,24 @@ class HtmlError(ValueError):
     """Telegram's 'can't parse entities' reason, e.g. 'Unclosed start tag at byte offset 1'."""
 
 
+class Entity(TypedDict, total=False):
+    """A message entity as the Bot API has it (offsets and lengths in UTF-16 units)."""
+
+    type: Required[str]
+    offset: Required[int]
+    length: Required[int]
+    url: str  # text_link
+    user: dict[str, object]  # text_mention: the user, as a User object
+    language: str  # pre
+    custom_emoji_id: str  # custom_emoji
+
+
 @dataclass
 class Parsed:
     """The plain text Telegram would show and its entities (offsets in UTF-16 units)."""
 
     text: str
-    entities: list[dict[str, object]] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
 
 
 def utf16_len(text: str) -> int:
@@ -84,7 +97,7 @@ def parse_html(source: str) -> Parsed:
     """
     out: list[str] = []
     out_utf16 = 0
-    entities: list[dict[str, object]] = []
+    entities: list[Entity] = []
     stack: list[tuple[str, str, int, int]] = []  # tag, argument, utf16 start, out index
     n = len(source)
     i = 0
@@ -224,13 +237,13 @@ def parse_html(source: str) -> Parsed:
     for entity in entities:
         if entity["type"] == "code":
             entity.pop("language", None)  # only a pre block keeps its language
-    entities.sort(key=lambda e: (e["offset"], -int(e["length"])))  # type: ignore[call-overload]
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return Parsed(text, entities)
 
 
-def _entity(tag: str, argument: str, start: int, end: int, inner: str) -> dict[str, object] | None:
+def _entity(tag: str, argument: str, start: int, end: int, inner: str) -> Entity | None:
     kind = _TAGS[tag]
-    entity: dict[str, object] = {"type": kind, "offset": start, "length": end - start}
+    entity: Entity = {"type": kind, "offset": start, "length": end - start}
     if tag == "a":
         url = argument or inner
         user_id = url[len("tg://user?id=") :]
@@ -254,9 +267,7 @@ def _entity(tag: str, argument: str, start: int, end: int, inner: str) -> dict[s
     return entity
 
 
-def _add_entity(
-    entities: list[dict[str, object]], entity: dict[str, object], tag: str, argument: str
-) -> None:
+def _add_entity(entities: list[Entity], entity: Entity, tag: str, argument: str) -> None:
     """`<pre><code class="language-x">`, either way round, is one pre block in language x."""
     last = entities[-1] if entities else None
     if last and (last["offset"], last["length"]) == (entity["offset"], entity["length"]):

@@ -194,7 +194,7 @@ def open_draft(session: Session, staff_id: int, statuses: tuple[str, ...]) -> Br
 def move(session: Session, broadcast_id: int, before: tuple[str, ...], **values: Any) -> bool:
     """Change a broadcast only if it is still in one of the `before` states (a second tap,
     or a tick racing a staff member, finds it moved on and changes nothing)."""
-    result = session.execute(
+    result = session.exec(
         update(Broadcast)
         .where(col(Broadcast.id) == broadcast_id, col(Broadcast.status).in_(before))
         .values(**values)
@@ -317,7 +317,7 @@ def mark_unconfirmed(session: Session, broadcast_id: int | None = None) -> int:
     condition = col(Delivery.status) == DeliveryStatus.SENDING
     if broadcast_id is not None:
         condition = condition & (col(Delivery.broadcast_id) == broadcast_id)
-    result = session.execute(
+    result = session.exec(
         update(Delivery)
         .where(condition)
         .values(status=DeliveryStatus.UNCONFIRMED, updated_at=utcnow())
@@ -336,7 +336,7 @@ def pending_page(session: Session, broadcast_id: int, after: int, limit: int) ->
         .order_by(col(Delivery.id))
         .limit(limit)
     ).all()
-    return [int(i) for i in rows]  # type: ignore[arg-type]
+    return [i for i in rows if i is not None]  # (stored rows all have ids)
 
 
 def recipient(session: Session, delivery_id: int) -> Claimed | None:
@@ -375,7 +375,7 @@ def claim(session: Session, delivery_id: int) -> Claimed | None:
         client.crisis_at is not None and utcnow() - client.crisis_at < CRISIS_QUIET
     ):
         status = DeliveryStatus.HELD  # a red flag, or crisis words today
-    taken = session.execute(
+    taken = session.exec(
         update(Delivery)
         .where(col(Delivery.id) == delivery_id, col(Delivery.status) == DeliveryStatus.PENDING)
         .values(status=status, updated_at=utcnow())
@@ -402,7 +402,7 @@ def finish(
 
 def figures(session: Session, broadcast_ids: list[int]) -> dict[int, dict[str, int]]:
     """Deliveries per status for each broadcast (every status present, zero if none)."""
-    out = {bid: dict.fromkeys(STATUSES, 0) for bid in broadcast_ids}
+    out: dict[int, dict[str, int]] = {bid: dict.fromkeys(STATUSES, 0) for bid in broadcast_ids}
     rows = session.exec(
         select(Delivery.broadcast_id, Delivery.status, func.count())
         .where(col(Delivery.broadcast_id).in_(broadcast_ids))

@@ -18,22 +18,25 @@ import asyncio
 import contextlib
 import logging
 import os
+import sqlite3
 import stat
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import psycopg
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlmodel import Session, create_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlmodel import Session, SQLModel, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 POSTGRES_THREADS = 4  # more threads only add GIL contention (bench/screening.py --postgres)
@@ -42,6 +45,7 @@ STATEMENT_TIMEOUT_MS = 15_000  # no statement of the bot's takes near this; a st
 PING_IDLE_SECONDS = 1.0  # a pooled connection unused this long is checked before use
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+UpsertInsert = postgresql.Insert | sqlite.Insert  # an INSERT with ON CONFLICT
 
 
 def sync_url(database_url: str) -> URL:
@@ -52,7 +56,7 @@ def sync_url(database_url: str) -> URL:
     return url.set(drivername="postgresql+psycopg")
 
 
-def upsert_insert(session: Session) -> Callable[..., Any]:
+def upsert_insert(session: Session) -> Callable[[Table | type[SQLModel]], UpsertInsert]:
     """The dialect's own `insert` (PostgreSQL's or SQLite's), which has ON CONFLICT."""
     dialect = session.get_bind().dialect.name
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -156,7 +160,7 @@ def _tune_sqlite(engine: Engine, begin: str = "BEGIN IMMEDIATE") -> None:
     reader's engine, which never writes, begins plainly: WAL readers take no lock)."""
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -166,7 +170,7 @@ def _tune_sqlite(engine: Engine, begin: str = "BEGIN IMMEDIATE") -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql(begin)
 
 
@@ -182,11 +186,15 @@ def _ping_when_idle(engine: Engine) -> None:
     transaction either way; SQLAlchemy then invalidates the whole pool."""
 
     @event.listens_for(engine, "checkin")
-    def _returned(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+    def _returned(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _taken(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+    def _taken(
+        dbapi_connection: DBAPIConnection,
+        record: ConnectionPoolEntry,
+        _proxy: PoolProxiedConnection,
+    ) -> None:
         idle_since = record.info.pop("idle_since", None)
         if idle_since is None or time.monotonic() - idle_since < PING_IDLE_SECONDS:
             return  # a new connection, or one in use a moment ago

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import tzinfo
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from dialogs.export import FunnelRow
@@ -47,6 +48,7 @@ def funnel(session: Session, zone: tzinfo) -> list[FunnelRow]:
             )
             .group_by(col(Event.client_id), col(Event.kind))
         ).all()
+        if client_id is not None  # (consented clients' events all have one)
     }
     breaks = dict(
         session.exec(
@@ -55,8 +57,8 @@ def funnel(session: Session, zone: tzinfo) -> list[FunnelRow]:
             .group_by(col(BreakDay.client_id))
         ).all()
     )
-    clients = session.exec(
-        select(
+    clients = session.execute(
+        sa_select(  # (sqlmodel's select types four columns at most)
             col(Client.id),
             col(Client.created_at),
             col(Client.source),

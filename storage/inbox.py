@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, exists, func, text, update
+from sqlalchemy import ColumnElement, UnaryExpression, delete, exists, func, text, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -45,11 +46,11 @@ class OpenRequest:
         return self.request.sent_at or self.request.created_at
 
 
-def _open() -> tuple[object, ...]:
+def _open() -> tuple[ColumnElement[bool], ...]:
     return (col(Handoff.kind) == PostKind.REQUEST, col(Handoff.status) == HandoffStatus.SENT)
 
 
-def _newest_first() -> tuple[object, ...]:
+def _newest_first() -> tuple[UnaryExpression[Any], ...]:
     """Requests by when they reached the clinic, the newest first."""
     return (func.coalesce(Handoff.sent_at, Handoff.created_at).desc(), col(Handoff.id).desc())
 
@@ -60,7 +61,7 @@ def open_requests(session: Session, now: datetime) -> list[OpenRequest]:
     waiting since it was sent). Closing closes all of a client's requests."""
     recent = aliased(Handoff)
     conversation_open = exists().where(
-        recent.client_id == Handoff.client_id, *keeps_open(recent, now - RELAY_WINDOW)
+        col(recent.client_id) == col(Handoff.client_id), *keeps_open(recent, now - RELAY_WINDOW)
     )
     rows = session.exec(
         select(Handoff, Client)
@@ -116,7 +117,7 @@ def open_request(session: Session, request_id: int, now: datetime) -> OpenReques
     if request is None or request.kind != PostKind.REQUEST or request.status != HandoffStatus.SENT:
         return None
     client = session.get(Client, request.client_id)
-    if client is None or open_handoff(session, client.id, now - RELAY_WINDOW) is None:  # type: ignore[arg-type]
+    if client is None or open_handoff(session, request.client_id, now - RELAY_WINDOW) is None:
         return None
     return OpenRequest(request, client)
 
@@ -133,10 +134,10 @@ def take(
         return None, False
     claim = {"taken_by": staff_id, "taken_by_name": staff_name[:128], "taken_at": now}
     untaken = (*_open(), col(Handoff.taken_by).is_(None))
-    taken = session.execute(  # the pressed request decides who won
+    taken = session.exec(  # the pressed request decides who won
         update(Handoff).where(col(Handoff.id) == request_id, *untaken).values(**claim)
     )
-    won = bool(taken.rowcount)  # type: ignore[attr-defined]
+    won = bool(taken.rowcount)
     if won:  # the rest of the conversation goes with it
         session.execute(
             update(Handoff)
@@ -213,8 +214,8 @@ def end_reply(session: Session, staff_id: int, reply_id: int | None = None) -> C
     target = reply_target(session, staff_id)
     if target is None or (reply_id is not None and target.id != reply_id):
         return None
-    gone = session.execute(delete(Handoff).where(col(Handoff.id) == target.id))
-    if not gone.rowcount:  # type: ignore[attr-defined]
+    gone = session.exec(delete(Handoff).where(col(Handoff.id) == target.id))
+    if not gone.rowcount:
         return None
     return session.get(Client, target.client_id)
 
@@ -223,19 +224,20 @@ def writing_to(session: Session, client_id: int) -> list[int]:
     """Staff members writing a reply to this client from /inbox (told if the client erases
     their data: the row goes with the client)."""
     return [
-        int(staff_id)  # type: ignore[arg-type]
+        staff_id
         for staff_id in session.exec(
             select(Handoff.taken_by).where(
                 Handoff.client_id == client_id, Handoff.kind == REPLY, Handoff.status == WRITING
             )
         ).all()
+        if staff_id is not None  # (a reply row always names its writer)
     ]
 
 
 def due_alerts(session: Session, now: datetime, hours: OpeningHours, minutes: int) -> list[int]:
     """Requests nobody took or answered that have waited longer than `minutes` of opening
     hours and were not alerted about yet: their ids."""
-    due = []
+    due: list[int] = []
     for found in open_requests(session, now):
         request = found.request
         if request.taken_by is not None or request.alerted_at is not None:
@@ -243,13 +245,14 @@ def due_alerts(session: Session, now: datetime, hours: OpeningHours, minutes: in
         if _answered_since(session, request.client_id, found.since):
             continue
         if hours.open_time_between(found.since, now).total_seconds() > minutes * 60:
+            assert request.id is not None
             due.append(request.id)
-    return due  # type: ignore[return-value]
+    return due
 
 
 def claim_alert(session: Session, request_id: int, now: datetime) -> OpenRequest | None:
     """Mark the alert as sent, if nobody has: the request to alert about, else None."""
-    claimed = session.execute(
+    claimed = session.exec(
         update(Handoff)
         .where(
             col(Handoff.id) == request_id,
@@ -259,7 +262,7 @@ def claim_alert(session: Session, request_id: int, now: datetime) -> OpenRequest
         )
         .values(alerted_at=now)
     )
-    return open_request(session, request_id, now) if claimed.rowcount else None  # type: ignore[attr-defined]
+    return open_request(session, request_id, now) if claimed.rowcount else None
 
 
 def unclaim_alert(session: Session, request_id: int) -> None:

@@ -16,7 +16,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Table,
     UniqueConstraint,
+    inspect,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -35,6 +37,14 @@ from dialogs.statuses import (
 def utcnow() -> datetime:
     """Aware UTC now: what every timestamp column stores."""
     return datetime.now(UTC)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core table (its `__table__`, which SQLModel's classes do not declare
+    to a type checker): for statements that need no ORM objects."""
+    table = inspect(model).local_table
+    assert isinstance(table, Table)
+    return table
 
 
 class Client(SQLModel, table=True):

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from dialogs.progress import Checkin
 from storage.db import upsert_insert
-from storage.models import PainCheckin
+from storage.models import PainCheckin, table_of
 
 CHANGE_AFTER = timedelta(weeks=4)
 
@@ -34,14 +34,15 @@ def asked(session: Session, client_id: int, week: date) -> bool:
 def claim(session: Session, client_id: int, week: date, now: datetime) -> bool:
     """Claim this week's check-in for sending: True only for the one caller that created its
     row (INSERT ... ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike)."""
+    checkins = table_of(PainCheckin)
     statement = (
-        upsert_insert(session)(PainCheckin.__table__)  # type: ignore[attr-defined]
+        upsert_insert(session)(checkins)
         .values(client_id=client_id, week=week, asked_at=now)
         .on_conflict_do_nothing(index_elements=["client_id", "week"])
-        .returning(PainCheckin.__table__.c.id)  # type: ignore[attr-defined]
+        .returning(checkins.c.id)
     )
     # The returned row, not rowcount: psycopg reports -1 for an INSERT that may do nothing.
-    return session.execute(statement).first() is not None
+    return session.exec(statement).first() is not None
 
 
 def unclaim(session: Session, client_id: int, week: date) -> None:
@@ -79,7 +80,7 @@ def previous_score(session: Session, client_id: int, week: date) -> int | None:
 
 def record(session: Session, client_id: int, week: date, score: int | None, now: datetime) -> bool:
     """Record an answer (`score` None: skipped) once: False if it had one already."""
-    result = session.execute(
+    result = session.exec(
         update(PainCheckin)
         .where(
             col(PainCheckin.client_id) == client_id,
@@ -93,7 +94,7 @@ def record(session: Session, client_id: int, week: date, score: int | None, now:
 
 def scores(session: Session, client_id: int, since: date) -> dict[date, int]:
     """The client's answered scores by week, from the week of `since` on."""
-    statement = select(PainCheckin.week, PainCheckin.score).where(
+    statement = select(col(PainCheckin.week), col(PainCheckin.score)).where(
         PainCheckin.client_id == client_id,
         col(PainCheckin.week) >= since,
         col(PainCheckin.score).is_not(None),
@@ -174,9 +175,9 @@ def pain_change(session: Session) -> PainChange:
     return PainChange(int(clients), float(average))
 
 
-def _plus_days(session: Session, day: Any, days: int) -> ColumnElement[Any]:
+def _plus_days(session: Session, day: ColumnElement[date], days: int) -> ColumnElement[date]:
     """`day` (a DATE column) plus `days` days, in SQL: SQLite keeps dates as ISO text and has
     no date arithmetic but its date() function; PostgreSQL adds whole days to a date."""
     if session.get_bind().dialect.name == "postgresql":
-        return day + days  # type: ignore[no-any-return]
+        return day + days
     return func.date(day, f"+{days} days")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, delete, func, insert, or_, update
+from sqlalchemy import ColumnElement, String, and_, bindparam, delete, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from dialogs.safety import HOLDING_TIERS
@@ -23,6 +23,7 @@ from storage.models import (
     Handoff,
     ReminderPlan,
     Screening,
+    table_of,
     utcnow,
 )
 
@@ -94,7 +95,7 @@ def create_client(session: Session, user: TelegramUser, chat_id: int, source: st
 def set_blocked(session: Session, telegram_id: int, blocked: bool) -> bool:
     """Mark a client as having blocked the bot (or come back). False if we don't know them."""
     values: dict[str, Any] = {"blocked": blocked, "blocked_at": utcnow() if blocked else None}
-    result = session.execute(
+    result = session.exec(
         update(Client).where(col(Client.telegram_id) == telegram_id).values(**values)
     )
     return bool(result.rowcount)
@@ -109,8 +110,9 @@ def set_tips_consent(session: Session, client: Client, agree: bool) -> None:
 def withdraw_health_consent(session: Session, client: Client) -> None:
     """Consent withdrawn: erase every health answer and result, and unlink what was drawn
     from them; keep the rest."""
+    assert client.id is not None
     session.execute(delete(Screening).where(col(Screening.client_id) == client.id))
-    progress.erase(session, client.id)  # type: ignore[arg-type]
+    progress.erase(session, client.id)
     session.execute(
         update(Event)
         .where(col(Event.client_id) == client.id, col(Event.kind).in_(HEALTH_EVENTS))
@@ -166,7 +168,8 @@ def erase_inactive(session: Session, before: datetime) -> tuple[int, list[tuple[
     stale = (session.exec(select(Client).where(Client.last_active_at < before))).all()
     posts = []
     for client in stale:
-        posts += staff_posts(session, client.id)  # type: ignore[arg-type]
+        assert client.id is not None
+        posts += staff_posts(session, client.id)
         delete_client(session, client)
     return len(stale), posts
 
@@ -177,8 +180,8 @@ def erase_inactive(session: Session, before: datetime) -> tuple[int, list[tuple[
 # Built once: constructing a statement costs more than running it on SQLite.
 # Plain tables (Core) where no object is wanted: the ORM's machinery for a statement on a
 # mapped class (its compile and bulk-insert paths) costs more than the statement itself.
-_ANSWERS = Answer.__table__  # type: ignore[attr-defined]
-_EVENTS = Event.__table__  # type: ignore[attr-defined]
+_ANSWERS = table_of(Answer)
+_EVENTS = table_of(Event)
 # The answers so far, as one string in the same row ("position:question:option,..."):
 # a second SELECT per button press was about a tenth of its CPU on PostgreSQL. Question and
 # option ids are plain identifiers (dialogs.questionnaire checks), so the separators are safe.
@@ -307,7 +310,8 @@ def finish_screening(
     """Record how a screening ended (a result or a red flag) with its final answers."""
     screening.status, screening.red_flag_tier, screening.result = status, tier, result
     screening.finished_at = utcnow()
-    sync_answers(session, screening.id, stored, answers)  # type: ignore[arg-type]
+    assert screening.id is not None
+    sync_answers(session, screening.id, stored, answers)
 
 
 def booked_results(session: Session, client_id: int) -> list[Screening]:
@@ -363,9 +367,10 @@ def ask_handoff(
             col(Handoff.client_id) == client.id, col(Handoff.status) == HandoffStatus.ASKED
         )
     )
-    screening = latest_finished_screening(session, client.id)  # type: ignore[arg-type]
+    assert client.id is not None
+    screening = latest_finished_screening(session, client.id)
     handoff = Handoff(
-        client_id=client.id,  # type: ignore[arg-type]
+        client_id=client.id,
         screening_id=screening.id if screening else None,
         created_at=now or utcnow(),
         words=words,
@@ -452,7 +457,7 @@ def close_conversation(
     request = session.get(Handoff, request_id)
     if request is None or not closable(request.kind, request.status):
         return None
-    closed = session.execute(
+    closed = session.exec(
         update(Handoff)
         .where(
             col(Handoff.client_id) == request.client_id,
@@ -461,20 +466,20 @@ def close_conversation(
         )
         .values(status=HandoffStatus.CLOSED, closed_at=now or utcnow())
     )
-    if closed.rowcount == 0:  # type: ignore[attr-defined]
+    if closed.rowcount == 0:
         return None  # another staff member (or replica) closed it a moment ago
     return session.get(Client, request.client_id)
 
 
-def keeps_open(row: Any, since: datetime) -> tuple[Any, ...]:
+def keeps_open(row: type[Handoff], since: datetime) -> tuple[ColumnElement[bool], ...]:
     """The rows that keep a conversation open: a request sent, or a staff reply, not closed
     and more recent than `since` (now less RELAY_WINDOW). The one definition of "open" for
     the client's messages, staff replies, /inbox and its alerts; `row` is `Handoff` or an
     alias of it (the inbox asks per request whether its client's conversation is open)."""
     return (
-        row.status == HandoffStatus.SENT,
-        row.kind.in_((PostKind.REQUEST, PostKind.STAFF)),
-        row.created_at >= since,
+        col(row.status) == HandoffStatus.SENT,
+        col(row.kind).in_((PostKind.REQUEST, PostKind.STAFF)),
+        col(row.created_at) >= since,
     )
 
 
@@ -562,7 +567,7 @@ def record_posts(
          "staff_message_id": message, "created_at": at}
         for cid in client_ids
     ]  # fmt: skip
-    session.execute(insert(Handoff.__table__), rows)  # type: ignore[attr-defined]
+    session.execute(insert(table_of(Handoff)), rows)
 
 
 def staff_posts(
@@ -580,7 +585,8 @@ def staff_posts(
         )
         .distinct()  # an /inbox page shown again lists them again
     )
-    return [(int(chat), int(message)) for chat, message in result.all()]  # type: ignore[arg-type]
+    # (no NULLs: the query leaves them out)
+    return [(c, m) for c, m in result.all() if c is not None and m is not None]
 
 
 def expired_details(session: Session, before: datetime) -> list[tuple[int, int, int]]:
@@ -593,9 +599,14 @@ def expired_details(session: Session, before: datetime) -> list[tuple[int, int, 
             col(Handoff.created_at) < before,
         )
     ).all()
+    expired = []
     for row in rows:
         row.status = HandoffStatus.DELETED
-    return [(row.id, row.staff_chat_id, row.staff_message_id) for row in rows]  # type: ignore[misc]
+        chat, message = row.staff_chat_id, row.staff_message_id
+        # (a post unlinked, as in the sandbox's fresh chats, has nothing to remove)
+        if row.id is not None and chat is not None and message is not None:
+            expired.append((row.id, chat, message))
+    return expired
 
 
 def forget_staff_posts(session: Session) -> None:
@@ -613,7 +624,7 @@ def reminder_plan(session: Session, client_id: int) -> ReminderPlan | None:
 def recent_breaks(session: Session, client_id: int, since: date) -> dict[date, int]:
     """Breaks done per local day since `since` (for streaks and the week's summary)."""
     rows = session.exec(
-        select(BreakDay.day, BreakDay.done).where(
+        select(col(BreakDay.day), col(BreakDay.done)).where(
             BreakDay.client_id == client_id, col(BreakDay.day) >= since
         )
     ).all()
@@ -672,6 +683,7 @@ def due_summaries(session: Session, now: datetime, limit: int) -> list[tuple[Rem
 
 def export_client(session: Session, client: Client) -> dict[str, Any]:
     """Everything stored about a client, for /mydata."""
+    assert client.id is not None
     screenings = (
         session.exec(
             select(Screening).where(Screening.client_id == client.id).order_by(col(Screening.id))
@@ -679,7 +691,8 @@ def export_client(session: Session, client: Client) -> dict[str, Any]:
     ).all()
     exported = []
     for screening in screenings:
-        answers = screening_answers(session, screening.id)  # type: ignore[arg-type]
+        assert screening.id is not None
+        answers = screening_answers(session, screening.id)
         exported.append(
             {
                 **screening.model_dump(exclude={"id", "client_id"}, mode="json"),
@@ -695,7 +708,7 @@ def export_client(session: Session, client: Client) -> dict[str, Any]:
     events = (
         session.exec(select(Event).where(Event.client_id == client.id).order_by(col(Event.id)))
     ).all()
-    plan = reminder_plan(session, client.id)  # type: ignore[arg-type]
+    plan = reminder_plan(session, client.id)
     breaks = session.exec(
         select(BreakDay).where(BreakDay.client_id == client.id).order_by(col(BreakDay.day))
     ).all()
@@ -710,7 +723,7 @@ def export_client(session: Session, client: Client) -> dict[str, Any]:
         ],
         "reminders": plan.model_dump(exclude={"id", "client_id"}, mode="json") if plan else None,
         "breaks_done": [b.model_dump(include={"day", "done"}, mode="json") for b in breaks],
-        "pain_checkins": progress.export(session, client.id),  # type: ignore[arg-type]
+        "pain_checkins": progress.export(session, client.id),
         "screenings": exported,
         "handoffs": [h.model_dump(include={"kind", "created_at"}, mode="json") for h in handoffs],
         "events": [e.model_dump(include={"kind", "at", "data"}, mode="json") for e in events],

@@ -20,6 +20,7 @@ from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, union_all
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from dialogs.schedule import at_local
@@ -118,7 +119,7 @@ def collect(
     opted = select(*_distinct_clients_per_window(sinces)).where(
         col(Event.kind) == "reminders_on", in_range
     )
-    events["reminders_on"] = tuple(int(n) for n in session.exec(opted).one())
+    events["reminders_on"] = tuple(int(n) for n in session.execute(opted).one())
 
     # The facts inside `data`, grouped by the database (a few rows, whatever the events):
     # JSON paths work alike on SQLite and PostgreSQL; a result's services come as JSON text.
@@ -149,15 +150,15 @@ def collect(
     broadcasts = select(*_per_window(col(Broadcast.started_at), sinces)).where(
         col(Broadcast.started_at) >= widest
     )
-    started = session.exec(broadcasts).one()
+    started = session.execute(broadcasts).one()
     per_status = (
         select(col(Delivery.status), *_per_window(col(Broadcast.started_at), sinces))
         .join(Broadcast, col(Broadcast.id) == col(Delivery.broadcast_id))
         .where(col(Broadcast.started_at) >= widest)
         .group_by(col(Delivery.status))
     )
-    deliveries = dict.fromkeys(DELIVERY_STATUSES, _zero(windows))
-    for status, *counts in session.exec(per_status).all():
+    deliveries: dict[str, Counts] = dict.fromkeys(DELIVERY_STATUSES, _zero(windows))
+    for status, *counts in session.execute(per_status).all():
         deliveries[status] = tuple(int(n) for n in counts)
 
     return Stats(
@@ -214,12 +215,13 @@ def tip_figures(
     """The latest `limit` broadcasts started since `since`, newest first, with their figures.
     An unsubscribe counts for the latest tip delivered to that client before it, if that
     came at most UNSUBSCRIBE_WITHIN earlier."""
-    latest = session.exec(
+    rows = session.exec(
         select(col(Broadcast.id), col(Broadcast.started_at))
         .where(col(Broadcast.started_at) >= since)
         .order_by(col(Broadcast.started_at).desc(), col(Broadcast.id).desc())
         .limit(limit)
     ).all()
+    latest = [(bid, at) for bid, at in rows if bid is not None and at is not None]  # all are
     if not latest:
         return ()
     ids = [bid for bid, _ in latest]
@@ -238,7 +240,7 @@ def tip_figures(
     # SQLite has none.
     oldest = min(started for _, started in latest)
     candidates = (
-        select(
+        sa_select(  # (sqlmodel's select types four columns at most)
             col(Event.id),
             col(Event.at),
             col(Event.data),
@@ -255,7 +257,7 @@ def tip_figures(
         )
     )
     last_tip: dict[int, tuple[datetime, datetime, int]] = {}
-    for event_id, at, data, bid, delivered_at in session.exec(candidates).all():
+    for event_id, at, data, bid, delivered_at in session.execute(candidates).all():
         if isinstance(data, dict) and data.get("agree") is False:
             last_tip[event_id] = max(
                 last_tip.get(event_id, (delivered_at, at, bid)), (delivered_at, at, bid)

@@ -21,7 +21,7 @@ from bot.logs import redirect_logs
 from bot.runner import RunningBot
 from bot.sandbox.emulator import Action, BotApiEmulator, CallbackQuery, Chat, Message
 from bot.sandbox.flood import FloodLimits
-from bot.sandbox.markup import MarkupError, parse
+from bot.sandbox.markup import Entity, MarkupError, parse
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from storage import repo
@@ -231,16 +231,16 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
-def _with_ansi(text: str, entities: list[dict[str, object]]) -> str:
+def _with_ansi(text: str, entities: list[Entity]) -> str:
     """Bold and italics as terminal styles (entity offsets count UTF-16 units)."""
     styles = {"bold": "\033[1m", "italic": "\033[3m", "text_link": "\033[4m", "code": "\033[2m"}
     marks: dict[int, list[str]] = {}
     for entity in entities:
-        style = styles.get(str(entity["type"]))
+        style = styles.get(entity["type"])
         if style:
-            start = int(entity["offset"])  # type: ignore[call-overload]
+            start = entity["offset"]
             marks.setdefault(start, []).append(style)
-            marks.setdefault(start + int(entity["length"]), []).append("\033[0m")  # type: ignore[call-overload]
+            marks.setdefault(start + entity["length"], []).append("\033[0m")
     out: list[str] = []
     position = 0
     for char in text:

@@ -24,11 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import BodyPartReader, ClientSession, ClientTimeout, web
 
 from bot.sandbox.faults import Faults
 from bot.sandbox.flood import FloodControl, FloodLimits
-from bot.sandbox.markup import MAX_CAPTION, MAX_TEXT, Markup, MarkupError, parse
+from bot.sandbox.markup import MAX_CAPTION, MAX_TEXT, Entity, Markup, MarkupError, parse
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,9 @@ _BUTTON_URL_RE = re.compile(r"^(https?://[^\s/?#]+[^\s]*|tg://\S+)$", re.I)
 class ApiError(Exception):
     """A Bot API failure: the HTTP status, Telegram's description, optional parameters."""
 
-    def __init__(self, code: int, description: str, parameters: dict | None = None) -> None:
+    def __init__(
+        self, code: int, description: str, parameters: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
@@ -86,7 +88,7 @@ class Message:
     sender: dict[str, Any]
     text: str | None = None
     html: str | None = None
-    entities: list[dict[str, Any]] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
     caption: str | None = None
     reply_markup: dict[str, Any] | None = None
     document: dict[str, Any] | None = None
@@ -100,7 +102,8 @@ class Message:
     def buttons(self) -> list[list[dict[str, Any]]]:
         if not self.reply_markup:
             return []
-        return self.reply_markup.get("inline_keyboard", [])
+        rows: list[list[dict[str, Any]]] = self.reply_markup.get("inline_keyboard", [])
+        return rows
 
     @property
     def flat_buttons(self) -> list[dict[str, Any]]:
@@ -215,8 +218,7 @@ class BotApiEmulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        sockets = site._server.sockets  # type: ignore[union-attr]
-        bound_port = sockets[0].getsockname()[1]
+        bound_port = self._runner.addresses[0][1]  # the one site's socket: (host, port, ...)
         self._address = (host, bound_port)
         self.base_url = f"http://{host}:{bound_port}"
         return self.base_url
@@ -489,11 +491,13 @@ class BotApiEmulator:
             elif ctype == "multipart/form-data":
                 reader = await request.multipart()
                 async for part in reader:
-                    if part.filename is not None:  # type: ignore[union-attr]
-                        content = await part.read()  # type: ignore[union-attr]
-                        params[part.name] = {"filename": part.filename, "content": bytes(content)}  # type: ignore[union-attr]
+                    # PTB sends a flat body, every part named
+                    assert isinstance(part, BodyPartReader) and part.name is not None
+                    if part.filename is not None:
+                        content = await part.read()
+                        params[part.name] = {"filename": part.filename, "content": bytes(content)}
                     else:
-                        params[part.name] = await part.text()  # type: ignore[union-attr]
+                        params[part.name] = await part.text()
             else:
                 params.update(await request.post())
         for key in JSON_PARAMS:
@@ -539,7 +543,7 @@ class BotApiEmulator:
             waiter = asyncio.ensure_future(self._new_update.wait())
             try:
                 await asyncio.wait(
-                    {waiter, poller}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                    (waiter, poller), timeout=remaining, return_when=asyncio.FIRST_COMPLETED
                 )
             finally:
                 waiter.cancel()
@@ -783,10 +787,10 @@ class BotApiEmulator:
         content = upload["content"] if isinstance(upload, dict) else None
         size = _image_size(content) if content is not None else None
         chat, photo, caption, markup = self._media(params, "photo")
-        if content is None:
+        if size is None:  # no upload: a file id
             sizes = self._photos.get(str(photo)) or _photo_sizes(str(photo), 800, 600)
         else:
-            sizes = _photo_sizes(f"PHOTO{time.time_ns()}", *size)  # type: ignore[misc]
+            sizes = _photo_sizes(f"PHOTO{time.time_ns()}", *size)
             self._photos[sizes[-1]["file_id"]] = sizes
         message = self._store_bot_message(chat, caption=caption, markup=markup, photo=sizes)
         chat.messages[message["message_id"]].file_content = content

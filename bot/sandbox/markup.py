@@ -12,6 +12,7 @@ parses Telegram's dialect (html.parser accepts `a < b`, which Telegram refuses),
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Required, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 MAX_TEXT = 4096
@@ -50,12 +51,25 @@ class MarkupError(ValueError):
     """Telegram's reason after "can't parse entities: "."""
 
 
+class Entity(TypedDict, total=False):
+    """A message entity as the Bot API's JSON has it (offsets and lengths in UTF-16 units)."""
+
+    type: Required[str]
+    offset: Required[int]
+    length: Required[int]
+    url: str  # text_link
+    user: dict[str, int]  # text_mention: {"id": ...}
+    language: str  # pre
+    custom_emoji_id: str  # custom_emoji
+    unix_time: int  # date_time
+
+
 @dataclass
 class Markup:
     """The text a client sees and its entities, as the Bot API returns them."""
 
     text: str
-    entities: list[dict[str, object]] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
 
 
 @dataclass
@@ -121,8 +135,8 @@ def _checked_link(url: str) -> str | None:
     return urlunsplit(parts._replace(path=parts.path or "/"))
 
 
-def _finish(tag: str, argument: str, start: int, length: int, inner: str) -> dict | None:
-    entity: dict[str, object] = {"type": KINDS[tag], "offset": start, "length": length}
+def _finish(tag: str, argument: str, start: int, length: int, inner: str) -> Entity | None:
+    entity: Entity = {"type": KINDS[tag], "offset": start, "length": length}
     if tag == "a":
         url = argument or inner
         if url.startswith("tg://user?id=") and url[13:].isdigit():
@@ -148,7 +162,7 @@ def parse(source: str) -> Markup:
     size = len(data) - 1
     out: list[str] = []
     utf16 = 0
-    entities: list[dict[str, object]] = []
+    entities: list[Entity] = []
     opened: list[_Open] = []
     surrogate = False
     i = 0
@@ -215,25 +229,23 @@ def parse(source: str) -> Markup:
     for entity in entities:
         if entity["type"] == "code":
             entity.pop("language", None)
-    entities.sort(key=lambda e: (e["offset"], -e["length"]))  # type: ignore[operator]
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return Markup("".join(out), entities)
 
 
-def _merge_pre_code(entities: list[dict[str, object]], made: dict[str, object], top: _Open) -> None:
+def _merge_pre_code(entities: list[Entity], made: Entity, top: _Open) -> None:
     """`<pre><code class="language-x">` (either way round) is one pre entity with a language."""
     last = entities[-1] if entities else None
-    same_span = last is not None and (last["offset"], last["length"]) == (
-        made["offset"],
-        made["length"],
-    )
-    if same_span and top.tag == "pre" and last["type"] == "code" and last.get("language"):
-        last["type"] = "pre"
-    elif same_span and top.tag == "code" and last["type"] == "pre" and top.argument:
-        last["language"] = top.argument
-    else:
-        if top.tag == "code" and top.argument:
-            made["language"] = top.argument  # dropped at the end unless a pre claims it
-        entities.append(made)
+    if last is not None and (last["offset"], last["length"]) == (made["offset"], made["length"]):
+        if top.tag == "pre" and last["type"] == "code" and last.get("language"):
+            last["type"] = "pre"
+            return
+        if top.tag == "code" and last["type"] == "pre" and top.argument:
+            last["language"] = top.argument
+            return
+    if top.tag == "code" and top.argument:
+        made["language"] = top.argument  # dropped at the end unless a pre claims it
+    entities.append(made)
 
 
 def _attributes(data: bytes, i: int, tag: str, begin: int) -> tuple[int, str]:

@@ -25,7 +25,9 @@ MIGRATION_LOCK = 0x424D5800  # "BMX" 0: the advisory lock key for migrations
 
 
 def run_migrations_online() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None, "storage.db.alembic_config names the database"
+    engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -13,7 +13,7 @@ never reuse one). SQLite cannot alter a foreign key, so there the tables are reb
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0006"

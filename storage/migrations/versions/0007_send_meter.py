@@ -11,7 +11,7 @@ second; each one's outbound governor leaves that much of Telegram's budget to th
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0007"

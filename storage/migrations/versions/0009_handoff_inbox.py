@@ -12,7 +12,7 @@ reply from /inbox in the making per staff member (a partial unique index).
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0009"

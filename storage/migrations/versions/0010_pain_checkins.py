@@ -11,7 +11,7 @@ inserting it, so it is never sent twice, across restarts and replicas.
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0010"

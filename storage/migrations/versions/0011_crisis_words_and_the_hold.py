@@ -18,7 +18,7 @@ self-check's contraindications, which leave clashing movement prompts out of the
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0011"
