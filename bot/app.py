@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -97,10 +98,13 @@ def new_http() -> tuple[AiohttpRequest, AiohttpRequest]:
     return AiohttpRequest(connection_pool_size=128), AiohttpRequest(connection_pool_size=2)
 
 
+Command = Callable[[Update, BotContext], Coroutine[Any, Any, None]]  # a command's handler
+
+
 def _add_handlers(app: Application, services: Services) -> None:
     private = filters.ChatType.PRIVATE
     new_message = private & filters.UpdateType.MESSAGE  # an edited "/start" is not a command
-    commands = {
+    commands: dict[str, Command] = {
         "start": conversation.on_start,
         "cancel": conversation.on_cancel,
         "help": misc.on_help,
@@ -118,7 +122,7 @@ def _add_handlers(app: Application, services: Services) -> None:
     # Staff commands exist only for STAFF_IDS: for anyone else they fall through to the
     # catch-all below and get the same answer as any unknown command.
     staff = filters.User(user_id=services.settings.staff_ids)
-    staff_commands: dict[str, Callable[[Update, BotContext], Awaitable[None]]] = {
+    staff_commands: dict[str, Command] = {
         "broadcast": broadcast.on_broadcast,
         "broadcasts": broadcast.on_broadcasts,
         "tips": broadcast.on_tips,
@@ -148,7 +152,7 @@ def _add_handlers(app: Application, services: Services) -> None:
     # Every press, decoded once and handed to its kind's handler (bot.presses).
     app.add_handler(CallbackQueryHandler(presses.on_press))
     # /inbox also in the staff group, where the hand-offs are posted.
-    inbox_chats = private
+    inbox_chats: filters.BaseFilter = private
     if services.settings.staff_chat_id is not None:
         inbox_chats = private | filters.Chat(services.settings.staff_chat_id)
     inbox_filter = filters.UpdateType.MESSAGE & staff & inbox_chats
@@ -174,7 +178,8 @@ def _add_handlers(app: Application, services: Services) -> None:
 def command_menu(*, staff: bool = False) -> list[BotCommand]:
     """The command menu, with descriptions from `templates/commands.j2` (staff see theirs too)."""
     module = environment().get_template("commands.j2").module
-    listed = module.commands + (module.staff_commands if staff else [])
+    values = vars(module)  # a template's top-level values (Jinja2 types them as attributes)
+    listed = values["commands"] + (values["staff_commands"] if staff else [])
     return [BotCommand(name, description) for name, description in listed]
 
 

@@ -11,7 +11,7 @@ from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram.error import BadRequest
 
 from dialogs.render import render
-from dialogs.replies import Keyboard, Reply
+from dialogs.replies import Button, Keyboard, Reply
 
 log = logging.getLogger(__name__)
 
@@ -25,17 +25,15 @@ def keyboard_json(buttons: Keyboard) -> KeyboardJson | None:
     press's CPU, bench/screening.py)."""
     if not buttons:
         return None
-    return {
-        "inline_keyboard": [
-            [
-                {"text": b.text, "url": b.url}
-                if b.url
-                else {"text": b.text, "callback_data": b.data}
-                for b in row
-            ]
-            for row in buttons
-        ]
-    }
+    return {"inline_keyboard": [[_button_json(b) for b in row] for row in buttons]}
+
+
+def _button_json(button: Button) -> dict[str, str]:
+    if button.url is not None:
+        return {"text": button.text, "url": button.url}
+    data = button.data
+    assert data is not None, "a button is a press or a URL (dialogs.replies.Button)"
+    return {"text": button.text, "callback_data": data}
 
 
 def markup(buttons: Keyboard) -> InlineKeyboardMarkup | None:
@@ -101,7 +99,7 @@ async def edit_pressed(
 ) -> None:
     """Replace the message whose button was pressed (or send the text anew, as `deliver`)."""
     message = query.message
-    if message is not None and message.is_accessible and await _edit(message, text, reply_markup):  # type: ignore[arg-type]
+    if isinstance(message, Message) and await _edit(message, text, reply_markup):
         return
     await query.get_bot().send_message(query.from_user.id, text, reply_markup=reply_markup)
 

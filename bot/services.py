@@ -63,7 +63,9 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
 
 
 def services_of(application: Application) -> Services:
-    return application.bot_data["services"]
+    services = application.bot_data["services"]
+    assert isinstance(services, Services)
+    return services
 
 
 def load_content(settings: Settings, path: Path | None = None) -> Questionnaire:

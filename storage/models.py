@@ -7,7 +7,7 @@ unlinked from the client (`client_id` set to NULL) and carrying no health data.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
@@ -37,6 +37,18 @@ from dialogs.statuses import (
 def utcnow() -> datetime:
     """Aware UTC now: what every timestamp column stores."""
     return datetime.now(UTC)
+
+
+class _Stored(Protocol):
+    id: int | None
+
+
+def stored_id(row: _Stored) -> int:
+    """A row's id, for a row read from the database (or flushed): it always has one; only a
+    row not yet written has none, and asking for it then is a bug."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id before it is written")
+    return row.id
 
 
 def table_of(model: type[SQLModel]) -> Table:

@@ -13,7 +13,7 @@ from dialogs import reminders
 from dialogs.awaiting import RELAY_WINDOW, Awaiting, awaiting
 from dialogs.statuses import BroadcastStatus
 from storage import broadcasts, inbox, repo
-from storage.models import Broadcast, Client, Handoff
+from storage.models import Broadcast, Client, Handoff, stored_id
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,9 @@ async def load_chat(
     def transaction(session: Session) -> Chat:
         draft = broadcasts.open_draft(session, user_id, broadcasts.OPEN_DRAFT) if staff else None
         # An edit concerns a tip in the making only to be told it is not taken.
-        draft_status = BroadcastStatus.COMPOSE if edited and draft else (draft and draft.status)
+        draft_status = (
+            BroadcastStatus.COMPOSE if edited and draft else (draft.status if draft else None)
+        )
         reply = inbox.reply_target(session, user_id) if staff and fresh else None
         client = repo.active_client(session, user_id)
         if client is None:
@@ -47,7 +49,7 @@ async def load_chat(
                 None, staff=staff, staff_draft=draft_status, staff_reply=reply is not None
             )
             return Chat(mode, draft=draft, reply=reply)
-        client_id: int = client.id  # type: ignore[assignment]
+        client_id = stored_id(client)
         plan = repo.reminder_plan(session, client_id) if fresh and typed else None
         handoff = repo.open_handoff(session, client_id, since) if fresh else None
         draft_plan = to_plan(plan) if plan is not None else None

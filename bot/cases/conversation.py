@@ -14,13 +14,13 @@ from datetime import date
 from sqlmodel import Session
 
 from bot.services import Services
-from dialogs.engine import Context, ScreeningState, Stage, State, Step, result_text, step
+from dialogs.engine import Context, ScreeningState, State, Step, result_text, step
 from dialogs.events import Event, Start
 from dialogs.safety import Checked, Safety, held_since
 from dialogs.scoring import Result
-from dialogs.statuses import ScreeningStatus
+from dialogs.statuses import ScreeningStatus, Stage
 from storage import repo
-from storage.models import Client, Screening, utcnow
+from storage.models import Client, Screening, stored_id, utcnow
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,13 @@ def _unbook(session: Session, client: Client, services: Services) -> tuple[tuple
     """A hold has started: the results that showed booking buttons, as they now read (no
     suggestions, no "booking is fine"), and forgotten as such."""
     edits = []
-    for screening in repo.booked_results(session, client.id):  # type: ignore[arg-type]
+    for screening in repo.booked_results(session, stored_id(client)):
         result = Result.from_json(screening.result or {})
         text = result_text(client.first_name, result, services.questionnaire, held=True)
-        edits.append((screening.result_message_id, text))
+        if screening.result_message_id is not None:  # booked_results: only those with one
+            edits.append((screening.result_message_id, text))
         screening.result_message_id = None
-    return tuple(edits)  # type: ignore[arg-type]
+    return tuple(edits)
 
 
 async def note_result_message(services: Services, key: str, message_id: int) -> None:
@@ -180,7 +181,7 @@ def apply_step(session: Session, loaded: Loaded, result: Step, version: int) -> 
     """Write what a step changed."""
     client, before, after = loaded.client, loaded.state, result.state
     now = utcnow()
-    client_id: int = client.id  # type: ignore[assignment]
+    client_id = stored_id(client)
     if client.stage != after.stage.value:
         client.stage = after.stage.value
     if after.health_consent != before.health_consent:
@@ -216,7 +217,7 @@ def apply_step(session: Session, loaded: Loaded, result: Step, version: int) -> 
             Screening(client_id=client_id, key=result.started, questionnaire_version=version)
         )
     elif after.screening is not None and loaded.screening is not None:
-        screening_id: int = loaded.screening.id  # type: ignore[assignment]
+        screening_id = stored_id(loaded.screening)
         repo.sync_answers(session, screening_id, loaded.answers, after.screening.answers)
     for kind, data in result.events:
         repo.record_event(session, client_id, kind, data)

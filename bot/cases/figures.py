@@ -56,15 +56,15 @@ async def funnel(services: Services) -> Export:
     """No contact details (see `storage.export`), only clients with health consent."""
     zone = services.settings.clinic_zone
     rows = await services.db.read(lambda s: export.funnel(s, zone))
-    texts = environment().get_template("staff/export.j2").module
+    texts = vars(environment().get_template("staff/export.j2").module)  # its top-level values
     content = await asyncio.to_thread(
         to_csv,
         rows,
-        texts.columns,  # type: ignore[attr-defined]  # a template's macros: Jinja2 has no types for them
-        texts.words,  # type: ignore[attr-defined]
-        bands=texts.bands,  # type: ignore[attr-defined]
+        texts["columns"],
+        texts["words"],
+        bands=texts["bands"],
         services={key: s.name for key, s in services.questionnaire.services.items()},
     )
-    name = str(texts.file_name(services.clock().astimezone(zone).date()))  # type: ignore[attr-defined]
+    name = str(texts["file_name"](services.clock().astimezone(zone).date()))
     caption = render("staff/export_caption", count=len(rows), zone=zone)
     return Export(content, name, caption, [row.client_id for row in rows])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlmodel import Session
 from telegram import Bot, Message
@@ -214,7 +215,7 @@ async def send_due_alerts(services: Services, bot: Bot) -> int:
         retry = retries.get(request_id)
         if retry is not None and now < retry.next_try:
             continue
-        found = await services.db.run(lambda s, r=request_id: inbox.claim_alert(s, r, now))
+        found = await services.db.run(partial(inbox.claim_alert, request_id=request_id, now=now))
         if found is None:
             continue  # taken, closed or alerted meanwhile
         waited = hours.open_time_between(found.since, now).total_seconds() // 60
@@ -223,7 +224,7 @@ async def send_due_alerts(services: Services, bot: Bot) -> int:
             retries.pop(request_id, None)
             sent += 1
             continue
-        await services.db.run(lambda s, r=request_id: inbox.unclaim_alert(s, r))
+        await services.db.run(partial(inbox.unclaim_alert, request_id=request_id))
         failures = retry.failures + 1 if retry else 1
         wait = min(ALERT_RETRY_FIRST * 2 ** (failures - 1), ALERT_RETRY_MAX)
         retries[request_id] = AlertRetry(failures, now + wait)

@@ -20,7 +20,7 @@ from dialogs.replies import Button, Reply
 from dialogs.statuses import PostKind, Stage
 from storage import inbox, repo
 from storage import progress as checkins
-from storage.models import Client
+from storage.models import Client, stored_id
 
 
 async def privacy(services: Services, user_id: int) -> Reply:
@@ -95,14 +95,14 @@ async def my_data(services: Services, user_id: int) -> MyData | None:
 
 def _facts(session: Session, client: Client, services: Services) -> mydata.Facts:
     """What /mydata words, read from the client's rows."""
-    client_id: int = client.id  # type: ignore[assignment]
+    client_id = stored_id(client)
     check = None
     latest = repo.latest_finished_screening(session, client_id)
     if latest is not None:
         check = mydata.Check(
             status=latest.status,
             finished_at=latest.finished_at,
-            answers=repo.answer_pairs(session, latest.id),  # type: ignore[arg-type]
+            answers=repo.answer_pairs(session, stored_id(latest)),
             result=latest.result,
             tier=latest.red_flag_tier,
         )

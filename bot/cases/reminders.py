@@ -25,7 +25,7 @@ from dialogs.schedule import week_of
 from dialogs.statuses import PlanStatus
 from storage import progress as checkins
 from storage import repo
-from storage.models import Client, ReminderPlan
+from storage.models import Client, ReminderPlan, stored_id
 
 BREAKS_LOOKBACK = timedelta(days=120)  # enough for any streak worth showing
 
@@ -94,7 +94,7 @@ def context(
     settings = services.settings
     return dialog.Context(
         now=now,
-        key=client.id,  # type: ignore[arg-type]
+        key=stored_id(client),
         default_interval=int(settings.reminder_interval.total_seconds()),
         clinic_zone=settings.clinic_timezone,
         name=client.first_name,
@@ -119,22 +119,23 @@ async def run_reminder_event(
         client = repo.active_client(session, user_id)
         if client is None:
             return None
-        row = repo.reminder_plan(session, client.id)  # type: ignore[arg-type]
+        client_id = stored_id(client)
+        row = repo.reminder_plan(session, client_id)
         plan = to_plan(row)
         if only_if is not None and not only_if(plan):
             return None
         since = (now - BREAKS_LOOKBACK).date()
-        breaks = repo.recent_breaks(session, client.id, since) if row else {}  # type: ignore[arg-type]
+        breaks = repo.recent_breaks(session, client_id, since) if row else {}
         result = dialog.step(plan, event, context(services, client, now, breaks))
         if not result.stale and result.plan != plan:
             if row is None:
-                row = ReminderPlan(client_id=client.id)  # type: ignore[arg-type]
+                row = ReminderPlan(client_id=client_id)
                 session.add(row)
             save_plan(row, result.plan)
         if result.break_done is not None:
-            repo.count_break(session, client.id, result.break_done)  # type: ignore[arg-type]
+            repo.count_break(session, client_id, result.break_done)
         for kind, data in result.events:
-            repo.record_event(session, client.id, kind, data)
+            repo.record_event(session, client_id, kind, data)
         return result
 
     return await services.db.run(transaction)
@@ -145,7 +146,7 @@ async def reminders_on(services: Services, user_id: int) -> bool:
 
     def read(session: Session) -> bool:
         client = repo.get_client(session, user_id)
-        row = repo.reminder_plan(session, client.id) if client else None  # type: ignore[arg-type]
+        row = repo.reminder_plan(session, stored_id(client)) if client else None
         return row is not None and row.status in (
             PlanStatus.ACTIVE,
             PlanStatus.PAUSED,
@@ -163,17 +164,19 @@ def due_now(
     plan on at once; one that is to be sent is only read: `take` claims it at its send slot,
     so a crash loses nothing and a second process cannot send it too."""
     out: list[Outgoing] = []
-    for kind, rows in (
+    due: tuple[tuple[Literal["prompt", "summary"], list[tuple[ReminderPlan, Client]]], ...] = (
         ("prompt", repo.due_prompts(session, now, limit + len(queued))),
         ("summary", repo.due_summaries(session, now, limit + len(queued))),
-    ):
+    )
+    for kind, rows in due:
         for row, client in rows:
             if row.id in queued or len(out) >= limit:
                 continue
             result, week = _step(services, session, kind, row, client, now)
             if result.replies:
                 before = to_plan(row)
-                out.append(Outgoing(client.chat_id, result.replies, row.id, kind, before, week))  # type: ignore[arg-type]
+                plan_id = stored_id(row)
+                out.append(Outgoing(client.chat_id, result.replies, plan_id, kind, before, week))
             else:
                 _save(session, row, client, result)
     return out
@@ -192,7 +195,7 @@ def take(services: Services, session: Session, item: Outgoing, now: datetime) ->
     result, week = _step(services, session, item.kind, row, client, now)
     if result.replies != item.replies:
         return False
-    if week is not None and not checkins.claim(session, client.id, week, now):  # type: ignore[arg-type]
+    if week is not None and not checkins.claim(session, stored_id(client), week, now):
         return False
     _save(session, row, client, result)
     return True
@@ -226,7 +229,7 @@ def _step(
             asking = progress.question(week, client.first_name)
             result = replace(result, replies=(asking, *result.replies))
         return result, week
-    breaks = repo.recent_breaks(session, client.id, (now - BREAKS_LOOKBACK).date())  # type: ignore[arg-type]
+    breaks = repo.recent_breaks(session, stored_id(client), (now - BREAKS_LOOKBACK).date())
     return dialog.summary(plan, context(services, client, now, breaks)), None
 
 
@@ -241,10 +244,10 @@ def _checkin_week(
     if client.safety_tier in HOLDING_TIERS:
         return None
     week, _ = week_of(plan.window, now)
-    return None if checkins.asked(session, client.id, week) else week  # type: ignore[arg-type]
+    return None if checkins.asked(session, stored_id(client), week) else week
 
 
 def _save(session: Session, row: ReminderPlan, client: Client, result: dialog.Step) -> None:
     save_plan(row, result.plan)
     for kind, data in result.events:
-        repo.record_event(session, client.id, kind, data)  # type: ignore[arg-type]
+        repo.record_event(session, stored_id(client), kind, data)

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
-from telegram import Bot
+from telegram.ext import ExtBot
 
 from bot.broadcaster import send_tip
 from bot.replies import markup
@@ -101,7 +101,7 @@ async def drop_open_draft(services: Services, staff_id: int) -> Reply | None:
 
 
 async def compose(
-    services: Services, bot: Bot, staff: Staff, draft: Broadcast, source: str, photo: str | None
+    services: Services, bot: ExtBot, staff: Staff, draft: Broadcast, source: str, photo: str | None
 ) -> Reply | None:
     """The tip a staff member sent (Telegram's HTML of it, and a photo's file id): checked,
     then saved and previewed. What is wrong with it, or None once the preview has gone."""
@@ -185,7 +185,7 @@ async def check_tip(template: str, first_name: str, *, caption: bool) -> TipErro
     return check_answer(output)
 
 
-async def _preview(services: Services, bot: Bot, staff: Staff, broadcast: Broadcast) -> None:
+async def _preview(services: Services, bot: ExtBot, staff: Staff, broadcast: Broadcast) -> None:
     """The tip exactly as a client gets it (with the staff member's name), then the panel."""
     await bot.send_message(staff.id, render("staff/preview_intro", number=broadcast.id))
     await send_tip(bot, staff.id, broadcast, staff.first_name)
@@ -228,7 +228,7 @@ class Press:
     """One press of a broadcast's button, with who pressed it and on which message."""
 
     services: Services
-    bot: Bot
+    bot: ExtBot
     staff: Staff
     button: dialog.BroadcastPress
     message_id: int | None  # the pressed message (a panel becomes the status message)

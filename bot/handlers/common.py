@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from telegram import Update
-from telegram.ext import CallbackContext
 
 from bot.processor import PerChatUpdateProcessor
+from bot.services import BotContext
 from storage.repo import TelegramUser
 
 _SOURCE_RE = re.compile(r"[^A-Za-z0-9_-]")
@@ -24,7 +24,7 @@ def chat_id(update: Update) -> int:
     return update.effective_chat.id
 
 
-def backlog(context: CallbackContext, update: Update) -> int:  # type: ignore[type-arg]
+def backlog(context: BotContext, update: Update) -> int:
     """How many of this chat's updates are being handled or waiting (1: just this one)."""
     processor = context.application.update_processor
     if isinstance(processor, PerChatUpdateProcessor):

@@ -15,9 +15,9 @@ from bot.cases.handoff import tell_team_lifted
 from bot.handlers.common import chat_id, clean_source, telegram_user
 from bot.replies import deliver, retire_question, unbook
 from bot.services import BotContext
-from dialogs.engine import Stage
 from dialogs.events import Cancel, DoctorChecked, Event, Start
 from dialogs.render import labels
+from dialogs.statuses import Stage
 
 
 async def on_start(update: Update, context: BotContext) -> None:
@@ -41,10 +41,10 @@ async def on_press(update: Update, context: BotContext, event: Event) -> None:
     if ran is None or ran.step.stale:
         await query.answer(ran.step.notice if ran and ran.step.notice else labels.stale)
         return
-    pressed = query.message if query.message and query.message.is_accessible else None
+    pressed = query.message if isinstance(query.message, Message) else None
     await asyncio.gather(
         query.answer(ran.step.notice),
-        deliver_step(update, context, ran, pressed=pressed),  # type: ignore[arg-type]
+        deliver_step(update, context, ran, pressed=pressed),
     )
     if ran.step.lifted is not None and isinstance(event, DoctorChecked):
         await tell_team_lifted(

@@ -47,7 +47,7 @@ async def send_privately(
     staff_id: int,
     clients: list[int],
     kind: PostKind,
-    text: str | None = None,
+    text: str,
     reply_markup: InlineKeyboardMarkup | None = None,
     document: InputFile | None = None,
 ) -> None:

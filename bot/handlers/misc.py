@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 
-from telegram import ChatMember, Update
+from telegram import ChatMember, Message, Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 async def on_help(update: Update, context: BotContext) -> None:
     user = update.effective_user
     text = render("help", staff=context.services.is_staff(user.id if user else None))
-    await update.effective_message.reply_text(text)  # type: ignore[union-attr]
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(text)
 
 
 async def in_private(update: Update, context: BotContext) -> None:
@@ -100,9 +101,9 @@ async def reject_forged_presses(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     message = query.message
-    if message is None or not message.is_accessible:
+    if not isinstance(message, Message):
         return  # too old for Telegram to include; the handlers' own checks apply
-    markup = message.reply_markup  # type: ignore[union-attr]
+    markup = message.reply_markup
     offered = {b.callback_data for row in markup.inline_keyboard for b in row} if markup else set()
     if query.data not in offered:
         await query.answer(labels.stale)
@@ -116,8 +117,8 @@ async def on_error(update: object, context: BotContext) -> None:
         log.info("not delivered (%s): the client blocked the bot or left", error)
         return
     unreachable = is_outage(error)  # the database is away or too slow: not a bug
-    if unreachable:
-        context.services.database_trouble(error)  # type: ignore[arg-type]
+    if unreachable and isinstance(error, Exception):
+        context.services.database_trouble(error)
     if not isinstance(update, Update):
         if not unreachable:
             log.error("a job or background task failed", exc_info=error)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import Update
+from telegram import Message, Update
 
 from bot.cases.reminders import reminders_on, run_reminder_event
 from bot.handlers.common import chat_id, telegram_user
@@ -19,7 +19,8 @@ from dialogs.render import labels, render
 async def on_reminders(update: Update, context: BotContext) -> None:
     step = await run_reminder_event(context.services, telegram_user(update).id, dialog.Open())
     if step is None:
-        await update.effective_message.reply_text(render("needs_start"))  # type: ignore[union-attr]
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(render("needs_start"))
         return
     await deliver(context.bot, chat_id(update), step.replies)
 
@@ -32,10 +33,10 @@ async def on_press(update: Update, context: BotContext, event: dialog.Event) -> 
     if step is None or step.stale:
         await query.answer(step.notice if step and step.notice else labels.stale)
         return
-    pressed = query.message if query.message and query.message.is_accessible else None
+    pressed = query.message if isinstance(query.message, Message) else None
     await asyncio.gather(
         query.answer(step.notice),
-        deliver(context.bot, chat_id(update), step.replies, pressed=pressed),  # type: ignore[arg-type]
+        deliver(context.bot, chat_id(update), step.replies, pressed=pressed),
     )
 
 
@@ -44,6 +45,7 @@ async def answer_typed(update: Update, context: BotContext, awaiting: Awaiting) 
     is the answer to that question; while it waits for a tap, it gets the question again."""
     message = update.message
     assert message is not None and message.text is not None
+    event: dialog.Event
     match awaiting:
         case Awaiting.ZONE:
             event, still_asked = dialog.ZoneTyped(message.text), dialog.wants_zone
