@@ -28,22 +28,12 @@ run: $(STAMP)  ## the bot: Telegram when BOT_TOKEN is set, else the offline sand
 sandbox: $(STAMP)
 	$(BIN)/bmx-bot sandbox
 
-# What mypy holds to no errors ([tool.mypy] in pyproject.toml); the rest of bot/ joins as it
-# is made clean, until this is `bot dialogs storage`.
-MYPY_PATHS := storage dialogs bot/sandbox \
-	bot/__init__.py bot/__main__.py bot/botapi.py bot/broadcaster.py bot/budget_share.py \
-	bot/cli.py bot/jobs.py bot/leader.py bot/logs.py bot/metrics.py bot/outbound.py \
-	bot/processor.py bot/runner.py bot/scheduler.py bot/send_budget.py bot/settings.py \
-	bot/throttle.py
-
-lint: $(STAMP)  ## ruff (lint and format) and mypy over MYPY_PATHS
+lint: $(STAMP)  ## ruff (lint and format) and mypy over bot, dialogs and storage ([tool.mypy])
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy $(MYPY_PATHS)
+	$(BIN)/mypy
 
-test: $(STAMP)  ## lint, then every test (SQLite, and PostgreSQL when it answers)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint  ## lint (ruff, mypy), then every test (SQLite, and PostgreSQL when it answers)
 	$(BIN)/pytest -q -n 6  # most tests wait on the bot, not the CPU (a third of two cores busy at -n 4)
 
 bench: $(STAMP)  ## the benchmarks (several minutes; they print their figures)

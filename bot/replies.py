@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram.error import BadRequest
 
@@ -94,12 +94,19 @@ async def retire_question(bot: Bot, chat_id: int, message_id: int, *, moved: boo
         log.info("could not retire an older copy of a question (%s)", exc)
 
 
+def accessible(message: MaybeInaccessibleMessage | None) -> Message | None:
+    """The pressed message, if Telegram still says what it was. Older than 48 hours, it comes
+    as an empty message dated 0 (PTB makes that a `Message` too, so a type check is not
+    enough): nothing on it can be read or edited."""
+    return message if isinstance(message, Message) and message.is_accessible else None
+
+
 async def edit_pressed(
     query: CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None
 ) -> None:
     """Replace the message whose button was pressed (or send the text anew, as `deliver`)."""
-    message = query.message
-    if isinstance(message, Message) and await _edit(message, text, reply_markup):
+    message = accessible(query.message)
+    if message is not None and await _edit(message, text, reply_markup):
         return
     await query.get_bot().send_message(query.from_user.id, text, reply_markup=reply_markup)
 

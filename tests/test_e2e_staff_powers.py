@@ -21,10 +21,11 @@ from bot.settings import Settings
 from dialogs import broadcasts as dialog
 from dialogs.callbacks import decode, encode
 from dialogs.render import labels
-from storage.models import Broadcast, Delivery
+from storage.models import Broadcast, Client, Delivery
 from tests.conftest import STAFF_CHAT_ID
 from tests.flows import rows, seed_clients, start_and_consent
 from tests.test_e2e_broadcast import compose, send_now, tips_of, wait_done
+from tests.test_e2e_human import hand_off
 
 STAFF_COMMANDS = {"broadcast", "broadcasts", "tips", "stats"}
 TOO_OLD = MESSAGE_ACCESSIBLE_FOR + 3600  # seconds: Telegram sends such a message without it
@@ -236,3 +237,29 @@ async def test_a_client_cannot_stop_a_broadcast_that_is_sending(
         assert "sent to 20 of 20" in report.shown_text
         assert "stopped" not in report.shown_text
     assert [len(tips_of(u)) for u in users] == [1] * 20
+
+
+async def test_real_presses_on_messages_too_old_to_include_still_do_what_they_say(
+    bot: RunningBot, staff: SimUser, alice: SimUser, emulator: BotApiEmulator
+) -> None:
+    """Past 48 hours Telegram sends a press without its message (nobody can tell which buttons
+    it had), yet a real button on it works: a client's /privacy switch days later, and staff
+    closing a request from its post days later."""
+    post = await hand_off(alice, emulator)
+    await alice.send("/privacy")
+    privacy = await alice.expect("Your privacy")
+    [switch] = [b["callback_data"] for b in privacy.flat_buttons if b["text"] == labels.tips_off]
+    close = next(b["callback_data"] for b in post.flat_buttons if b["text"] == labels.handoff_close)
+    privacy.date -= TOO_OLD
+    post.date -= TOO_OLD
+
+    query = await press(alice, privacy, switch)
+    assert (query.answer or {}).get("text") == labels.done
+    shown = await alice.expect("Your privacy")  # anew: the old one can't be read to edit
+    assert labels.tips_on in [b["text"] for b in shown.flat_buttons]
+    [client] = await rows(bot, Client)
+    assert client.tips_consent is False
+
+    query = await press(staff, post, close)
+    assert (query.answer or {}).get("text") == labels.handoff_closed
+    await alice.expect("has closed this conversation")

@@ -87,11 +87,18 @@ async def record_view(services: Services, clients: list[int], post: Post, kind: 
     await services.db.run(lambda s: repo.record_posts(s, clients, post, kind, now))
 
 
-async def take(
-    services: Services, bot: Bot, request_id: int, staff_id: int, staff_name: str
-) -> Notice:
-    """Take the request (once: a second staff member is told who has it); the staff group
-    sees who took it, under the request's post."""
+@dataclass(frozen=True)
+class Taken:
+    """What pressing Take did: the press's answer, and the note for the staff group if this
+    staff member now has the request (posted after the answer: `post_taken`)."""
+
+    notice: Notice
+    request: Handoff | None = None
+    note: str = ""
+
+
+async def take(services: Services, request_id: int, staff_id: int, staff_name: str) -> Taken:
+    """Take the request (once: a second staff member is told who has it)."""
     now = services.clock()
     found, won = await services.db.run(
         lambda s: inbox.take(s, request_id, staff_id, staff_name, now)
@@ -104,10 +111,16 @@ async def take(
         taken_by=request.taken_by if request else None,
         name=request.taken_by_name if request else None,
     )
-    if found is not None and won:
-        text = render("staff/inbox_taken", staff_name=staff_name, name=found.client.first_name)
-        await post_note(bot, services, found.request, text)
-    return notice
+    if found is None or not won:
+        return Taken(notice)
+    note = render("staff/inbox_taken", staff_name=staff_name, name=found.client.first_name)
+    return Taken(notice, found.request, note)
+
+
+async def post_taken(services: Services, bot: Bot, taken: Taken) -> None:
+    """The staff group sees who took the request, under its post."""
+    if taken.request is not None:
+        await post_note(bot, services, taken.request, taken.note)
 
 
 async def start_reply(

@@ -11,7 +11,7 @@ from telegram import Bot
 
 from bot.cases.conversation import checked_of, safety_of
 from bot.cases.inbox import tell_reply_gone
-from bot.cases.staff_posts import remove_posts
+from bot.cases.staff_posts import Post, remove_posts
 from bot.services import Services
 from dialogs import mydata
 from dialogs.presses import DeleteEverything, KeepData, SwitchConsent
@@ -31,17 +31,17 @@ async def privacy(services: Services, user_id: int) -> Reply:
 
 @dataclass(frozen=True)
 class Switched:
-    """A consent switched: the client as they are now, and whether it changed."""
+    """A consent switched: the client as they are now, whether it changed, and the health
+    details shown to staff that are to go now (health consent withdrawn)."""
 
     client: Client | None
     changed: bool
+    details: tuple[Post, ...] = ()
 
 
-async def switch_consent(
-    services: Services, bot: Bot, user_id: int, topic: str, agree: bool
-) -> Switched:
+async def switch_consent(services: Services, user_id: int, topic: str, agree: bool) -> Switched:
     """Set one consent ("health" or "tips"). Health consent withdrawn, the health details
-    shown to staff go too."""
+    shown to staff go too (`remove_posts`, after the client is answered)."""
 
     def switch(session: Session) -> Switched:
         client = repo.active_client(session, user_id)
@@ -55,17 +55,12 @@ async def switch_consent(
         elif agree:
             repo.give_health_consent(session, client)
         else:
+            details = repo.staff_posts(session, stored_id(client), (PostKind.DETAIL,))
             repo.withdraw_health_consent(session, client)
+            return Switched(client, True, tuple(details))
         return Switched(client, True)
 
-    switched = await services.db.run(switch)
-    client = switched.client
-    if switched.changed and client is not None and topic == "health" and not agree:
-        client_id = client.id
-        assert client_id is not None
-        posts = await services.db.run(lambda s: repo.staff_posts(s, client_id, (PostKind.DETAIL,)))
-        await remove_posts(bot, posts)
-    return switched
+    return await services.db.run(switch)
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,7 @@ async def compose(
     assert draft_id is not None
     saved = await services.db.run(lambda s: repo.save_tip(s, draft_id, template, photo))
     if saved is not None:
-        await _preview(services, bot, staff, saved)
+        await preview(services, bot, staff, saved)
     return None
 
 
@@ -185,7 +185,7 @@ async def check_tip(template: str, first_name: str, *, caption: bool) -> TipErro
     return check_answer(output)
 
 
-async def _preview(services: Services, bot: ExtBot, staff: Staff, broadcast: Broadcast) -> None:
+async def preview(services: Services, bot: ExtBot, staff: Staff, broadcast: Broadcast) -> None:
     """The tip exactly as a client gets it (with the staff member's name), then the panel."""
     await bot.send_message(staff.id, render("staff/preview_intro", number=broadcast.id))
     await send_tip(bot, staff.id, broadcast, staff.first_name)
@@ -216,11 +216,15 @@ async def _panel(services: Services, broadcast: Broadcast, *, replace: bool) -> 
 @dataclass(frozen=True)
 class Pressed:
     """What a panel button did: the press's answer, the pressed message shown anew (`edit`),
-    and a message after it to the staff member (`then`)."""
+    a message after it to the staff member (`then`), a draft to preview (`preview`), and
+    whether the /broadcasts list is to be shown anew (`relist`). Everything but the answer
+    comes after it, so the press is answered at once."""
 
     notice: Notice = field(default_factory=Notice)
     edit: Reply | None = None
     then: str | None = None
+    preview: Broadcast | None = None
+    relist: bool = False
 
 
 @dataclass(frozen=True)
@@ -243,8 +247,7 @@ async def pick_tip(press: Press) -> Pressed | None:
     draft = await press.services.db.run(
         lambda s: repo.new_draft(s, staff_id, status=BroadcastStatus.DRAFT, template=tip.text)
     )
-    await _preview(press.services, press.bot, press.staff, draft)
-    return Pressed()
+    return Pressed(preview=draft)
 
 
 async def show_audiences(press: Press) -> Pressed | None:
@@ -337,8 +340,7 @@ async def stop(press: Press, cancel: Callable[[int], None]) -> Pressed | None:
     if not await press.services.db.run(lambda s: repo.stop(s, bid, now)):
         return None
     cancel(bid)
-    listed = await listing(press.services) if press.button.action == "x" else None
-    return Pressed(Notice(labels.bc_stopping), edit=listed)
+    return Pressed(Notice(labels.bc_stopping), relist=press.button.action == "x")
 
 
 ACTIONS: dict[str, Callable[[Press], Awaitable[Pressed | None]]] = {

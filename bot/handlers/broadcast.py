@@ -96,10 +96,13 @@ async def on_press(update: Update, context: BotContext, press: dialog.BroadcastP
         await query.answer(labels.stale)
         return
     await query.answer(done.notice.text, show_alert=done.notice.alert)
-    if done.edit is not None and press.action == "x":
+    if done.preview is not None:
+        await tips.preview(context.services, context.bot, pressed.staff, done.preview)
+    if done.relist:
         with contextlib.suppress(TelegramError):  # the list shown anew: the old one may stay
-            await edit_pressed(query, done.edit.text, markup(done.edit.buttons))
-    elif done.edit is not None:
+            listed = await tips.listing(context.services)
+            await edit_pressed(query, listed.text, markup(listed.buttons))
+    if done.edit is not None:
         await edit_pressed(query, done.edit.text, markup(done.edit.buttons))
     if done.then is not None:
         await context.bot.send_message(query.from_user.id, done.then)
@@ -119,9 +122,7 @@ async def on_unsubscribe(update: Update, context: BotContext, _: dialog.Unsubscr
     if context.services.is_staff(query.from_user.id):
         await query.answer(labels.tips_preview_unsubscribe, show_alert=True)
         return
-    switched = await switch_consent(
-        context.services, context.bot, query.from_user.id, "tips", False
-    )
+    switched = await switch_consent(context.services, query.from_user.id, "tips", False)
     if switched.client is None or not switched.changed:
         await query.answer(labels.tips_already_off if switched.client else labels.stale)
         return

@@ -13,7 +13,7 @@ from telegram import Message, Update
 from bot.cases.conversation import Ran, move_question, note_result_message, run_event
 from bot.cases.handoff import tell_team_lifted
 from bot.handlers.common import chat_id, clean_source, telegram_user
-from bot.replies import deliver, retire_question, unbook
+from bot.replies import accessible, deliver, retire_question, unbook
 from bot.services import BotContext
 from dialogs.events import Cancel, DoctorChecked, Event, Start
 from dialogs.render import labels
@@ -41,7 +41,7 @@ async def on_press(update: Update, context: BotContext, event: Event) -> None:
     if ran is None or ran.step.stale:
         await query.answer(ran.step.notice if ran and ran.step.notice else labels.stale)
         return
-    pressed = query.message if isinstance(query.message, Message) else None
+    pressed = accessible(query.message)
     await asyncio.gather(
         query.answer(ran.step.notice),
         deliver_step(update, context, ran, pressed=pressed),

@@ -13,7 +13,7 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.cases import inbox
 from bot.cases.handoff import close_request
-from bot.replies import markup
+from bot.replies import accessible, markup
 from bot.services import BotContext
 from dialogs.presses import InboxAction, InboxPage
 from dialogs.render import labels, render
@@ -82,7 +82,11 @@ async def on_press(update: Update, context: BotContext, press: InboxPage | Inbox
         return
     match press.action:
         case "take":
-            notice = await inbox.take(services, bot, press.request, user.id, user.first_name)
+            taken = await inbox.take(services, press.request, user.id, user.first_name)
+            await query.answer(taken.notice.text, show_alert=taken.notice.alert)
+            await inbox.post_taken(services, bot, taken)
+            await _refresh(query, context, press.page)
+            return
         case "reply":
             asked = await inbox.start_reply(services, bot, press.request, user.id)
             private = query.message is not None and query.message.chat.type == "private"
@@ -115,8 +119,8 @@ async def cancel_reply(update: Update, context: BotContext) -> bool:
 
 async def _refresh(query: CallbackQuery, context: BotContext, number: int) -> None:
     """Show the inbox's page anew on the pressed message, unless nothing changed."""
-    message = query.message
-    if not isinstance(message, Message):
+    message = accessible(query.message)
+    if message is None:
         return  # too old for Telegram to say what it was
     viewer = query.from_user.id if message.chat.type == "private" else None
     shown = await inbox.page(context.services, number, viewer)

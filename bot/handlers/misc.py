@@ -7,12 +7,13 @@ import contextlib
 import logging
 import time
 
-from telegram import ChatMember, Message, Update
+from telegram import ChatMember, Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.cases import membership
+from bot.replies import accessible
 from bot.services import BotContext
 from bot.throttle import Verdict
 from dialogs.emergency import scan
@@ -100,8 +101,8 @@ async def reject_forged_presses(update: Update, context: BotContext) -> None:
     and stop there."""
     query = update.callback_query
     assert query is not None
-    message = query.message
-    if not isinstance(message, Message):
+    message = accessible(query.message)
+    if message is None:
         return  # too old for Telegram to include; the handlers' own checks apply
     markup = message.reply_markup
     offered = {b.callback_data for row in markup.inline_keyboard for b in row} if markup else set()

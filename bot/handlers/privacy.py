@@ -6,6 +6,7 @@ from __future__ import annotations
 from telegram import InputFile, Message, Update
 
 from bot.cases import privacy
+from bot.cases.staff_posts import remove_posts
 from bot.handlers.common import chat_id, telegram_user
 from bot.replies import edit_pressed, markup
 from bot.services import BotContext
@@ -23,7 +24,7 @@ async def on_switch(update: Update, context: BotContext, press: SwitchConsent) -
     query = update.callback_query
     assert query is not None
     switched = await privacy.switch_consent(
-        context.services, context.bot, telegram_user(update).id, press.topic, press.agree
+        context.services, telegram_user(update).id, press.topic, press.agree
     )
     if switched.client is None or not switched.changed:
         await query.answer(labels.stale)  # deleted since, or already so (an old button)
@@ -31,6 +32,7 @@ async def on_switch(update: Update, context: BotContext, press: SwitchConsent) -
     await query.answer(labels.done)
     reply = privacy.privacy_view(context.services, switched.client)
     await edit_pressed(query, reply.text, markup(reply.buttons))
+    await remove_posts(context.bot, list(switched.details))  # health details shown to staff
 
 
 async def on_stop_tips(update: Update, context: BotContext) -> None:
@@ -43,7 +45,7 @@ async def on_start_tips(update: Update, context: BotContext) -> None:
 
 async def _set_tips(update: Update, context: BotContext, agree: bool) -> None:
     switched = await privacy.switch_consent(
-        context.services, context.bot, telegram_user(update).id, "tips", agree
+        context.services, telegram_user(update).id, "tips", agree
     )
     text = render("tips_switched", known=switched.client is not None, agree=agree)
     await _say(update).reply_text(text)

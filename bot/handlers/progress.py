@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import InputFile, Message, Update
+from telegram import InputFile, Update
 
 from bot.cases import progress as cases
 from bot.handlers.common import chat_id, telegram_user
-from bot.replies import deliver
+from bot.replies import accessible, deliver
 from bot.services import BotContext
 from dialogs import charts, progress
 from dialogs.render import labels, render
@@ -58,7 +58,7 @@ async def on_press(update: Update, context: BotContext, pressed: progress.Answer
     if outcome is None or not outcome.replies:
         await query.answer(outcome.notice if outcome else labels.stale)
         return
-    message = query.message if isinstance(query.message, Message) else None
+    message = accessible(query.message)
     await asyncio.gather(
         query.answer(outcome.notice),
         deliver(context.bot, chat_id(update), outcome.replies, pressed=message),

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import Message, Update
+from telegram import Update
 
 from bot.cases.reminders import reminders_on, run_reminder_event
 from bot.handlers.common import chat_id, telegram_user
-from bot.replies import deliver
+from bot.replies import accessible, deliver
 from bot.services import BotContext
 from dialogs import reminders as dialog
 from dialogs.awaiting import Awaiting
@@ -33,7 +33,7 @@ async def on_press(update: Update, context: BotContext, event: dialog.Event) -> 
     if step is None or step.stale:
         await query.answer(step.notice if step and step.notice else labels.stale)
         return
-    pressed = query.message if isinstance(query.message, Message) else None
+    pressed = accessible(query.message)
     await asyncio.gather(
         query.answer(step.notice),
         deliver(context.bot, chat_id(update), step.replies, pressed=pressed),
