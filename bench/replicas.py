@@ -39,7 +39,7 @@ from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.flood import FloodLimits
 from bot.sandbox.users import SimUser
 
-SECRET = "bench-replicas-secret"
+SECRET = "bench-replicas-secret_0123456789abcdef"  # WEBHOOK_SECRET: 32 or more
 # Seconds between a chatting client's typed messages: within the per-client fairness limit
 # (10 typed messages a minute after a burst of 12); faster typists get a "slow down" note,
 # which is the limit working, not the replicas failing.

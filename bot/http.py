@@ -5,9 +5,15 @@ the place to plug in another. Measured with `bench/screening.py`, httpx was the 
 cost of handling a button press (two Bot API calls per press); aiohttp, already used by the
 project's emulator, does the same work for much less CPU. Everything above this class
 (retries, errors, rate limiting, parsing) is still PTB's.
+
+Its errors say what aiohttp said, with the bot token masked: some aiohttp errors (too many
+redirects, an invalid URL) name the request URL, `/bot<token>/getMe`, and an error's words can
+end up in an HTTP answer or on the terminal, where the log's own mask does not reach.
 """
 
 from __future__ import annotations
+
+import re
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -16,8 +22,15 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot.botapi import NotSent
+from bot.logs import _MASK, _TOKEN_RE
 
 _JSON = {"Content-Type": "application/json"}
+_TOKEN_PATH_RE = re.compile(r"/bot[^/\s'\"]+")  # /bot<token>/method and /file/bot<token>/path
+
+
+def without_token(text: str) -> str:
+    """`text` with the bot token masked, wherever a URL or the token itself appears in it."""
+    return _TOKEN_RE.sub(_MASK, _TOKEN_PATH_RE.sub(f"/bot{_MASK}", text))
 
 
 class AiohttpRequest(BaseRequest):
@@ -88,11 +101,15 @@ class AiohttpRequest(BaseRequest):
             ) as response:
                 return response.status, await response.read()
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise NotSent(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
+            raise NotSent(_said(exc)) from exc
         except TimeoutError as exc:
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
-            raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
+            raise NetworkError(_said(exc)) from exc
+
+
+def _said(exc: aiohttp.ClientError) -> str:
+    return without_token(f"aiohttp.{exc.__class__.__name__}: {exc}")
 
 
 def _value(given: ODVInput[float], default: float | None) -> float | None:

@@ -25,3 +25,12 @@ DB_TRANSACTION = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
 )
 LEADING = Gauge("bmx_bulk_sender", "1 while this process sends the reminders and tips")
+WEBHOOK_REFUSED = Counter(
+    "bmx_webhook_refused",
+    "Webhook posts refused: a wrong or missing secret token (403), not an update (400)",
+    ["reason"],
+)
+HTTP_CONNECTIONS_SHED = Counter(
+    "bmx_http_connections_shed",
+    "Connections the HTTP server closed at its connection limit, to make room or refused",
+)

@@ -41,7 +41,13 @@ _URL_RE = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+(/\S*)?$")
 _POSTGRES_SCHEME_RE = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
 _POSTGRES_ALIAS_RE = re.compile(r"^postgres\+", re.IGNORECASE)
 _USER_ID_RE = re.compile(r"^-?[0-9]+$")
-_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # Telegram's rule for secret_token
+# Telegram allows 1 to 256 of these characters in a webhook's secret_token; anything shorter
+# than 32 (a 1-character secret was accepted once) could be guessed by whoever finds the URL.
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
+_SECRET_RULE = "32 to 256 characters, only A-Z, a-z, 0-9, _ and - (e.g. openssl rand -hex 32)"
+# A bearer token (RFC 6750's characters), long enough not to be guessed.
+_METRICS_TOKEN_RE = re.compile(r"^[A-Za-z0-9._~+/-]{32,256}=*$")
+DEFAULT_LISTEN = "127.0.0.1:8080"
 # Telegram lets a bot send about 30 messages a second in all. A Bot API on this machine (the
 # emulator, for benchmarks) may be given more; a local telegram-bot-api server still forwards
 # to Telegram, whose 429 answers the bot obeys anyway.
@@ -86,11 +92,20 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_max_connections: int = Field(default=40, ge=1, le=100)
     # Where the bot's HTTP server (webhook, /healthz, /readyz, /metrics) listens: host:port.
-    # Default in webhook mode 0.0.0.0:8080; in polling mode none unless set.
+    # Default in webhook mode 127.0.0.1:8080 (this machine only); in polling mode none unless set.
     http_listen: str | None = None
+    # The bearer token for /metrics and the details of /readyz from another machine (on this
+    # one they need none). Without it, other machines get neither.
+    metrics_token: SecretStr | None = None
 
     @field_validator(
-        "bot_token", "staff_chat_id", "webhook_url", "webhook_secret", "http_listen", mode="before"
+        "bot_token",
+        "staff_chat_id",
+        "webhook_url",
+        "webhook_secret",
+        "http_listen",
+        "metrics_token",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -248,8 +263,19 @@ class Settings(BaseSettings):
     @field_validator("webhook_secret")
     @classmethod
     def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Never echo the value (nor its length): it is a secret, even when it is a weak one.
         if value is not None and not _SECRET_RE.match(value.get_secret_value()):
-            raise ValueError("must be 1 to 256 characters, only A-Z, a-z, 0-9, _ and -")
+            raise ValueError(f"must be {_SECRET_RULE}")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _METRICS_TOKEN_RE.match(value.get_secret_value()):
+            raise ValueError(
+                "must be 32 to 256 characters, only A-Z, a-z, 0-9 and -._~+/ "
+                "(e.g. openssl rand -hex 32)"
+            )
         return value
 
     @field_validator("http_listen")
@@ -259,15 +285,15 @@ class Settings(BaseSettings):
             return None
         _, colon, port = value.strip().rpartition(":")
         if not colon or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("must be host:port, such as 0.0.0.0:8080 or 127.0.0.1:8080")
+            raise ValueError("must be host:port, such as 127.0.0.1:8080 or 0.0.0.0:8080")
         return value.strip()
 
     @model_validator(mode="after")
     def _webhook_needs_a_secret(self) -> Settings:
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError(
-                "WEBHOOK_URL needs WEBHOOK_SECRET (1 to 256 characters: A-Z, a-z, 0-9, _, -): "
-                "Telegram sends it with each update, so nobody else can post fake ones"
+                f"WEBHOOK_URL needs WEBHOOK_SECRET ({_SECRET_RULE}): Telegram sends it with "
+                "each update, so nobody else can post fake ones"
             )
         return self
 
@@ -282,7 +308,7 @@ class Settings(BaseSettings):
     @property
     def listen(self) -> tuple[str, int] | None:
         """Where the HTTP server listens (None: no server, long polling without one)."""
-        listen = self.http_listen or ("0.0.0.0:8080" if self.webhook_url else None)
+        listen = self.http_listen or (DEFAULT_LISTEN if self.webhook_url else None)
         if listen is None:
             return None
         host, _, port = listen.rpartition(":")

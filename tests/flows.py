@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
+import resource
 import sys
 import time
 from asyncio.subprocess import Process
@@ -53,20 +55,37 @@ def clean_env(**values: str) -> dict[str, str]:
     return env
 
 
-async def bot_process(cwd: Path, *, capture: bool = False, **values: str) -> Process:
+async def bot_process(
+    cwd: Path,
+    *,
+    capture: bool = False,
+    log: Path | None = None,
+    open_files: int | None = None,
+    **values: str,
+) -> Process:
     """`python -m bot run` as a process of its own (for exit codes, SIGTERM and SIGKILL),
-    reading only `values` from its environment; `capture` pipes its output to the test."""
-    output = asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=cwd,
-        env=clean_env(**values),
-        stdout=output,
-        stderr=output,
-    )
+    reading only `values` from its environment; `capture` pipes its output to the test, `log`
+    writes it to that file instead; `open_files` caps its file descriptors (RLIMIT_NOFILE)."""
+    output: Any = asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL
+
+    def limit_files() -> None:
+        if open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
+    with contextlib.ExitStack() as files:
+        if log is not None:
+            output = files.enter_context(log.open("ab"))  # the process keeps its own copy
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=cwd,
+            env=clean_env(**values),
+            stdout=output,
+            stderr=output,
+            preexec_fn=limit_files if open_files is not None else None,
+        )
 
 
 async def ready(emulator: BotApiEmulator, timeout: float = 30.0) -> None:

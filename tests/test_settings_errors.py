@@ -26,6 +26,10 @@ def settings(**values: object) -> Settings:
     return load_settings(_env_file=None, **values)
 
 
+SECRET = "a-Secret_1" + "0123456789abcdef" * 2  # WEBHOOK_SECRET: 32 characters or more
+SECRET_RULE = "32 to 256 characters, only A-Z, a-z, 0-9, _ and - (e.g. openssl rand -hex 32)"
+
+
 def refusal(**values: object) -> str:
     with pytest.raises(ConfigError) as caught:
         settings(**values)
@@ -304,6 +308,15 @@ def test_what_is_not_an_http_url_is_still_refused(url: str) -> None:
             "bot token unencrypted: use https:// (http:// is allowed only for this machine: "
             "localhost, 127.0.0.1 or ::1)",
         ),
+        (
+            {"WEBHOOK_URL": "https://bot.clinic.example/telegram", "WEBHOOK_SECRET": "s"},
+            f"Configuration error: WEBHOOK_SECRET: must be {SECRET_RULE}",
+        ),
+        (
+            {"METRICS_TOKEN": "short"},
+            "Configuration error: METRICS_TOKEN: must be 32 to 256 characters, only A-Z, a-z, "
+            "0-9 and -._~+/ (e.g. openssl rand -hex 32)",
+        ),
     ],
 )
 def test_check_stops_with_one_line_and_exit_code_2(
@@ -402,17 +415,24 @@ def test_db_upgrade_refuses_a_missing_folder_outside_and_creates_none(tmp_path: 
     [
         (
             {"webhook_url": "https://bot.clinic.example/telegram"},
-            "WEBHOOK_SECRET: WEBHOOK_URL needs WEBHOOK_SECRET",
+            f"WEBHOOK_SECRET: WEBHOOK_URL needs WEBHOOK_SECRET ({SECRET_RULE})",
         ),
         (
-            {"webhook_url": "http://bot.clinic.example/telegram", "webhook_secret": "s"},
+            {"webhook_url": "http://bot.clinic.example/telegram", "webhook_secret": SECRET},
             "WEBHOOK_URL: Telegram posts updates only to https:// URLs",
         ),
-        ({"webhook_url": "bot.clinic.example", "webhook_secret": "s"}, "WEBHOOK_URL: must be"),
+        ({"webhook_url": "bot.clinic.example", "webhook_secret": SECRET}, "WEBHOOK_URL: must be"),
         (
-            {"webhook_url": "https://bot.clinic.example/tg", "webhook_secret": "has space"},
-            "WEBHOOK_SECRET: must be 1 to 256 characters",
+            {"webhook_url": "https://bot.clinic.example/tg", "webhook_secret": "has space" * 4},
+            f"WEBHOOK_SECRET: must be {SECRET_RULE}",
         ),
+        (
+            {"webhook_url": "https://bot.clinic.example/tg", "webhook_secret": SECRET[:31]},
+            f"WEBHOOK_SECRET: must be {SECRET_RULE}",
+        ),
+        ({"webhook_secret": "x"}, f"WEBHOOK_SECRET: must be {SECRET_RULE}"),
+        ({"metrics_token": "m" * 31}, "METRICS_TOKEN: must be 32 to 256 characters"),
+        ({"metrics_token": "m" * 31 + " "}, "METRICS_TOKEN: must be 32 to 256 characters"),
         ({"http_listen": "8080"}, "HTTP_LISTEN: must be host:port"),
         ({"http_listen": "0.0.0.0:99999"}, "HTTP_LISTEN: must be host:port"),
         ({"webhook_max_connections": "0"}, "WEBHOOK_MAX_CONNECTIONS:"),
@@ -423,10 +443,26 @@ def test_webhook_settings_errors_name_the_setting(values: dict[str, str], line: 
 
 
 def test_webhook_settings_that_work() -> None:
-    webhook = settings(
-        webhook_url="https://bot.clinic.example/telegram", webhook_secret="a-Secret_1"
-    )
-    assert webhook.listen == ("0.0.0.0", 8080)
+    webhook = settings(webhook_url="https://bot.clinic.example/telegram", webhook_secret=SECRET)
+    assert webhook.listen == ("127.0.0.1", 8080)  # this machine only, unless told otherwise
     assert settings(http_listen="127.0.0.1:9000").listen == ("127.0.0.1", 9000)
+    assert settings(http_listen="0.0.0.0:8080").listen == ("0.0.0.0", 8080)
     assert settings().listen is None  # long polling without an HTTP server
-    assert settings(webhook_url="http://127.0.0.1:8443/tg", webhook_secret="x").webhook_url
+    assert settings(webhook_url="http://127.0.0.1:8443/tg", webhook_secret=SECRET).webhook_url
+    assert settings(webhook_secret="a" * 256).webhook_secret is not None
+    token = settings(metrics_token="Zm9vYmFy" * 4 + "==").metrics_token
+    assert token is not None and token.get_secret_value().endswith("==")
+    assert settings(metrics_token="").metrics_token is None
+
+
+def test_a_weak_webhook_secret_stops_the_bot_at_start(tmp_path: Path) -> None:
+    """`bmx-bot run` says the same one line as `check`, exit code 2, before anything else."""
+    result = bmx(
+        tmp_path,
+        "run",
+        BOT_TOKEN="123456789:" + "A" * 35,
+        WEBHOOK_URL="https://bot.clinic.example/telegram",
+        WEBHOOK_SECRET="a-Secret_1",
+    )
+    assert result.returncode == 2
+    assert one_clear_line(result) == f"Configuration error: WEBHOOK_SECRET: must be {SECRET_RULE}"

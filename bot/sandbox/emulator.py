@@ -446,6 +446,8 @@ class BotApiEmulator:
                 return web.json_response(
                     {"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502
                 )
+            if fault is not None and fault.kind == "redirect":
+                return web.Response(status=307, headers={"Location": str(request.rel_url)})
             if fault is not None and fault.kind == "limit":
                 return web.json_response(
                     {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-FaultKind = Literal["server_error", "timeout", "drop", "limit"]
+FaultKind = Literal["server_error", "timeout", "drop", "limit", "redirect"]
 
 
 @dataclass
@@ -20,7 +20,10 @@ class Fault:
     - timeout: the call carried out, its answer held back `hold` seconds (past the client's
       read timeout);
     - drop: the call carried out, the connection closed without an answer;
-    - limit: a 429 with `retry_after`, the call not carried out."""
+    - limit: a 429 with `retry_after`, the call not carried out;
+    - redirect: a 307 back to the same URL, as a misconfigured proxy in front of the Bot API
+      may answer (each redirect is a call of its own: an HTTP client gives up after about
+      ten), the call not carried out."""
 
     kind: FaultKind
     methods: frozenset[str] | None = None
