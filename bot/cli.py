@@ -215,12 +215,15 @@ def _load_questionnaire(settings: Settings, path: Path | None = None) -> Questio
 
 def _guarded(action: Callable[[], T], settings: Settings) -> T:
     """Run `action`, turning the failures a deployment meets into one clear line."""
+    from bot.http_server import ListenError
     from bot.runner import AlreadyRunning
 
     try:
         return action()
     except AlreadyRunning as exc:
         raise Fatal(str(exc), EXIT_BUSY) from None
+    except ListenError as exc:
+        raise Fatal(str(exc), EXIT_CONFIG) from None
     except InvalidToken:
         raise Fatal(
             "Telegram refused BOT_TOKEN (Unauthorized): check the token from @BotFather",

@@ -20,6 +20,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,6 +50,14 @@ BACKLOG = 128  # connections the kernel holds while the server is busy accepting
 # Headers a reverse proxy adds: with a proxy on this machine every request comes from
 # 127.0.0.1, so a request that carries one is not taken for this machine's own.
 _PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+class ListenError(Exception):
+    """HTTP_LISTEN cannot be listened on: `bmx-bot` says so in one line (not as a database
+    or network trouble, which an OSError would otherwise be taken for)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"Cannot listen on HTTP_LISTEN={where}: {reason}")
 
 
 class HttpServer:
@@ -106,9 +115,14 @@ class HttpServer:
         loop = asyncio.get_running_loop()
         self._accept_errors.install(loop)
         # loop.create_server rather than aiohttp's TCPSite: the cap stands between them.
-        self._listener = await loop.create_server(
-            cap.factory(self._runner.server), *listen, backlog=BACKLOG
-        )
+        try:
+            self._listener = await loop.create_server(
+                cap.factory(self._runner.server), *listen, backlog=BACKLOG
+            )
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            await self._runner.cleanup()
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)  # asyncio's own is long
+            raise ListenError(f"{listen[0]}:{listen[1]}", reason) from None
         self.port = self._listener.sockets[0].getsockname()[1]
         log.info("HTTP server on %s:%s (at most %d connections)", listen[0], self.port, cap.limit)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -262,3 +263,27 @@ async def test_a_second_polling_process_on_one_database_refuses_to_start(
         first.send_signal(signal.SIGTERM)
         await asyncio.wait_for(first.communicate(), 30)
     assert first.returncode == 0
+
+
+async def test_an_http_port_in_use_is_named_as_such(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    """Another program has HTTP_LISTEN's port: one line naming the setting, exit code 2 (it
+    used to read as a database trouble)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = await bot_process(
+            tmp_path,
+            capture=True,
+            BOT_TOKEN=emulator.token,
+            BOT_API_URL=emulator.base_url,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
+            HTTP_LISTEN=f"127.0.0.1:{port}",
+        )
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    assert last_clear_line(err.decode()) == (
+        f"Cannot listen on HTTP_LISTEN=127.0.0.1:{port}: Address already in use"
+    )
