@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import stat
@@ -34,6 +35,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlmodel import Session, create_engine
+
+from storage import statements
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 POSTGRES_THREADS = 4  # more threads only add GIL contention (bench/screening.py --postgres)
@@ -190,6 +193,8 @@ def _ping_when_idle(engine: Engine) -> None:
         idle_since = record.info.pop("idle_since", None)
         if idle_since is None or time.monotonic() - idle_since < PING_IDLE_SECONDS:
             return  # a new connection, or one in use a moment ago
+        if statements.ENABLED:
+            statements.count(statements.PING)
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as exc:
@@ -224,6 +229,10 @@ class Database:
             _ping_when_idle(self.engine)
             self._executor = ThreadPoolExecutor(POSTGRES_THREADS, thread_name_prefix="db")
             self._reader = self.engine
+        if statements.ENABLED:  # for the benchmarks (BMX_STATEMENT_LOG)
+            statements.count_on(self.engine)
+            if self._reader is not self.engine:
+                statements.count_on(self._reader)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -238,7 +247,9 @@ class Database:
         if self._executor is None:
             return self._transaction(work)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._transaction, work)
+        # In the caller's context, as `asyncio.to_thread` does (the statement tally follows).
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self._executor, context.run, self._transaction, work)
 
     def _transaction(self, work: Callable[[Session], T]) -> T:
         started = time.perf_counter()
