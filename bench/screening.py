@@ -73,7 +73,7 @@ class Work:
     updates: Counter[str] = field(default_factory=Counter)  # kind -> how many
     statements: dict[str, Counter[str]] = field(default_factory=dict)  # kind -> name -> count
     transactions: Counter[str] = field(default_factory=Counter)  # kind -> count
-    background: int = 0  # statements outside any update (jobs, start-up)
+    background: Counter[str] = field(default_factory=Counter)  # outside updates: jobs, start-up
 
     def add(self, log: Path) -> None:
         """The tallies a bot process wrote as it exited (`storage.statements`)."""
@@ -88,14 +88,14 @@ class Work:
                 self.updates[kind] += 1
                 self.statements.setdefault(kind, Counter()).update(entry["statements"])
                 self.transactions[kind] += entry["transactions"]
-        self.background += sum(data["background"]["statements"].values())
+        self.background.update(data["background"]["statements"])
 
     def merge(self, other: Work) -> None:
         self.updates.update(other.updates)
         for kind, counts in other.statements.items():
             self.statements.setdefault(kind, Counter()).update(counts)
         self.transactions.update(other.transactions)
-        self.background += other.background
+        self.background.update(other.background)
 
     def per_update(self) -> tuple[float, float]:
         """(statements, transactions) per update, over every kind."""
@@ -117,6 +117,8 @@ class Work:
                 f"  {kind:<24}{sum(counts.values()) / n:5.2f} statements, "
                 f"{self.transactions[kind] / n:4.2f} transactions: {each}"
             )
+        background = ", ".join(f"{name} {c}" for name, c in self.background.most_common())
+        out.append(f"  outside updates (jobs, start-up; in all): {background or 'none'}")
         return out
 
 
@@ -290,10 +292,7 @@ async def main() -> None:
     print(
         f"  statements per update   {per_update:8.2f}  (every run, {transactions:.2f} transactions)"
     )
-    print(
-        f"database work per update, by kind (every run; outside updates: {work.background}"
-        " statements in all):"
-    )
+    print("database work per update, by kind (every run):")
     for line in work.lines():
         print(line)
 
