@@ -17,8 +17,10 @@ The bot runs in its own process (`python -m bot run`) with a fresh SQLite databa
 Every bot run also counts the database statements and transactions each update costs
 (`storage.statements`: BMX_STATEMENT_LOG makes the bot write them to a file as it exits); the
 figures printed are per update, in all, and by kind of update (/start, each consent press, an
-answer press, the last answer, which brings the result), with which statements each runs.
-Targets: at least half the echo bot's throughput; p99 under 250 ms at 200 clients.
+answer press, the last answer, which brings the result), with which statements each runs;
+on PostgreSQL also the CPU its server spends per update (the bot's backends only).
+Targets: the echo bot's throughput on SQLite (ratio 1.0), 0.8 of it on PostgreSQL, with all the
+database work counted; p99 under 250 ms at 200 clients.
 """
 
 from __future__ import annotations
@@ -285,7 +287,8 @@ async def main() -> None:
         )
     print(f"  echo bot throughput     {median(echo_rates):8.1f} updates/s")
     print(f"  echo bot CPU per update {median(echo_cpus) * 1000:8.2f} ms")
-    print(f"  throughput ratio        {median(ratios):8.2f}  (target >= 0.50)")
+    target = 0.8 if args.postgres else 1.0
+    print(f"  throughput ratio        {median(ratios):8.2f}  (target >= {target:.2f})")
     print(f"  action -> answer p50    {percentile(latencies, 50) * 1000:8.1f} ms (human pace)")
     print(f"  action -> answer p99    {p99:8.1f} ms  (target < 250 ms)")
     per_update, transactions = work.per_update()
