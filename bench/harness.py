@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -24,17 +25,29 @@ from bot.sandbox.flood import FloodLimits
 from bot.sandbox.users import SimUser
 
 ROOT = Path(__file__).resolve().parent.parent
+PROBE_ID = 999_999_999  # the user whose /start tells that a bot has started
 
 
 @dataclass
 class BotProcess:
     process: asyncio.subprocess.Process
     ps: psutil.Process
+    database_url: str
     log: str = ""  # what the bot logged, once it has stopped
 
     def cpu_seconds(self) -> float:
         times = self.ps.cpu_times()
         return times.user + times.system
+
+    def server_cpu(self) -> dict[int, float]:
+        """Its PostgreSQL backends' CPU seconds so far (`server_cpu`); none on SQLite."""
+        if make_url(self.database_url).get_backend_name() == "sqlite":
+            return {}
+        return server_cpu(self.database_url)
+
+    def server_cpu_since(self, before: dict[int, float]) -> float:
+        """CPU seconds its PostgreSQL backends spent since `before` (from `server_cpu`)."""
+        return sum(seconds - before.get(pid, 0.0) for pid, seconds in self.server_cpu().items())
 
 
 @asynccontextmanager
@@ -68,7 +81,9 @@ def fresh_database(postgres_url: str | None, folder: str) -> Iterator[str]:
     with psycopg.connect(libpq, autocommit=True) as connection:
         connection.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        url = make_url(postgres_url).update_query_dict(
+            {"options": f"-csearch_path={schema}", "application_name": schema}
+        )
         yield url.render_as_string(hide_password=False)
     finally:
         with psycopg.connect(libpq, autocommit=True) as connection:
@@ -105,13 +120,13 @@ async def bot_process(
                 sys.executable, "-m", *module, cwd=folder, env=environment, stderr=stderr
             )
         try:
-            probe = SimUser(emu, 999_999_999, "Probe")
+            probe = SimUser(emu, PROBE_ID, "Probe")
             await probe.send("/start")
             try:
                 await probe.next_action(timeout=60)
             except TimeoutError:
                 raise SystemExit(f"the bot did not start: {log.read_text()[-2000:]}") from None
-            running = BotProcess(process, psutil.Process(process.pid))
+            running = BotProcess(process, psutil.Process(process.pid), database_url)
             yield running
         finally:
             if process.returncode is None:
@@ -122,6 +137,30 @@ async def bot_process(
                     process.kill()
             if "running" in locals():
                 running.log = log.read_text(errors="replace")
+
+
+def server_cpu(database_url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving this database URL's connections
+    (found by the application name `fresh_database` gives them; the machine's other users of
+    the server are left out), by process id: sample before and after, and subtract."""
+    url = make_url(database_url)
+    name = url.query.get("application_name")
+    libpq = url.set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(libpq, autocommit=True) as connection:
+        pids = [
+            row[0]
+            for row in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND pid <> "
+                "pg_backend_pid()",
+                (name,),
+            )
+        ]
+    seconds = {}
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            times = psutil.Process(pid).cpu_times()
+            seconds[pid] = times.user + times.system
+    return seconds
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -19,6 +19,7 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 from bot import metrics
+from storage import statements
 
 # PTB's own limit (a semaphore taken before `do_process_update`) is set out of reach; the
 # real one is `slots`, taken once it is the chat's turn.
@@ -41,13 +42,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         key = _chat_key(update)
         if key is None:
             async with self._slots:
-                await coroutine
+                with statements.for_update(None):  # counted for the benchmarks, if asked
+                    await coroutine
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock, self._slots:
-                await coroutine
+                with statements.for_update(key):
+                    await coroutine
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:

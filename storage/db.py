@@ -5,7 +5,11 @@ whole transaction is one function, `await db.run(work)`. Measured with bench/scr
 - SQLAlchemy's asyncio bridge crosses into a driver thread for every statement: about 4 ms of
   CPU per button press on SQLite, against under 1 ms for the same transaction run plainly;
 - on PostgreSQL, statements wait on the network, so transactions run on a small pool of
-  threads and the event loop keeps serving others meanwhile;
+  threads and the event loop keeps serving others meanwhile. That hand-off is the dearest part
+  of the database work there: run inline instead (tried, not kept), the bot spent about 1.1 ms
+  less CPU per update and its server backends 0.25 ms less, but then one statement waiting on
+  a slow or unreachable server would stop the bot for every chat. Two threads were slower than
+  four, eight or sixteen no faster;
 - on SQLite (a local file, WAL, no fsync per commit) a transaction is under a millisecond of
   CPU; a thread buys no parallelism under the GIL and its hand-offs cost more than the work,
   so it runs inline, one at a time, which also keeps SQLite's writers in order. (The price: if
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import sqlite3
@@ -37,6 +42,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlmodel import Session, SQLModel, create_engine
+
+from storage import statements
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 POSTGRES_THREADS = 4  # more threads only add GIL contention (bench/screening.py --postgres)
@@ -198,6 +205,8 @@ def _ping_when_idle(engine: Engine) -> None:
         idle_since = record.info.pop("idle_since", None)
         if idle_since is None or time.monotonic() - idle_since < PING_IDLE_SECONDS:
             return  # a new connection, or one in use a moment ago
+        if statements.ENABLED:
+            statements.count(statements.PING)
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as exc:
@@ -232,6 +241,10 @@ class Database:
             _ping_when_idle(self.engine)
             self._executor = ThreadPoolExecutor(POSTGRES_THREADS, thread_name_prefix="db")
             self._reader = self.engine
+        if statements.ENABLED:  # for the benchmarks (BMX_STATEMENT_LOG)
+            statements.count_on(self.engine)
+            if self._reader is not self.engine:
+                statements.count_on(self._reader)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -246,7 +259,9 @@ class Database:
         if self._executor is None:
             return self._transaction(work)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._transaction, work)
+        # In the caller's context, as `asyncio.to_thread` does (the statement tally follows).
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self._executor, context.run, self._transaction, work)
 
     def _transaction(self, work: Callable[[Session], T]) -> T:
         started = time.perf_counter()

@@ -219,8 +219,10 @@ _ANSWER_PAIRS = (
     .where(_ANSWERS.c.screening_id == bindparam("screening_id"))
     .order_by(_ANSWERS.c.position)
 )
-_INSERT_ANSWER = insert(_ANSWERS)
-_INSERT_EVENT = insert(_EVENTS)
+# `inline`: nobody reads the new rows' ids, so PostgreSQL is not asked to send them back
+# (SQLAlchemy otherwise adds RETURNING id to a one-row INSERT: one more result per press).
+_INSERT_ANSWER = insert(_ANSWERS).inline()
+_INSERT_EVENT = insert(_EVENTS).inline()
 Pairs = tuple[tuple[str, str], ...]
 
 
