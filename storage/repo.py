@@ -209,10 +209,16 @@ _CONVERSATION = (
         ),
     )
     .where(col(Client.telegram_id) == bindparam("telegram_id"))
-    # One update of a chat at a time, across replicas too: a second update of the same chat
-    # (another replica, a double tap) waits for this transaction instead of reading the same
-    # state and answering it twice. SQLite has one writer anyway and ignores this.
-    .with_for_update(of=Client)
+)
+# One update of a chat at a time, across replicas too: a second update of the same chat
+# (another replica, a double tap) waits for this transaction instead of reading the same
+# state and answering it twice. The lock is taken by a statement of its own, before the read:
+# in one statement PostgreSQL would read the screening and answers as they were before the
+# wait (only a locked row that changed is read again). SQLite has one writer: no lock needed.
+_LOCK_CLIENT = (
+    select(col(Client.id))
+    .where(col(Client.telegram_id) == bindparam("telegram_id"))
+    .with_for_update()
 )
 _ANSWER_PAIRS = (
     select(_ANSWERS.c.question_id, _ANSWERS.c.option_id)
@@ -237,8 +243,12 @@ class Conversation:
 
 
 def conversation(session: Session, telegram_id: int) -> Conversation | None:
-    """A client's conversation, in one query. None if unknown."""
-    row = session.exec(_CONVERSATION, params={"telegram_id": telegram_id}).first()
+    """A client's conversation, in one query (after the lock, on PostgreSQL). None if
+    unknown."""
+    params = {"telegram_id": telegram_id}
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK_CLIENT, params)
+    row = session.exec(_CONVERSATION, params=params).first()
     if row is None:
         return None
     client, screening, joined = row

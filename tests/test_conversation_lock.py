@@ -13,7 +13,7 @@ import pytest
 
 from storage import repo
 from storage.db import Database
-from storage.models import Client
+from storage.models import Client, Screening
 
 
 def test_a_second_update_of_the_same_chat_waits_for_the_first(db: Database) -> None:
@@ -42,3 +42,41 @@ def test_a_second_update_of_the_same_chat_waits_for_the_first(db: Database) -> N
         release.set()
         held.result(10)
         assert same_chat.result(10) == 1
+
+
+def test_the_second_update_reads_what_the_first_wrote(db: Database) -> None:
+    """A double tap across replicas: the waiting update goes on from the state the first one
+    left (its answer, its screening), never from what it read before waiting, so the same
+    press is not answered twice nor a second screening started."""
+    with db.session() as session:
+        client = Client(telegram_id=1, chat_id=1)
+        session.add(client)
+        session.flush()
+        session.add(Screening(client_id=client.id, key="k1", questionnaire_version=1))
+    holding, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with db.session() as session:
+            found = repo.conversation(session, 1)
+            assert found is not None and found.screening is not None
+            assert found.screening.id is not None
+            repo.sync_answers(session, found.screening.id, found.answers, (("q1", "o1"),))
+            session.flush()
+            holding.set()
+            release.wait(10)
+
+    def second() -> tuple[tuple[str, str], ...]:
+        with db.session() as session:
+            found = repo.conversation(session, 1)
+            assert found is not None
+            return found.answers
+
+    with ThreadPoolExecutor(2) as pool:
+        held = pool.submit(first)
+        assert holding.wait(10)
+        waiting = pool.submit(second)
+        with pytest.raises(StillWaiting):
+            waiting.result(timeout=1.0)
+        release.set()
+        held.result(10)
+        assert waiting.result(10) == (("q1", "o1"),)
