@@ -36,3 +36,11 @@ class Reply:
     replace: bool = False
     live: bool = False
     booking: bool = False  # it carries booking buttons: they go when a red-flag hold starts
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What a pressed button's little answer says; `alert`: shown as a dialog to dismiss."""
+
+    text: str | None = None
+    alert: bool = False

@@ -5,25 +5,17 @@ state them (tests/test_team.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from dialogs.awaiting import STAFF_REPLY_TIMEOUT
 from dialogs.render import labels
+from dialogs.replies import Notice
 from dialogs.statuses import HandoffStatus, PostKind
 
 # The posts a staff reply to reaches the client from: the request and the client's own words.
 # A reply to anything else (a note, a receipt, the health details) stays in the team.
 REPLY_TARGETS = (PostKind.REQUEST, PostKind.RELAY)
-
-
-@dataclass(frozen=True)
-class Notice:
-    """What the pressed button's little answer says; `alert`: shown as a dialog to dismiss."""
-
-    text: str | None = None
-    alert: bool = False
 
 
 def take_notice(

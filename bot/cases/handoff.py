@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -41,7 +40,6 @@ from storage.repo import TelegramUser
 log = logging.getLogger(__name__)
 RELAY_MERGE = timedelta(seconds=2)  # a client's messages this close together are one post
 MAX_RELAYED = 3500  # characters of a reply's copy for colleagues, leaving room for the frame
-Say = Callable[[str], Awaitable[Message]]  # a reply to the message being handled
 
 
 async def ask(services: Services, user_id: int, words: str = "") -> Reply:
@@ -389,7 +387,7 @@ async def close_request(services: Services, bot: Bot, request_id: int, staff_nam
 
 
 async def reply_in_group(
-    services: Services, bot: Bot, message: Message, post: tuple[int, int], say: Say
+    services: Services, bot: Bot, message: Message, post: tuple[int, int]
 ) -> None:
     """A staff member's reply in the staff chat to the bot's post `post`: to the client when
     it answers the request or their words, else kept in the team (`dialogs.team`)."""
@@ -399,13 +397,13 @@ async def reply_in_group(
         case ReplyMeaning.TEAM_NOTE:
             return  # a note for colleagues, under the client's post: never sent
         case ReplyMeaning.NOT_A_TARGET:
-            await say(render("staff_not_a_target"))
+            await message.reply_text(render("staff_not_a_target"))
         case ReplyMeaning.TO_CLIENT:
-            await deliver_staff_reply(services, bot, message, client, say)
+            await deliver_staff_reply(services, bot, message, client)
 
 
 async def deliver_staff_reply(
-    services: Services, bot: Bot, message: Message, client: Client | None, say: Say
+    services: Services, bot: Bot, message: Message, client: Client | None
 ) -> bool:
     """A staff member's text to a client (a reply in the staff chat, or from /inbox), if the
     conversation is still open; the staff member is told either way. Answering is taking: the
@@ -426,7 +424,9 @@ async def deliver_staff_reply(
 
     reason = await services.db.run(why_not)
     if reason is not None or client is None or client_id is None:
-        await say(render("staff_not_delivered", reason=reason, days=RELAY_WINDOW.days))
+        await message.reply_text(
+            render("staff_not_delivered", reason=reason, days=RELAY_WINDOW.days)
+        )
         return False
 
     def frame(text: str, part: int, parts: int) -> str:
@@ -439,9 +439,9 @@ async def deliver_staff_reply(
         try:
             await bot.send_message(client.chat_id, reply_text)
         except Forbidden:
-            await say(render("staff_not_delivered", reason="blocked"))
+            await message.reply_text(render("staff_not_delivered", reason="blocked"))
             return False
-    delivered = await say(render("staff_delivered", name=client.first_name))
+    delivered = await message.reply_text(render("staff_delivered", name=client.first_name))
     # Staff activity keeps the conversation open and stops the inbox's alert (stamped with the
     # bot's clock); the confirmation is the team's note (a reply to it is not sent).
     post = (delivered.chat_id, delivered.message_id)

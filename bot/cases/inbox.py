@@ -21,15 +21,15 @@ from sqlmodel import Session
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.cases.handoff import Say, clip, deliver_staff_reply
+from bot.cases.handoff import clip, deliver_staff_reply
 from bot.cases.staff_posts import Post, post_note
 from bot.services import Services
 from dialogs.awaiting import STAFF_REPLY_TIMEOUT
 from dialogs.inbox import Entry, inbox_view, shared_safety
 from dialogs.render import labels, render
-from dialogs.replies import Keyboard
+from dialogs.replies import Keyboard, Notice
 from dialogs.statuses import PostKind
-from dialogs.team import Notice, reply_too_late, take_notice
+from dialogs.team import reply_too_late, take_notice
 from storage import inbox, repo
 from storage.models import Client, Handoff
 
@@ -145,9 +145,7 @@ async def start_reply(
     return None
 
 
-async def send_reply(
-    services: Services, bot: Bot, message: Message, reply: Handoff, say: Say
-) -> None:
+async def send_reply(services: Services, bot: Bot, message: Message, reply: Handoff) -> None:
     """The message a staff member typed after Reply: to the client, once, if it comes within
     STAFF_REPLY_TIMEOUT (later, it is not sent and they are told: reply mode ends)."""
     assert message.from_user is not None
@@ -156,15 +154,17 @@ async def send_reply(
         client = await services.db.run(lambda s: inbox.end_reply(s, staff_id, reply.id))
         if client is not None:
             name = client.first_name
-            await say(render("staff/inbox_reply_expired", name=name, minutes=REPLY_MINUTES))
+            await message.reply_text(
+                render("staff/inbox_reply_expired", name=name, minutes=REPLY_MINUTES)
+            )
         return
     if message.text is None:
         client = await services.db.run(lambda s: s.get(Client, reply.client_id))
         name = client.first_name if client else ""
-        await say(render("staff/inbox_reply_text_only", name=name))
+        await message.reply_text(render("staff/inbox_reply_text_only", name=name))
         return
     client = await services.db.run(lambda s: inbox.end_reply(s, staff_id, reply.id))
-    if client is not None and await deliver_staff_reply(services, bot, message, client, say):
+    if client is not None and await deliver_staff_reply(services, bot, message, client):
         await _copy_to_group(services, bot, message, client)
 
 

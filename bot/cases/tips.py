@@ -25,7 +25,7 @@ from bot.replies import markup
 from bot.services import Services
 from dialogs import broadcasts as dialog
 from dialogs.render import labels, render
-from dialogs.replies import Button, Reply
+from dialogs.replies import Button, Notice, Reply
 from dialogs.staff_text import (
     CHECK_COMMAND,
     CHECK_DIRECTORY,
@@ -38,28 +38,20 @@ from dialogs.staff_text import (
     to_telegram_html,
 )
 from dialogs.statuses import BroadcastStatus
-from dialogs.team import Notice
 from dialogs.tips import find_tip
 from storage import broadcasts as repo
 from storage.models import Broadcast
+from storage.repo import TelegramUser
 
 SHOWN_IN_LIST = 10
 log = logging.getLogger(__name__)
 DRAFT = (BroadcastStatus.DRAFT,)
 
 
-@dataclass(frozen=True)
-class Staff:
-    """Who pressed or wrote: their id is also their private chat with the bot."""
-
-    id: int
-    first_name: str
-
-
 # --- commands ----------------------------------------------------------------------------------
 
 
-async def ask_tip(services: Services, staff: Staff) -> Reply:
+async def ask_tip(services: Services, staff: TelegramUser) -> Reply:
     """/broadcast: a new tip in the making (any earlier one is dropped), and the question."""
     await services.db.run(lambda s: repo.new_draft(s, staff.id))
     return Reply(render("staff/ask_tip"))
@@ -101,7 +93,12 @@ async def drop_open_draft(services: Services, staff_id: int) -> Reply | None:
 
 
 async def compose(
-    services: Services, bot: ExtBot, staff: Staff, draft: Broadcast, source: str, photo: str | None
+    services: Services,
+    bot: ExtBot,
+    staff: TelegramUser,
+    draft: Broadcast,
+    source: str,
+    photo: str | None,
 ) -> Reply | None:
     """The tip a staff member sent (Telegram's HTML of it, and a photo's file id): checked,
     then saved and previewed. What is wrong with it, or None once the preview has gone."""
@@ -185,7 +182,9 @@ async def check_tip(template: str, first_name: str, *, caption: bool) -> TipErro
     return check_answer(output)
 
 
-async def preview(services: Services, bot: ExtBot, staff: Staff, broadcast: Broadcast) -> None:
+async def preview(
+    services: Services, bot: ExtBot, staff: TelegramUser, broadcast: Broadcast
+) -> None:
     """The tip exactly as a client gets it (with the staff member's name), then the panel."""
     await bot.send_message(staff.id, render("staff/preview_intro", number=broadcast.id))
     await send_tip(bot, staff.id, broadcast, staff.first_name)
@@ -233,7 +232,7 @@ class Press:
 
     services: Services
     bot: ExtBot
-    staff: Staff
+    staff: TelegramUser  # who pressed: their id is also their private chat with the bot
     button: dialog.BroadcastPress
     message_id: int | None  # the pressed message (a panel becomes the status message)
 

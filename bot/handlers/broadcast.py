@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.error import TelegramError
 
 from bot.cases import tips
 from bot.cases.privacy import switch_consent
-from bot.handlers.common import chat_id, telegram_user
+from bot.handlers.common import chat_id, message_of, telegram_user
 from bot.replies import edit_pressed, markup
 from bot.services import BotContext
 from dialogs import broadcasts as dialog
@@ -27,7 +27,7 @@ from storage.models import Broadcast
 
 async def on_broadcast(update: Update, context: BotContext) -> None:
     """/broadcast: ask for the tip."""
-    await _reply(update, await tips.ask_tip(context.services, _staff(update)))
+    await _reply(update, await tips.ask_tip(context.services, telegram_user(update)))
 
 
 async def on_tips(update: Update, context: BotContext) -> None:
@@ -43,7 +43,7 @@ async def on_broadcasts(update: Update, context: BotContext) -> None:
 async def take_staff_message(update: Update, context: BotContext, draft: Broadcast) -> None:
     """A staff member's message while their tip (or its time) is awaited. An edit of a
     message is not taken (the preview would no longer match): they are told."""
-    message = _message(update)
+    message = message_of(update)
     if update.edited_message:
         await message.reply_text(render("staff/edit_not_taken"))
         return
@@ -52,12 +52,12 @@ async def take_staff_message(update: Update, context: BotContext, draft: Broadca
     elif message.photo:
         source, photo = message.caption_html or "", message.photo[-1].file_id
         said = await tips.compose(
-            context.services, context.bot, _staff(update), draft, source, photo
+            context.services, context.bot, telegram_user(update), draft, source, photo
         )
     elif message.text:
         source = message.text_html
         said = await tips.compose(
-            context.services, context.bot, _staff(update), draft, source, None
+            context.services, context.bot, telegram_user(update), draft, source, None
         )
     else:
         said = Reply(render("staff/tip_unsupported"))
@@ -84,7 +84,7 @@ async def on_press(update: Update, context: BotContext, press: dialog.BroadcastP
     pressed = tips.Press(
         context.services,
         context.bot,
-        _staff(update),
+        telegram_user(update),
         press,
         query.message.message_id if query.message else None,
     )
@@ -134,15 +134,5 @@ async def on_unsubscribe(update: Update, context: BotContext, _: dialog.Unsubscr
     )
 
 
-def _staff(update: Update) -> tips.Staff:
-    user = telegram_user(update)
-    return tips.Staff(user.id, user.first_name)
-
-
 async def _reply(update: Update, said: Reply) -> None:
-    await _message(update).reply_text(said.text, reply_markup=markup(said.buttons))
-
-
-def _message(update: Update) -> Message:
-    assert update.effective_message is not None
-    return update.effective_message
+    await message_of(update).reply_text(said.text, reply_markup=markup(said.buttons))

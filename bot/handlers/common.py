@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from telegram import Update
+from telegram import Message, Update
 
 from bot.processor import PerChatUpdateProcessor
 from bot.services import BotContext
@@ -17,6 +17,12 @@ def telegram_user(update: Update) -> TelegramUser:
     user = update.effective_user
     assert user is not None, "private-chat handlers always have a user"
     return TelegramUser(id=user.id, first_name=user.first_name or "", username=user.username)
+
+
+def message_of(update: Update) -> Message:
+    """The message a command or a text came in (handlers registered for messages have one)."""
+    assert update.effective_message is not None
+    return update.effective_message
 
 
 def chat_id(update: Update) -> int:

@@ -155,4 +155,4 @@ async def on_staff_reply(update: Update, context: BotContext) -> None:
         await message.reply_text(render("staff_only"))
         return
     post = (message.chat_id, replied.message_id)
-    await handoff.reply_in_group(context.services, context.bot, message, post, message.reply_text)
+    await handoff.reply_in_group(context.services, context.bot, message, post)

@@ -17,8 +17,8 @@ from bot.replies import accessible, markup
 from bot.services import BotContext
 from dialogs.presses import InboxAction, InboxPage
 from dialogs.render import labels, render
+from dialogs.replies import Notice
 from dialogs.statuses import PostKind
-from dialogs.team import Notice
 from dialogs.telegram_html import parse_html
 from storage.models import Handoff
 
@@ -102,7 +102,7 @@ async def send_inbox_reply(update: Update, context: BotContext, reply: Handoff) 
     """The message a staff member typed after Reply (the chat's STAFF_REPLY mode)."""
     message = update.message
     assert message is not None
-    await inbox.send_reply(context.services, context.bot, message, reply, message.reply_text)
+    await inbox.send_reply(context.services, context.bot, message, reply)
 
 
 async def cancel_reply(update: Update, context: BotContext) -> bool:

@@ -13,6 +13,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.cases import membership
+from bot.handlers.common import message_of
 from bot.replies import accessible
 from bot.services import BotContext
 from bot.throttle import Verdict
@@ -26,8 +27,7 @@ log = logging.getLogger(__name__)
 async def on_help(update: Update, context: BotContext) -> None:
     user = update.effective_user
     text = render("help", staff=context.services.is_staff(user.id if user else None))
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(text)
+    await message_of(update).reply_text(text)
 
 
 async def in_private(update: Update, context: BotContext) -> None:

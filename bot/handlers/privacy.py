@@ -3,11 +3,11 @@ Telegram side (`bot.cases.privacy` decides)."""
 
 from __future__ import annotations
 
-from telegram import InputFile, Message, Update
+from telegram import InputFile, Update
 
 from bot.cases import privacy
 from bot.cases.staff_posts import remove_posts
-from bot.handlers.common import chat_id, telegram_user
+from bot.handlers.common import chat_id, message_of, telegram_user
 from bot.replies import edit_pressed, markup
 from bot.services import BotContext
 from dialogs.presses import DeleteEverything, KeepData, SwitchConsent
@@ -16,7 +16,7 @@ from dialogs.render import labels, render
 
 async def on_privacy(update: Update, context: BotContext) -> None:
     reply = await privacy.privacy(context.services, telegram_user(update).id)
-    await _say(update).reply_text(reply.text, reply_markup=markup(reply.buttons))
+    await message_of(update).reply_text(reply.text, reply_markup=markup(reply.buttons))
 
 
 async def on_switch(update: Update, context: BotContext, press: SwitchConsent) -> None:
@@ -48,7 +48,7 @@ async def _set_tips(update: Update, context: BotContext, agree: bool) -> None:
         context.services, telegram_user(update).id, "tips", agree
     )
     text = render("tips_switched", known=switched.client is not None, agree=agree)
-    await _say(update).reply_text(text)
+    await message_of(update).reply_text(text)
 
 
 async def on_mydata(update: Update, context: BotContext) -> None:
@@ -56,7 +56,7 @@ async def on_mydata(update: Update, context: BotContext) -> None:
     then as a JSON file."""
     found = await privacy.my_data(context.services, telegram_user(update).id)
     if found is None:
-        await _say(update).reply_text(render("no_data"))
+        await message_of(update).reply_text(render("no_data"))
         return
     for text in found.texts:
         await context.bot.send_message(chat_id(update), text)
@@ -69,7 +69,7 @@ async def on_mydata(update: Update, context: BotContext) -> None:
 
 async def on_delete(update: Update, context: BotContext) -> None:
     reply = await privacy.offer_delete(context.services, telegram_user(update).id)
-    await _say(update).reply_text(reply.text, reply_markup=markup(reply.buttons))
+    await message_of(update).reply_text(reply.text, reply_markup=markup(reply.buttons))
 
 
 async def on_delete_press(
@@ -90,8 +90,3 @@ async def on_delete_press(
     await query.answer(labels.done)  # before the posts go: that may take a while
     said = await privacy.remove_traces(context.bot, erased)
     await edit_pressed(query, said.text)  # said after the deletion, with what could not go
-
-
-def _say(update: Update) -> Message:
-    assert update.effective_message is not None
-    return update.effective_message

@@ -8,7 +8,7 @@ import asyncio
 from telegram import Update
 
 from bot.cases.reminders import reminders_on, run_reminder_event
-from bot.handlers.common import chat_id, telegram_user
+from bot.handlers.common import chat_id, message_of, telegram_user
 from bot.replies import accessible, deliver
 from bot.services import BotContext
 from dialogs import reminders as dialog
@@ -19,8 +19,7 @@ from dialogs.render import labels, render
 async def on_reminders(update: Update, context: BotContext) -> None:
     step = await run_reminder_event(context.services, telegram_user(update).id, dialog.Open())
     if step is None:
-        assert update.effective_message is not None
-        await update.effective_message.reply_text(render("needs_start"))
+        await message_of(update).reply_text(render("needs_start"))
         return
     await deliver(context.bot, chat_id(update), step.replies)
 
