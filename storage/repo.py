@@ -3,6 +3,7 @@ transaction per update, run in the database thread (see `Database.run`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -362,9 +363,22 @@ def latest_finished_screening(session: Session, client_id: int) -> Screening | N
 def record_event(
     session: Session, client_id: int | None, kind: str, data: dict[str, Any] | None = None
 ) -> None:
-    session.execute(
-        _INSERT_EVENT, {"client_id": client_id, "kind": kind, "at": utcnow(), "data": data or None}
-    )
+    record_events(session, client_id, ((kind, data),))
+
+
+def record_events(
+    session: Session,
+    client_id: int | None,
+    events: Iterable[tuple[str, dict[str, Any] | None]],
+) -> None:
+    """Several events of one client in one statement (a step's events: one INSERT)."""
+    at = utcnow()
+    rows = [
+        {"client_id": client_id, "kind": kind, "at": at, "data": data or None}
+        for kind, data in events
+    ]
+    if rows:
+        session.execute(_INSERT_EVENT, rows)
 
 
 def ask_handoff(

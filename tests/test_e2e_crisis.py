@@ -21,13 +21,16 @@ from dialogs.render import labels
 from storage.models import BreakDay, Client, Delivery, Handoff, ReminderPlan, Screening
 from tests.conftest import STAFF_CHAT_ID
 from tests.flows import (
+    LABELS,
     TYPICAL,
+    Q,
     answer,
     answer_all,
     doctor_has_checked,
     execute,
     first_hours_over,
     rows,
+    safe_option,
     settled,
     start_and_consent,
 )
@@ -221,6 +224,41 @@ async def test_a_hold_takes_the_booking_off_every_earlier_result(
     assert "Booking with us is still fine" not in first.shown_text
     assert "What we'd suggest" not in first.shown_text and "Suggestions on hold" in first.shown_text
     assert [s.result_message_id for s in await rows(bot, Screening)] == [None]
+
+
+async def test_a_result_sent_anew_because_its_question_was_deleted_loses_its_booking_too(
+    bot: RunningBot, alice: SimUser
+) -> None:
+    """The result normally replaces the last question in place, and the bot notes that message
+    as it records the answer; when the edit fails (the client deleted the question), the
+    result arrives as a new message, and that one is the message a hold must unbook."""
+    await start_and_consent(alice)
+    chosen = {**TYPICAL, "improving": "worse"}  # tier C: booking fine
+    message = alice.last_message
+    while True:
+        question = next(q for q in Q.questions if q.text.split("\n")[0] in message.html)
+        if question is Q.questions[-1]:
+            break
+        message = await answer(alice, question.id, chosen.get(question.id, safe_option(question)))
+    last = message
+    last.deleted = True  # deleted by the client after pressing: the edit cannot land
+    alice.mark()
+    option = chosen.get(question.id, safe_option(question))
+    label = LABELS[question.id][option]
+    data = next(b["callback_data"] for b in last.flat_buttons if b["text"] == label)
+    alice.emulator.press(alice.user, last, data)
+    result = (await alice.next_action()).message
+    assert result.message_id != last.message_id and [b for b in result.flat_buttons if "url" in b]
+    await alice.send("I can't feel my legs since this morning")
+    await alice.expect("urgent medical help now")
+
+    async def unbooked() -> bool:
+        return not result.flat_buttons
+
+    assert await settled(alice.emulator, unbooked), "the result sent anew loses its booking"
+    refused = [(e.method, e.description) for e in alice.emulator.errors]
+    assert refused == [("editMessageText", "Bad Request: message to edit not found")]
+    alice.emulator.errors.clear()
 
 
 async def test_lifting_asks_who_and_when_not_in_the_first_hours_and_tells_the_team(

@@ -32,6 +32,39 @@ class Ran:
     step: Step
     question_message_id: int | None = None
     unbooked: tuple[tuple[int, str], ...] = ()
+    placed: Placement | None = None  # already written with the step (see `placement`)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Which messages carry the live question and the result's booking buttons (ids)."""
+
+    question: int | None
+    booking: int | None
+
+
+def question_after(step: Step, live: int | None, old: int | None) -> int | None:
+    """The message that carries the live question once the step's replies are out: the new
+    live one; else, mid-self-check, the one that did; else none."""
+    if any(r.live for r in step.replies):
+        return live
+    return old if step.state.stage is Stage.SCREENING else None
+
+
+def placement(step: Step, pressed: int | None, old: int | None) -> Placement | None:
+    """Where the replies will put the question and the booking buttons, if every reply
+    marked `replace` edits the pressed message as asked; None when one that matters goes to
+    a new message (its id is known only once sent). Written with the step, this spares the
+    update a second transaction; `deliver_step` corrects it when an edit fails."""
+    live = booking = None
+    for reply in step.replies:
+        if not (reply.live or reply.booking):
+            continue
+        if not reply.replace or pressed is None:
+            return None
+        live = pressed if reply.live else live
+        booking = pressed if reply.booking else booking
+    return Placement(question_after(step, live, old), booking)
 
 
 @dataclass
@@ -45,10 +78,17 @@ class Loaded:
 
 
 async def run_event(
-    services: Services, user: repo.TelegramUser, chat_id: int, event: Event, *, create: bool
+    services: Services,
+    user: repo.TelegramUser,
+    chat_id: int,
+    event: Event,
+    *,
+    create: bool,
+    pressed: int | None = None,
 ) -> Ran | None:
-    """Apply `event` for this user. Returns the step, or None when the user is unknown and
-    `create` is False (a button pressed after /delete: stale, nothing is created)."""
+    """Apply `event` for this user (`pressed`: the message whose button was pressed). Returns
+    the step, or None when the user is unknown and `create` is False (a button pressed after
+    /delete: stale, nothing is created)."""
     ctx = Context(
         questionnaire=services.questionnaire,
         booking_urls=services.settings.booking_urls,
@@ -78,14 +118,27 @@ async def run_event(
         else:
             return None
         result = step(loaded.state, event, ctx)
+        old = loaded.client.question_message_id
+        if result.stale:
+            return Ran(result, old)
+        placed = placement(result, pressed, old)
+        if placed is not None:  # first: its changes join the step's UPDATEs
+            _place(loaded, result, placed)
+        apply_step(session, loaded, result, version)
         unbooked: tuple[tuple[int, str], ...] = ()
-        if not result.stale:
-            apply_step(session, loaded, result, version)
-            if result.state.safety.holds and not loaded.state.safety.holds:
-                unbooked = _unbook(session, loaded.client, services)
-        return Ran(result, loaded.client.question_message_id, unbooked)
+        if result.state.safety.holds and not loaded.state.safety.holds:
+            unbooked = _unbook(session, loaded.client, services)
+        return Ran(result, old, unbooked, placed)
 
     return await services.db.run(transaction)
+
+
+def _place(loaded: Loaded, result: Step, placed: Placement) -> None:
+    """Note where the replies are about to put the question and the booking buttons."""
+    if loaded.client.question_message_id != placed.question:
+        loaded.client.question_message_id = placed.question
+    if placed.booking is not None and result.outcome is not None and loaded.screening:
+        loaded.screening.result_message_id = placed.booking
 
 
 def _unbook(session: Session, client: Client, services: Services) -> tuple[tuple[int, str], ...]:
@@ -219,5 +272,4 @@ def apply_step(session: Session, loaded: Loaded, result: Step, version: int) -> 
     elif after.screening is not None and loaded.screening is not None:
         screening_id = stored_id(loaded.screening)
         repo.sync_answers(session, screening_id, loaded.answers, after.screening.answers)
-    for kind, data in result.events:
-        repo.record_event(session, client_id, kind, data)
+    repo.record_events(session, client_id, result.events)

@@ -10,7 +10,14 @@ import asyncio
 
 from telegram import Message, Update
 
-from bot.cases.conversation import Ran, move_question, note_result_message, run_event
+from bot.cases.conversation import (
+    Placement,
+    Ran,
+    move_question,
+    note_result_message,
+    question_after,
+    run_event,
+)
 from bot.cases.handoff import tell_team_lifted
 from bot.handlers.common import chat_id, clean_source, telegram_user
 from bot.replies import accessible, deliver, retire_question, unbook
@@ -35,13 +42,18 @@ async def on_press(update: Update, context: BotContext, event: Event) -> None:
     changes nothing."""
     query = update.callback_query
     assert query is not None
+    pressed = accessible(query.message)
     ran = await run_event(
-        context.services, telegram_user(update), chat_id(update), event, create=False
+        context.services,
+        telegram_user(update),
+        chat_id(update),
+        event,
+        create=False,
+        pressed=pressed.message_id if pressed else None,
     )
     if ran is None or ran.step.stale:
         await query.answer(ran.step.notice if ran and ran.step.notice else labels.stale)
         return
-    pressed = accessible(query.message)
     await asyncio.gather(
         query.answer(ran.step.notice),
         deliver_step(update, context, ran, pressed=pressed),
@@ -82,8 +94,11 @@ async def deliver_step(
     if old is not None and not (asks or screening or replaced):
         await retire_question(bot, chat, old, moved=False)
     await unbook(bot, chat, ran.unbooked)  # a hold has just started: no booking anywhere
-    now = delivered.live if asks else (old if screening else None)
-    if now != old:
+    # What run_event wrote, if it could foresee it (`placement`); else where it was.
+    placed = ran.placed or Placement(old, None)
+    now = question_after(step, delivered.live, old)
+    if now != placed.question:
         await move_question(context.services, telegram_user(update).id, now)
-    if delivered.booking is not None and step.outcome is not None:
-        await note_result_message(context.services, step.outcome.key, delivered.booking)
+    booking = delivered.booking
+    if booking is not None and booking != placed.booking and step.outcome is not None:
+        await note_result_message(context.services, step.outcome.key, booking)
