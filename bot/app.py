@@ -184,6 +184,14 @@ def command_menu(*, staff: bool = False) -> list[BotCommand]:
 
 
 async def _post_init(application: Application) -> None:
+    await set_commands(application)
+    if services_of(application).settings.staff_chat_id is None:
+        log.warning("STAFF_CHAT_ID is not set: /human will point clients to the website instead")
+
+
+async def set_commands(application: Application) -> None:
+    """The command menus (`commands.j2`), for clients and for each staff member: at start
+    and when the content is reloaded."""
     await application.bot.set_my_commands(command_menu())
     staff_ids = services_of(application).settings.staff_ids
     for number, staff_id in enumerate(staff_ids, 1):
@@ -200,5 +208,3 @@ async def _post_init(application: Application) -> None:
                 len(staff_ids),
                 exc.message,
             )
-    if services_of(application).settings.staff_chat_id is None:
-        log.warning("STAFF_CHAT_ID is not set: /human will point clients to the website instead")

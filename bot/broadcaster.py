@@ -134,7 +134,7 @@ class Broadcaster:
         self._runs.pop(bid, None)
 
     async def _tell_missed(self, broadcast: Broadcast) -> None:
-        zone = self.services.settings.clinic_zone
+        zone = self.services.clinic.zone
         assert broadcast.scheduled_at is not None  # it was missed: it had a time
         text = render(
             "staff/missed",

@@ -21,11 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import BadRequest, InvalidToken, NetworkError
 
 from bot.logs import _TOKEN_RE, setup_logging
-from bot.services import load_content
 from bot.settings import ConfigError, Settings, load_settings, setup_warnings
-from dialogs.emergency import EmergencyPhrasesError, load_phrases
-from dialogs.questionnaire import Questionnaire, QuestionnaireError
-from dialogs.tips import TipLibraryError, load_tips
+from dialogs.content import Content, load_content, write_copy
+from dialogs.content_file import ContentError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -46,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        if args.command is _content_init:  # before any settings: CONTENT_DIR may be this one
+            init: Callable[[argparse.Namespace], int] = args.command
+            return init(args)
         settings = load_settings()
         setup_logging(settings.log_level, settings.token)
         command: Callable[[Settings, argparse.Namespace], int] = args.command
@@ -99,10 +100,22 @@ def _parser() -> argparse.ArgumentParser:
     db_current.set_defaults(command=_db_current)
 
     check = commands.add_parser(
-        "check", help="validate settings and the questionnaire file", description=_doc(_check)
+        "check", help="validate the settings and the clinic's content", description=_doc(_check)
     )
-    check.add_argument("--questionnaire", help="path of a questionnaire file to check")
+    check.add_argument(
+        "--content", metavar="DIR", help="check this content folder instead of CONTENT_DIR"
+    )
     check.set_defaults(command=_check)
+
+    content = commands.add_parser("content", help="the clinic's content folder")
+    content_commands = content.add_subparsers(
+        title="content commands", metavar="CONTENT_COMMAND", required=True
+    )
+    init = content_commands.add_parser(
+        "init", help="write a copy of the shipped content to edit", description=_doc(_content_init)
+    )
+    init.add_argument("dir", metavar="DIR", help="a new (or empty) folder")
+    init.set_defaults(command=_content_init)
     return parser
 
 
@@ -129,7 +142,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             "'bmx-bot sandbox' without one)",
             EXIT_CONFIG,
         )
-    _load_questionnaire(settings)
+    content = _load_content(settings.content_dir)
     for warning in setup_warnings(settings):
         log.warning(warning)
     # The garbage collector took about a seventh of the CPU under load (bench/screening.py):
@@ -139,7 +152,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
-    _guarded(lambda: asyncio.run(serve(settings)), settings)
+    _guarded(lambda: asyncio.run(serve(settings, content)), settings)
     return 0
 
 
@@ -148,7 +161,7 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     database), and chat with it in this terminal. No token or network needed."""
     from bot.sandbox.chat import run_sandbox
 
-    _load_questionnaire(settings)
+    _load_content(settings.content_dir)
     _guarded(
         lambda: asyncio.run(
             run_sandbox(
@@ -182,35 +195,49 @@ def _db_current(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
-    """Check the settings and the questionnaire file (and say what they are). What is
-    probably wrong but would still run is printed as warnings (exit code 0)."""
-    path = Path(args.questionnaire) if args.questionnaire else None
-    questionnaire = _load_questionnaire(settings, path)
+    """Check the settings and the whole content folder (CONTENT_DIR, or --content): every
+    file's fields, and every template rendered with sample data as Telegram would read it.
+    Each mistake is printed with its file and line (exit code 2). What is probably wrong
+    but would still run is printed as warnings (exit code 0)."""
+    folder = Path(args.content) if args.content else settings.content_dir
+    content = _load_content(folder)
     for warning in setup_warnings(settings):
         print(f"Warning: {warning}", file=sys.stderr)
+    q, clinic = content.questionnaire, content.clinic
     print(
-        f"settings OK; questionnaire version {questionnaire.version}: "
-        f"{len(questionnaire.questions)} questions ({questionnaire.gate_count} red-flag gate); "
-        f"{len(load_tips())} ready tips; {load_phrases().phrase_count} emergency phrases"
+        f"settings OK; content OK ({folder or 'the shipped example'}): {clinic.name}, "
+        f"{len(clinic.services)} services; questionnaire version {q.version}: "
+        f"{len(q.questions)} questions ({q.gate_count} red-flag gate); "
+        f"{len(content.tips)} ready tips; {content.phrases.phrase_count} emergency phrases"
     )
     return 0
 
 
-def _load_questionnaire(settings: Settings, path: Path | None = None) -> Questionnaire:
-    """The questionnaire, and a check of the tips library and the emergency phrases: the
-    clinic's content files."""
+def _content_init(args: argparse.Namespace) -> int:
+    """Write a complete, commented copy of the shipped content (the example clinic) into
+    DIR, to edit into the clinic's own; then point CONTENT_DIR at it and run 'bmx-bot check'."""
+    folder = Path(args.dir)
     try:
-        load_tips()
-    except TipLibraryError as exc:
-        raise Fatal(f"Tips library error: {exc}", EXIT_CONFIG) from None
+        written = write_copy(folder)
+    except ContentError as exc:
+        raise Fatal(str(exc), EXIT_CONFIG) from None
+    print(f"wrote {', '.join(written)} to {folder}")
+    print(
+        f"Next: edit {folder / 'clinic.yaml'} (the clinic's name, hours, services...), set "
+        f"CONTENT_DIR={folder} and run 'bmx-bot check'. To change a message, copy its "
+        f"template from the project's dialogs/templates into {folder / 'templates'}."
+    )
+    return 0
+
+
+def _load_content(folder: Path | None) -> Content:
+    """The clinic's content, or every mistake in it on stderr (exit code 2)."""
     try:
-        load_phrases()
-    except EmergencyPhrasesError as exc:
-        raise Fatal(f"Emergency phrases error: {exc}", EXIT_CONFIG) from None
-    try:
-        return load_content(settings, path)
-    except QuestionnaireError as exc:
-        raise Fatal(f"Questionnaire error: {exc}", EXIT_CONFIG) from None
+        return load_content(folder)
+    except ContentError as exc:
+        where = folder or "the shipped content"
+        lines = "\n".join(f"  {problem}" for problem in exc.problems)
+        raise Fatal(f"Content error in {where}:\n{lines}", EXIT_CONFIG) from None
 
 
 def _guarded(action: Callable[[], T], settings: Settings) -> T:

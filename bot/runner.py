@@ -17,12 +17,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import TracebackType
 
+from jinja2 import Environment
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import Application
 
 from bot import metrics
-from bot.app import ALLOWED_UPDATES, build_application, new_http
+from bot.app import ALLOWED_UPDATES, build_application, new_http, set_commands
 from bot.broadcaster import Broadcaster
 from bot.budget_share import BudgetShare
 from bot.http import AiohttpRequest
@@ -31,9 +32,11 @@ from bot.leader import BulkSender
 from bot.logs import OncePerOutage
 from bot.outbound import Governor
 from bot.scheduler import ReminderScheduler
-from bot.services import Services, load_content, services_of
+from bot.services import Services, services_of
 from bot.settings import Settings
-from dialogs.questionnaire import Questionnaire
+from dialogs import render
+from dialogs.content import Content, load_content
+from dialogs.content_file import ContentError
 from storage.db import Database, upgrade
 from storage.locks import POLLING, ProcessLock
 from storage.models import utcnow
@@ -53,7 +56,7 @@ class RunningBot:
         self,
         settings: Settings,
         *,
-        questionnaire: Questionnaire | None = None,
+        content: Content | None = None,
         governor: Governor | None = None,
         poll_timeout: float = 10.0,
         clock: Callable[[], datetime] = utcnow,
@@ -65,7 +68,7 @@ class RunningBot:
         self.http: HttpServer | None = None
         self.share: BudgetShare | None = None
         self._polling_lock: ProcessLock | None = None
-        self.questionnaire = questionnaire
+        self.content = content
         self.governor = governor or Governor(settings.send_rate)
         self.poll_timeout = poll_timeout
         # On stop, wait until Telegram's count of our recent sends has faded (a few seconds at
@@ -75,6 +78,7 @@ class RunningBot:
         self.db: Database | None = None
         self.app: Application | None = None
         self._http: tuple[AiohttpRequest, ...] = ()
+        self._templates_before: Environment | None = None
 
     @property
     def services(self) -> Services:
@@ -107,8 +111,12 @@ class RunningBot:
         await asyncio.to_thread(upgrade, settings.database_url)
         self.db = Database(settings.database_url)
         self.db.on_transaction = metrics.DB_TRANSACTION.observe
-        questionnaire = self.questionnaire or load_content(self.settings)
-        services = Services(self.settings, self.db, questionnaire, clock=self.clock)
+        content = self.content
+        if content is None:
+            content = await asyncio.to_thread(load_content, settings.content_dir)
+        self._templates_before = render.environment()  # again once stopped (tests run several)
+        render.use(content.templates)
+        services = Services(self.settings, self.db, content, clock=self.clock)
         self._http = new_http()
         self.app = build_application(services, self.governor, self._http)
         try:
@@ -137,6 +145,27 @@ class RunningBot:
             await self.stop()
             raise
         log.info("bot @%s is running", self.app.bot.username)
+
+    async def reload_content(self) -> bool:
+        """Read the content folder again (SIGHUP) and use it from the next update on; updates
+        in progress finish with what they started with. A folder with a mistake is refused
+        and the running content kept, with one log line naming every mistake."""
+        folder = self.settings.content_dir
+        try:
+            content = await asyncio.to_thread(load_content, folder)
+        except ContentError as exc:
+            log.error(
+                "content not reloaded (the running content stays): %s",
+                "; ".join(exc.problems),
+            )
+            return False
+        if self.app is None:
+            return False
+        render.use(content.templates)
+        self.services.content = content
+        await set_commands(self.app)
+        log.info("content reloaded from %s", folder or "the shipped pack")
+        return True
 
     async def _set_webhook(self) -> None:
         """Tell Telegram where to post updates. Pending updates are kept (they are clients'
@@ -178,6 +207,9 @@ class RunningBot:
         if self._polling_lock is not None:
             await asyncio.to_thread(self._polling_lock.release)
             self._polling_lock = None
+        if self._templates_before is not None:
+            render.use(self._templates_before)
+            self._templates_before = None
 
     async def __aenter__(self) -> RunningBot:
         await self.start()
@@ -197,7 +229,7 @@ class RunningBot:
 STOP_GRACE = 25.0
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, content: Content | None = None) -> None:
     """Production: run until SIGINT or SIGTERM, then stop in order within STOP_GRACE: no new
     updates (webhook posts get 503, polling ends), the updates being handled finish, queued
     reminders and tips that were never claimed stay due, sends in flight are recorded."""
@@ -205,8 +237,16 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    running = RunningBot(settings)
+    running = RunningBot(settings, content=content)
     await running.start()
+    reloads: set[asyncio.Task[bool]] = set()  # kept until done (the loop holds tasks weakly)
+
+    def reload() -> None:
+        task = asyncio.create_task(running.reload_content())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, reload)
     try:
         await stop.wait()
     finally:

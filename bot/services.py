@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -14,14 +13,11 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.logs import OncePerOutage
 from bot.settings import Settings
 from bot.throttle import ChatThrottle
-from dialogs.emergency import CRISIS, Phrases, load_phrases
-from dialogs.questionnaire import (
-    Questionnaire,
-    QuestionnaireError,
-    check_services,
-    load_questionnaire,
-)
-from dialogs.tips import LibraryTip, load_tips
+from dialogs.clinic import Clinic
+from dialogs.content import Content
+from dialogs.emergency import Phrases
+from dialogs.questionnaire import Questionnaire
+from dialogs.tips import LibraryTip
 from storage.db import Database
 from storage.models import utcnow
 
@@ -30,10 +26,10 @@ from storage.models import utcnow
 class Services:
     settings: Settings
     db: Database
-    questionnaire: Questionnaire
+    # The clinic's content (CONTENT_DIR): swapped whole when it is reloaded (SIGHUP), so
+    # read it through the properties below at the time of use, not once at start.
+    content: Content
     clock: Callable[[], datetime] = utcnow  # when reminders fall due; tests may set the time
-    tips: tuple[LibraryTip, ...] = field(default_factory=load_tips)  # the ready tips for /tips
-    phrases: Phrases = field(default_factory=load_phrases)  # emergency phrases in free text
     throttle: ChatThrottle = field(default_factory=ChatThrottle)  # per-client fairness
     # A client's messages to the team held until the last of a burst (merged into one post,
     # bot.cases.handoff.RelayBurst).
@@ -50,8 +46,26 @@ class Services:
         return user_id is not None and user_id in self.settings.staff_ids
 
     @property
+    def clinic(self) -> Clinic:
+        return self.content.clinic
+
+    @property
+    def questionnaire(self) -> Questionnaire:
+        return self.content.questionnaire
+
+    @property
+    def phrases(self) -> Phrases:
+        """The emergency and crisis phrases free text is checked against."""
+        return self.content.phrases
+
+    @property
+    def tips(self) -> tuple[LibraryTip, ...]:
+        """The ready tips staff pick with /tips."""
+        return self.content.tips
+
+    @property
     def service_names(self) -> dict[str, str]:
-        return {sid: service.name for sid, service in self.questionnaire.services.items()}
+        return self.content.service_names
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
@@ -66,17 +80,3 @@ def services_of(application: Application) -> Services:
     services = application.bot_data["services"]
     assert isinstance(services, Services)
     return services
-
-
-def load_content(settings: Settings, path: Path | None = None) -> Questionnaire:
-    """The questionnaire, checked against the settings. Raises QuestionnaireError."""
-    questionnaire = load_questionnaire(path) if path else load_questionnaire()
-    check_services(questionnaire, set(settings.booking_urls))
-    # A typed emergency is recorded like the answer naming the same symptom.
-    named = {s.id for s in load_phrases().symptoms if s.tier != CRISIS}
-    unnamed = sorted(named - set(questionnaire.symptoms))
-    if unnamed:
-        raise QuestionnaireError(
-            f"symptoms: the emergency phrases name {', '.join(unnamed)}, missing here"
-        )
-    return questionnaire

@@ -11,11 +11,10 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 from pydantic import (
@@ -30,13 +29,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from dialogs.opening_hours import OpeningHours, parse_holidays, parse_week
 from storage.db import sqlite_folder_problem, sqlite_mode_problem
 
 _DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 # BotFather tokens look like "123456789:AA...": digits, a colon, then 30+ url-safe characters.
 _TOKEN_RE = re.compile(r"^\d{5,12}:[A-Za-z0-9_-]{30,}$")
-_URL_RE = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+(/\S*)?$")
 # Heroku-style postgres:// and a driverless postgresql:// mean the project's driver, psycopg 3.
 _POSTGRES_SCHEME_RE = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
 _POSTGRES_ALIAS_RE = re.compile(r"^postgres\+", re.IGNORECASE)
@@ -53,7 +50,6 @@ DEFAULT_LISTEN = "127.0.0.1:8080"
 # to Telegram, whose 429 answers the bot obeys anyway.
 TELEGRAM_SEND_RATE = 30
 LOCAL_SEND_RATE = 1000
-DEFAULT_CLINIC_HOURS = "Mon-Fri 09:00-18:00; Sat 10:00-14:00"
 
 
 class ConfigError(Exception):
@@ -72,16 +68,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/bmx.db"
     staff_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     staff_chat_id: int | None = None
-    clinic_timezone: str = "Europe/London"
-    # When someone at the clinic answers (clinic time zone): the out-of-hours reply to a
-    # hand-off and the staff alert count only these hours (dialogs/opening_hours.py).
-    clinic_hours: str = DEFAULT_CLINIC_HOURS
-    clinic_holidays: Annotated[frozenset[date], NoDecode] = frozenset()
+    # The clinic's content folder: its name, hours, services, questionnaire... (dialogs/
+    # content.py). None: the example clinic shipped in the project.
+    content_dir: Path | None = None
     handoff_alert_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
-    clinic_website: str = "https://bodymechanix.example"
-    booking_url_pain_eliminator: str = "https://bodymechanix.example/book/pain-eliminator"
-    booking_url_tnt: str = "https://bodymechanix.example/book/tnt-treatment-and-training"
-    booking_url_laser: str = "https://bodymechanix.example/book/deep-tissue-laser"
     log_level: str = "INFO"
     retention_days: int = Field(default=730, ge=1, le=36500)
     send_rate: float = float(TELEGRAM_SEND_RATE)
@@ -101,6 +91,7 @@ class Settings(BaseSettings):
     @field_validator(
         "bot_token",
         "staff_chat_id",
+        "content_dir",
         "webhook_url",
         "webhook_secret",
         "http_listen",
@@ -191,39 +182,11 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("clinic_timezone")
+    @field_validator("content_dir")
     @classmethod
-    def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value.strip())
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("is not an IANA time zone name such as Europe/London") from None
-        return value.strip()
-
-    @field_validator("clinic_hours")
-    @classmethod
-    def _clinic_hours(cls, value: str) -> str:
-        if not value.strip():
-            return DEFAULT_CLINIC_HOURS
-        parse_week(value)  # raises ValueError naming the wrong part
-        return value.strip()
-
-    @field_validator("clinic_holidays", mode="before")
-    @classmethod
-    def _holidays(cls, value: object) -> object:
-        return parse_holidays(value) if isinstance(value, str) else value
-
-    @field_validator(
-        "clinic_website",
-        "booking_url_pain_eliminator",
-        "booking_url_tnt",
-        "booking_url_laser",
-    )
-    @classmethod
-    def _public_url(cls, value: str) -> str:
-        value = value.strip()
-        if not _URL_RE.match(value):
-            raise ValueError("must be a public http(s) URL such as https://example.com/book")
+    def _content_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{value} is not a folder (bmx-bot content init {value} makes one)")
         return value
 
     @field_validator("reminder_interval", mode="before")
@@ -318,23 +281,6 @@ class Settings(BaseSettings):
     def token(self) -> str | None:
         return self.bot_token.get_secret_value().strip() if self.bot_token else None
 
-    @property
-    def clinic_zone(self) -> ZoneInfo:
-        return ZoneInfo(self.clinic_timezone)
-
-    @property
-    def opening_hours(self) -> OpeningHours:
-        return OpeningHours(parse_week(self.clinic_hours), self.clinic_zone, self.clinic_holidays)
-
-    @property
-    def booking_urls(self) -> dict[str, str]:
-        """Booking page per service id, as named in the questionnaire's services."""
-        return {
-            "pain_eliminator": self.booking_url_pain_eliminator,
-            "tnt": self.booking_url_tnt,
-            "laser": self.booking_url_laser,
-        }
-
 
 def _scheme_and_host(url: str) -> tuple[str, str | None]:
     """The URL's scheme and host; ("", None) if it is malformed (spaces, a broken [IPv6]
@@ -404,7 +350,7 @@ def _unknown_settings(environ: Mapping[str, str]) -> list[str]:
         upper = name.upper()
         if upper in _SETTINGS or name in in_file:
             continue
-        if upper.startswith(_OUR_PREFIXES) or _closest(upper):
+        if upper.startswith(_OUR_PREFIXES) or _moved(upper) or _closest(upper):
             lines.append(_ignored(name, "in the environment"))
     return lines
 
@@ -414,7 +360,31 @@ def _closest(name: str) -> str | None:
     return close[0] if close else None
 
 
+# Settings that became the clinic's content: set in clinic.yaml now.
+_MOVED = {
+    "CLINIC_NAME": "name",
+    "CLINIC_TIMEZONE": "timezone",
+    "CLINIC_HOURS": "hours",
+    "CLINIC_HOLIDAYS": "holidays",
+    "CLINIC_WEBSITE": "website",
+}  # and each BOOKING_URL_<SERVICE>: `_moved`
+
+
+def _moved(name: str) -> str | None:
+    """Where in clinic.yaml an old setting's value goes now, if it is one."""
+    upper = name.upper()
+    if upper.startswith("BOOKING_URL_"):
+        return f"services: {upper.removeprefix('BOOKING_URL_').lower()}: booking_page"
+    return _MOVED.get(upper)
+
+
 def _ignored(name: str, where: str) -> str:
+    moved = _moved(name)
+    if moved is not None:
+        return (
+            f"{name} {where} is ignored: the clinic's facts are in its content folder now "
+            f"(CONTENT_DIR): set `{moved}` in clinic.yaml (bmx-bot content init DIR writes one)"
+        )
     close = _closest(name)
     hint = f"did you mean {close}?" if close else "the settings are listed in .env.example"
     return f"{name} {where} is not a setting, so it is ignored ({hint})"

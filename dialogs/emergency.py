@@ -23,7 +23,7 @@ import yaml
 from confusable_homoglyphs.confusables import confusables_data
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-DEFAULT_PATH = Path(__file__).with_name("emergency.yaml")
+DEFAULT_PATH = Path(__file__).parent / "pack" / "emergency.yaml"
 GAP_WORDS = 3  # a lone `*` in a phrase: up to this many words
 STEM_MIN = 3  # `numb*`: at least this many letters before the `*`
 _ID = r"^[a-z0-9_]{1,24}$"

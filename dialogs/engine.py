@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+from dialogs.clinic import Clinic, shipped_clinic
 from dialogs.events import (
     CHECK_KINDS,
     CHECK_WHEN,
@@ -87,6 +88,7 @@ class Context:
     website: str = ""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # the clinic's
+    clinic: Clinic = field(default_factory=shipped_clinic)  # its crisis lines, for one
 
     @property
     def today(self) -> date:
@@ -468,9 +470,10 @@ def _on_crisis(
     """Crisis words: a warm, short answer with the crisis lines, a person to reach, and no
     sales for the rest of the day (`selling`). The screening, if any, stays where it was."""
     text = render("crisis", negated=negated, talking=talking, team_told=team_told)
-    rows: Keyboard = (
-        (Button(labels.crisis_line, url=labels.crisis_line_url),),
-        (Button(labels.crisis_line_us, url=labels.crisis_line_us_url),),
+    rows: Keyboard = tuple(
+        (Button(line.button, url=line.url),)
+        for line in ctx.clinic.emergency.crisis_lines
+        if line.button and line.url
     )
     if not (talking or team_told):
         rows += ((Button(labels.talk_to_someone, TalkToStaff()),),)

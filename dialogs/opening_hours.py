@@ -59,20 +59,6 @@ def parse_week(text: str) -> Week:
     return tuple(tuple(periods) for periods in week)
 
 
-def parse_holidays(text: str) -> frozenset[date]:
-    """Closed days from `2026-12-25, 2026-12-26`. Raises ValueError naming a wrong entry."""
-    days = set()
-    for part in (part.strip() for part in text.split(",")):
-        if not part:
-            continue
-        try:
-            days.add(date.fromisoformat(part))
-        except ValueError:
-            shown = part if len(part) <= 20 else part[:20] + "..."
-            raise ValueError(f"{shown!r} is not a date written as YYYY-MM-DD") from None
-    return frozenset(days)
-
-
 def _days(text: str, entry: str) -> list[int]:
     """Day numbers (Monday 0) from `mon-fri`, `mon, wed, fri`, `sat-mon` (wrapping)."""
     found: list[int] = []

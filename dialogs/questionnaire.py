@@ -6,21 +6,23 @@ checks that every id it mentions exists, so a typo is reported with where it is,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
+from dialogs.clinic import Service, shipped_clinic
+from dialogs.content_file import ContentError, Located
 from dialogs.telegram_html import HtmlError, parse_html
 
-DEFAULT_PATH = Path(__file__).with_name("questionnaire.yaml")
+DEFAULT_PATH = Path(__file__).parent / "pack" / "questionnaire.yaml"
 _ID = r"^[A-Za-z0-9_]{1,12}$"  # short: ids travel in 64-byte callback data
 Answers = tuple[tuple[str, str], ...]  # (question id, option id) in the order given
 
 
-class QuestionnaireError(Exception):
+class QuestionnaireError(ContentError):
     """The data file is malformed; the message says where."""
 
 
@@ -55,11 +57,6 @@ class Question(_Strict):
         return all(given.get(qid) in allowed for qid, allowed in self.show_if.items())
 
 
-class Service(_Strict):
-    name: str = Field(min_length=1, max_length=64)
-    line: str = Field(min_length=1, max_length=300)
-
-
 class Band(_Strict):
     id: str = Field(pattern=_ID)
     min: int = Field(ge=0)
@@ -90,7 +87,8 @@ class Questionnaire(_Strict):
     signs: dict[str, str]
     symptoms: dict[str, str] = Field(default_factory=dict)
     bands: list[Band] = Field(min_length=1)
-    services: dict[str, Service] = Field(min_length=1)
+    # The clinic's services (clinic.yaml), joined in by `load_questionnaire`.
+    services: dict[str, Service] = Field(default_factory=dict)
     recommend: list[Recommendation] = Field(min_length=1)
     tier_c: dict[str, str] = Field(default_factory=dict)
     contraindications: dict[str, Contraindication] = Field(default_factory=dict)
@@ -98,7 +96,8 @@ class Questionnaire(_Strict):
     questions: list[Question] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _check_references(self) -> Questionnaire:
+    def _check_references(self, info: ValidationInfo) -> Questionnaire:
+        services = (info.context or {}).get("services", self.services)
         seen: set[str] = set()
         for q in self.questions:
             where = f"question {q.id!r}"
@@ -134,7 +133,7 @@ class Questionnaire(_Strict):
                 raise ValueError(f"question {q.id!r}: red-flag gate questions must come first")
         by_id = {q.id: q for q in self.questions}
         for rule in self.recommend:
-            if rule.service not in self.services:
+            if rule.service not in services:
                 raise ValueError(f"recommend: unknown service {rule.service!r}")
             for reason in rule.unless_tier_c:
                 if reason not in self.tier_c:
@@ -148,7 +147,7 @@ class Questionnaire(_Strict):
                 _check_options("patterns", by_id.get(qid), allowed, qid)
         for cid, contra in self.contraindications.items():
             for service in contra.services:
-                if service not in self.services:
+                if service not in services:
                     raise ValueError(f"contraindications {cid!r}: unknown service {service!r}")
         if sorted(b.min for b in self.bands) != [b.min for b in self.bands] or self.bands[0].min:
             raise ValueError("bands must start at min 0 and go up")
@@ -200,16 +199,6 @@ def _check_html(where: str, text: str) -> None:
         raise ValueError(f"{where}: text is not valid Telegram HTML: {exc}") from None
 
 
-def check_services(questionnaire: Questionnaire, booking_pages: set[str]) -> None:
-    """Every service needs a booking page setting, or results naming it cannot be shown."""
-    for service_id in questionnaire.services:
-        if service_id not in booking_pages:
-            known = ", ".join(sorted(booking_pages))
-            raise QuestionnaireError(
-                f"services: {service_id!r} has no booking page setting (there are: {known})"
-            )
-
-
 def _maybe_shown(question: Question, given: dict[str, str]) -> bool:
     return all(
         qid not in given or given[qid] in allowed for qid, allowed in question.show_if.items()
@@ -227,21 +216,19 @@ def _check_options(
             raise ValueError(f"{where}: question {question.id!r} has no option {option_id!r}")
 
 
-def load_questionnaire(path: Path = DEFAULT_PATH) -> Questionnaire:
-    """Read and validate the data file; raise QuestionnaireError with the place at fault."""
+def load_questionnaire(
+    path: Path = DEFAULT_PATH, services: Mapping[str, Service] | None = None
+) -> Questionnaire:
+    """Read and validate the data file with the clinic's services (default: the shipped
+    clinic's); raise QuestionnaireError naming the line and field at fault."""
+    if services is None:
+        services = shipped_clinic().services
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise QuestionnaireError(f"{path}: cannot read it ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise QuestionnaireError(f"{path}: not valid YAML: {exc}") from None
-    try:
-        return Questionnaire.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        place = ".".join(str(part) for part in first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
-        raise QuestionnaireError(f"{path}: {place + ': ' if place else ''}{message}") from None
+        located = Located.read(path)
+        questionnaire = located.model(Questionnaire, services=services)
+    except ContentError as exc:
+        raise QuestionnaireError(exc.problems) from None
+    return questionnaire.model_copy(update={"services": dict(services)})
 
 
 def short_label_columns(question: Question) -> int:

@@ -712,7 +712,7 @@ def _setup_reply(plan: Plan, ctx: Context, *, replace: bool) -> Reply:
             return _zone_confirmation(plan, ctx, typed=None, replace=replace)
         case _:
             return Reply(
-                render("reminders/ask_zone", clinic=ctx.clinic_zone),
+                render("reminders/ask_zone", clinic_zone=ctx.clinic_zone),
                 _zone_buttons(ctx),
                 replace=replace,
             )

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from dialogs.render import render
 from dialogs.staff_text import TipError, check_tip
 
-DEFAULT_PATH = Path(__file__).with_name("tips.yaml")
+DEFAULT_PATH = Path(__file__).parent / "pack" / "tips.yaml"
 TITLE_MAX = 40  # the title is a button: longer ones are cut off on a phone
 _ID = r"^[a-z0-9_]{1,24}$"  # short: ids travel in 64-byte callback data
 _ID_LINE_RE = re.compile(r"^\s*-\s*id:\s*['\"]?([^'\"\s#]+)")

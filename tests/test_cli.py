@@ -16,10 +16,13 @@ from alembic.script import ScriptDirectory
 
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
+from dialogs.clinic import PACK
 from dialogs.emergency import load_phrases
 from dialogs.questionnaire import load_questionnaire
+from dialogs.render import TEMPLATES
 from dialogs.tips import load_tips
 from storage.db import alembic_config
+from tests.content import content_folder, line_of, shipped
 from tests.flows import bot_process, clean_env, ready
 
 GOOD_TOKEN = "7654321:well-formed-but-unknown-token-0000"
@@ -74,9 +77,8 @@ def test_help_on_each_command(tmp_path: Path, args: list[str]) -> None:
         ({"STAFF_CHAT_ID": "staff"}, "STAFF_CHAT_ID"),
         ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL"),
         ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
-        ({"CLINIC_TIMEZONE": "Mars/Olympus"}, "CLINIC_TIMEZONE"),
+        ({"CONTENT_DIR": "no/such/folder"}, "CONTENT_DIR"),
         ({"RETENTION_DAYS": "0"}, "RETENTION_DAYS"),
-        ({"BOOKING_URL_TNT": "javascript:alert(1)"}, "BOOKING_URL_TNT"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"BOT_API_URL": "ftp://x"}, "BOT_API_URL"),
         ({"REMINDER_INTERVAL": "every hour"}, "REMINDER_INTERVAL"),
@@ -123,25 +125,46 @@ def test_check_and_db_commands(tmp_path: Path) -> None:
     assert bmx(tmp_path, "db", "current", DATABASE_URL=url).stdout.strip() == head
 
 
-def test_a_broken_questionnaire_is_reported(tmp_path: Path) -> None:
-    broken = tmp_path / "q.yaml"
-    broken.write_text("version: 1\nquestions: []\n")
-    result = bmx(tmp_path, "check", "--questionnaire", str(broken))
-    assert result.returncode == 2
-    assert one_clear_line(result).startswith("Questionnaire error:")
-
-
-def test_a_service_without_a_booking_page_is_reported(tmp_path: Path) -> None:
-    from dialogs.questionnaire import DEFAULT_PATH
-
-    text = DEFAULT_PATH.read_text().replace(
-        "  laser:\n", "  yoga:\n    name: Yoga\n    line: Stretching.\n  laser:\n", 1
+def test_every_mistake_in_the_content_is_named_with_its_file_and_line(tmp_path: Path) -> None:
+    """A clinic's folder with a broken questionnaire, a fourth service without a booking page,
+    a service the questionnaire names but the clinic lacks, and a template with a missing
+    `</b>`: `bmx-bot check` names each one (file, line, field) and exits 2; nothing else."""
+    services = shipped("clinic.yaml")["services"]
+    services["yoga"] = {"name": "Yoga", "line": "Stretching."}
+    del services["laser"]
+    welcome = (TEMPLATES / "welcome.j2").read_text().replace("syndrome</b>", "syndrome", 1)
+    folder = content_folder(
+        tmp_path / "northside",
+        clinic={"services": services},
+        templates={"welcome.j2": welcome},
     )
-    edited = tmp_path / "q.yaml"
-    edited.write_text(text)
-    result = bmx(tmp_path, "check", "--questionnaire", str(edited))
+    result = bmx(tmp_path, "check", CONTENT_DIR=str(folder))
     assert result.returncode == 2
-    assert "'yoga' has no booking page setting" in one_clear_line(result)
+    head, *problems = result.stderr.strip().splitlines()
+    assert head == f"Content error in {folder}:"
+    clinic, questionnaire = folder / "clinic.yaml", PACK / "questionnaire.yaml"
+    assert problems == [
+        f"  {clinic}:{line_of(clinic, '  yoga:') + 1}: services.yoga.booking_page: Field required"
+    ], "the questionnaire is checked against the services once clinic.yaml is right"
+    services["yoga"]["booking_page"] = "https://northside.example/book/yoga"
+    content_folder(folder, clinic={"services": services})
+    result = bmx(tmp_path, "check", CONTENT_DIR=str(folder))
+    assert result.stderr.strip().splitlines()[1:] == [
+        f"  {questionnaire}:{line_of(questionnaire, '  - service: laser')}: recommend: unknown "
+        "service 'laser'",
+    ], "the templates are rendered once the data is right"
+    services["laser"] = {"name": "Laser", "line": "Light.", "booking_page": "https://x.example/l"}
+    content_folder(folder, clinic={"services": services})
+    result = bmx(tmp_path, "check", CONTENT_DIR=str(folder))
+    assert result.returncode == 2
+    line = line_of(folder / "templates" / "welcome.j2", "If your lower back")
+    assert result.stderr.strip().splitlines()[1:] == [
+        f"  {folder / 'templates' / 'welcome.j2'}:{line}: Telegram would refuse the message: "
+        'Can\'t find end tag corresponding to start tag "b"'
+    ]
+    (folder / "questionnaire.yaml").write_text("version: 1\nquestions: []\n")
+    result = bmx(tmp_path, "check", "--content", str(folder))
+    assert f"  {folder / 'questionnaire.yaml'}:1: signs: Field required" in result.stderr
 
 
 def test_unreachable_database_and_api(tmp_path: Path) -> None:
@@ -200,8 +223,8 @@ async def test_a_rejected_token_and_a_real_run(tmp_path: Path, emulator: BotApiE
     _, err = await asyncio.wait_for(running.communicate(), 30)
     assert running.returncode == 0, err.decode()
     assert (
-        "WARNING bot.cli: CLINIC_NAME in the environment is not a setting, so it is ignored"
-        in err.decode()
+        "WARNING bot.cli: CLINIC_NAME in the environment is ignored: the clinic's facts are in "
+        "its content folder now (CONTENT_DIR): set `name` in clinic.yaml" in err.decode()
     )
     assert emulator.token not in err.decode()
     assert "Traceback" not in err.decode()

@@ -17,6 +17,7 @@ from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
+from dialogs.clinic import shipped_clinic
 from dialogs.render import labels
 from storage.models import BreakDay, Client, Delivery, Handoff, ReminderPlan, Screening
 from tests.conftest import STAFF_CHAT_ID
@@ -38,6 +39,8 @@ from tests.test_e2e_broadcast import compose, send_now, tips_of, wait_done
 from tests.test_e2e_human import hand_off, staff_posts
 from tests.test_e2e_reminders import INTERVAL, next_prompt, opt_in, up_to_a_typed_zone, zone_at
 from tests.test_e2e_safety import replies_after
+
+SAMARITANS = shipped_clinic().emergency.crisis_lines[0].button  # the first line's button
 
 GENERIC = "I'm an automated assistant"
 CRISIS_LINES = ("116 123", "988", "999")
@@ -81,7 +84,7 @@ async def test_crisis_words_get_the_lines_first_and_open_a_conversation_with_the
     assert answer_text.startswith("💛 I'm really sorry you're feeling like this")
     assert all(line in answer_text for line in CRISIS_LINES) and GENERIC not in answer_text
     assert "let the team at the clinic know" in answer_text
-    assert labels.crisis_line in buttons_of(alice, answer_text), "a person to talk to, now"
+    assert SAMARITANS in buttons_of(alice, answer_text), "a person to talk to, now"
 
     # The team is alerted, urgent, with the words themselves under the alert.
     async def alerted() -> bool:
@@ -288,10 +291,10 @@ async def test_lifting_asks_who_and_when_not_in_the_first_hours_and_tells_the_te
 
     assert await settled(emulator, told), "the team knew of the hold: they hear it lifted"
     note = (await staff_posts(emulator))[-1]
-    assert note.startswith("🩺 Alice says urgent care / A&E checked them today")
+    assert note.startswith("🩺 Alice says A&E / the emergency department checked them today")
     (client,) = await rows(bot, Client)
     assert client.safety_tier is None and client.checked == {
-        "bladder": {"on": client.safety_cleared_at.astimezone(bot.services.settings.clinic_zone)
+        "bladder": {"on": client.safety_cleared_at.astimezone(bot.services.clinic.zone)
                    .date().isoformat(), "by": "urgent", "when": "today"}
     }  # fmt: skip
 

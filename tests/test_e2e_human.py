@@ -14,6 +14,7 @@ from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator, Message
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
+from dialogs.clinic import shipped_clinic
 from dialogs.render import labels
 from storage.models import Client, Event, Handoff, utcnow
 from tests.conftest import STAFF_CHAT_ID
@@ -148,7 +149,7 @@ async def test_without_a_staff_chat_clients_get_the_website(
         await start_and_consent(alice)
         await alice.send("/human")
         message = await alice.expect("can't reach the clinic team")
-        assert message.flat_buttons[0]["url"] == settings_without_staff_chat.clinic_website
+        assert message.flat_buttons[0]["url"] == shipped_clinic().website
 
 
 async def test_blocking_marks_the_client_and_staff_are_told(

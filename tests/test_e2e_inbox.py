@@ -9,6 +9,7 @@ scheduled job (run at once by the test, or by the bot on start)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,14 +23,16 @@ from bot.cases.inbox import send_due_alerts
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator, Message
 from bot.sandbox.users import SimUser
-from bot.services import Services, load_content
+from bot.services import Services
 from bot.settings import Settings
+from dialogs.content import load_content
 from dialogs.opening_hours import OpeningHours, parse_week
 from dialogs.render import labels
 from storage import inbox
 from storage.db import Database
 from storage.models import Client, Handoff
 from tests.conftest import STAFF_CHAT_ID, STAFF_ID, make_settings
+from tests.content import content_folder
 from tests.flows import answer, answered, settled, start_and_consent
 from tests.test_e2e_human import ask_again, hand_off
 from tests.test_e2e_reminders import ManualClock
@@ -40,14 +43,16 @@ NEW_YORK = ZoneInfo("America/New_York")
 WEDNESDAY = date(2026, 12, 9)
 
 
+NEW_YORK_CLINIC = {"timezone": "America/New_York", "hours": "Mon-Fri 09:00-17:00"}
+
+
 @pytest.fixture
-def inbox_settings(settings: Settings) -> Settings:
+def inbox_settings(settings: Settings, tmp_path: Path) -> Settings:
     """Two staff members; a clinic in New York, open on weekdays, alerting after 30 minutes."""
     return settings.model_copy(
         update={
             "staff_ids": [STAFF_ID, KIM_ID],
-            "clinic_timezone": "America/New_York",
-            "clinic_hours": "Mon-Fri 09:00-17:00",
+            "content_dir": content_folder(tmp_path / "content", clinic=NEW_YORK_CLINIC),
             "handoff_alert_minutes": 30,
         }
     )
@@ -272,7 +277,10 @@ async def test_out_of_hours_answer_once_a_night_and_one_alert_per_request_across
 ) -> None:
     bob = SimUser(emulator, 5002, "Bob")
     group = emulator.chats[STAFF_CHAT_ID]
-    settings = inbox_settings.model_copy(update={"clinic_holidays": frozenset({WEDNESDAY})})
+    holiday = {**NEW_YORK_CLINIC, "holidays": [WEDNESDAY.isoformat()]}
+    assert inbox_settings.content_dir is not None
+    folder = content_folder(inbox_settings.content_dir, clinic=holiday)
+    settings = inbox_settings.model_copy(update={"content_dir": folder})
     clock = ManualClock(new_york(2026, 12, 7, 22, 0))  # Monday night in New York
     staff.chat.started = True  # Sam has a private chat with the bot, for /inbox
     async with running(settings, clock) as bot:
@@ -416,7 +424,7 @@ def sent_request(client: Client, at: datetime) -> Handoff:
 
 
 async def test_an_alert_the_staff_chat_refuses_is_tried_again_later_not_every_minute(
-    db: Database, database_url: str, caplog: pytest.LogCaptureFixture
+    db: Database, database_url: str, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     """A staff chat the bot can't post to (removed from the group, a wrong STAFF_CHAT_ID):
     the alert is retried after 1, 2, 4... minutes, one traceback in the log, then one line."""
@@ -435,12 +443,11 @@ async def test_an_alert_the_staff_chat_refuses_is_tried_again_later_not_every_mi
     settings = make_settings(
         database_url=database_url,
         staff_chat_id=STAFF_CHAT_ID,
-        clinic_timezone="America/New_York",
-        clinic_hours="Mon-Fri 09:00-17:00",
         handoff_alert_minutes=30,
     )
     clock = ManualClock(sent_at + timedelta(minutes=45))
-    services = Services(settings, db, load_content(settings), clock=clock)
+    folder = content_folder(tmp_path / "content", clinic=NEW_YORK_CLINIC)
+    services = Services(settings, db, load_content(folder), clock=clock)
     with db.session() as session:
         client = Client(telegram_id=1, chat_id=1, first_name="Alice")
         session.add(client)

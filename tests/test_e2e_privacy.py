@@ -26,7 +26,7 @@ async def test_mydata_sends_everything_as_a_json_file(bot: RunningBot, alice: Si
     await answer_all(alice)
     await alice.send("/mydata")
     message = await alice.expect("everything I store about you")
-    assert message.document["file_name"] == "bodymechanix-my-data.json"
+    assert message.document["file_name"] == "my-data.json"
     data = json.loads(message.file_content)
     assert data["client"]["first_name"] == "Alice"
     assert data["client"]["telegram_id"] == alice.id

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -16,8 +17,10 @@ from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
+from dialogs.clinic import shipped_clinic
 from dialogs.render import labels
 from storage.models import Client, Delivery, ReminderPlan, Screening
+from tests.content import content_folder
 from tests.flows import (
     LABELS,
     TYPICAL,
@@ -245,7 +248,7 @@ async def test_no_consent_lists_the_urgent_symptoms_before_any_link(
         assert symptom in text
     for service in ("Pain Eliminator", "TNT", "Laser"):
         assert service not in text
-    assert urls(info) == [settings.clinic_website]
+    assert urls(info) == [shipped_clinic().website]
 
 
 async def replies_after(user: SimUser, quiet: float = 2.5) -> list[str]:
@@ -350,12 +353,13 @@ async def test_an_emergency_typed_where_a_time_zone_is_awaited_gets_the_advice_n
 
 
 async def test_the_day_of_a_red_flag_is_told_in_clinic_time(
-    settings: Settings, emulator: BotApiEmulator, alice: SimUser, staff: SimUser
+    settings: Settings, emulator: BotApiEmulator, alice: SimUser, staff: SimUser, tmp_path: Path
 ) -> None:
     """A red flag at 23:30 UTC on 29 November is the 30th in a Tokyo clinic: the client's
     reminder of it and /privacy say the clinic's day, as the staff summary does (and of the
     doctor's check that lifted it)."""
-    tokyo = settings.model_copy(update={"clinic_timezone": "Asia/Tokyo"})
+    folder = content_folder(tmp_path, clinic={"timezone": "Asia/Tokyo"})
+    tokyo = settings.model_copy(update={"content_dir": folder})
     async with RunningBot(tokyo, poll_timeout=1.0, settle=False) as bot:
         await start_and_consent(alice)
         for question in ("rf_nerves", "rf_legs", "rf_chest"):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 from bot.runner import RunningBot
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.users import SimUser
 from bot.settings import Settings
+from dialogs.clinic import shipped_clinic
+from dialogs.content import load_content
 from dialogs.render import labels
 from storage.models import Answer, Client, Event, Screening
 from tests.flows import LABELS, Q, answer, answer_all, rows, start_and_consent
@@ -127,7 +130,7 @@ async def test_declining_health_consent_stores_no_health_data(
     bot: RunningBot, settings: Settings, alice: SimUser
 ) -> None:
     info = await start_and_consent(alice, health=False, tips=False)
-    assert [b["url"] for b in info.flat_buttons if "url" in b] == [settings.clinic_website]
+    assert [b["url"] for b in info.flat_buttons if "url" in b] == [shipped_clinic().website]
     assert await rows(bot, Screening) == []
     (client,) = await rows(bot, Client)
     assert (client.health_consent, client.tips_consent) == (False, False)
@@ -142,7 +145,8 @@ async def test_a_new_questionnaire_version_does_not_resume_old_answers(
         await start_and_consent(alice)
         await answer(alice, "rf_nerves", "no")
     edited = Q.model_copy(update={"version": Q.version + 1})
-    async with RunningBot(settings, questionnaire=edited, poll_timeout=1.0) as bot:
+    content = replace(load_content(), questionnaire=edited)
+    async with RunningBot(settings, content=content, poll_timeout=1.0) as bot:
         await alice.tap(LABELS["rf_legs"]["no"])  # a button from before the change
         await alice.expect_silence(0.5)
         await alice.send("/start")

@@ -8,6 +8,7 @@ import csv
 import io
 import re
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +20,7 @@ from bot.sandbox.users import SimUser
 from bot.settings import Settings
 from storage.models import Broadcast, Client, Delivery, Event, Screening, utcnow
 from tests.conftest import STAFF_CHAT_ID
+from tests.content import content_folder
 from tests.flows import Q, answer_all, execute, png_size, rows, start_and_consent
 from tests.test_e2e_reminders import ManualClock
 
@@ -26,8 +28,9 @@ ZONE = "America/New_York"  # the clinic's days are not UTC days here
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"clinic_timezone": ZONE})
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    folder = content_folder(tmp_path / "content", clinic={"timezone": ZONE})
+    return settings.model_copy(update={"content_dir": folder})
 
 
 BANDS = {"low": "little or none", "some": "some", "strong": "strong"}  # as staff read them

@@ -20,6 +20,7 @@ from dialogs.emergency import (
     load_phrases,
     scan,
 )
+from tests.content import content_folder
 
 TIER_A = ["saddle", "bladder", "bowel", "legs_weak", "both_legs", "chest"]
 TIER_B = ["fever", "night", "weight_loss", "cancer", "injury"]
@@ -504,20 +505,17 @@ def test_unreadable_or_not_yaml(tmp_path: Path) -> None:
 
 
 def test_check_counts_the_phrases_and_a_broken_file_stops_it(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from bot import cli
     from tests.conftest import make_settings
 
     settings = make_settings()
-    assert cli._check(settings, argparse.Namespace(questionnaire=None)) == 0
+    assert cli._check(settings, argparse.Namespace(content=None)) == 0
     assert f"; {load_phrases().phrase_count} emergency phrases" in capsys.readouterr().out
 
-    def broken() -> Phrases:
-        raise EmergencyPhrasesError("emergency.yaml: symptom 'chest', phrase 1 ('('): ...")
-
-    monkeypatch.setattr(cli, "load_phrases", broken)
+    folder = content_folder(tmp_path, files={"emergency.yaml": "version: 1\nsymptoms: [\n"})
     with pytest.raises(cli.Fatal) as caught:
-        cli._load_questionnaire(settings)
+        cli._check(settings, argparse.Namespace(content=str(folder)))
     assert caught.value.code == cli.EXIT_CONFIG
-    assert str(caught.value).startswith("Emergency phrases error: emergency.yaml: symptom")
+    assert f"  {folder / 'emergency.yaml'}: line 3: not valid YAML" in str(caught.value)

@@ -4,14 +4,18 @@ of the staff inbox (dialogs/inbox.py): what a client is told out of hours, and t
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.settings import ConfigError, load_settings
+from dialogs.content import load_content
+from dialogs.content_file import ContentError
 from dialogs.inbox import PAGE, Entry, after_hours, inbox_view, shared_safety
-from dialogs.opening_hours import OpeningHours, parse_holidays, parse_week
+from dialogs.opening_hours import OpeningHours, parse_week
 from dialogs.telegram_html import check_message_html
+from tests.content import content_folder, line_of
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -52,20 +56,24 @@ def test_the_weekly_format_reads_ranges_lists_and_several_periods() -> None:
         (" ; ", "is empty"),
     ],
 )
-def test_a_wrong_clinic_hours_setting_is_named_in_one_line(text: str, named: str) -> None:
-    with pytest.raises(ConfigError) as error:
-        load_settings(_env_file=None, clinic_hours=text)
-    assert str(error.value).startswith("Configuration error: CLINIC_HOURS: ")
-    assert named in str(error.value)
+def test_wrong_opening_hours_are_named_with_their_line(
+    text: str, named: str, tmp_path: Path
+) -> None:
+    folder = content_folder(tmp_path, clinic={"hours": text})
+    with pytest.raises(ContentError) as error:
+        load_content(folder)
+    (problem,) = error.value.problems
+    line = line_of(folder / "clinic.yaml", "hours:")
+    assert problem.startswith(f"{folder / 'clinic.yaml'}:{line}: hours: ")
+    assert named in problem
 
 
-def test_holidays_and_the_alert_minutes_are_checked_too() -> None:
-    assert parse_holidays(" 2026-12-25, 2026-12-26 ,") == {date(2026, 12, 25), date(2026, 12, 26)}
-    settings = load_settings(_env_file=None, clinic_holidays="2026-12-25", clinic_hours="")
-    assert settings.clinic_holidays == {date(2026, 12, 25)}
-    assert settings.clinic_hours == WEEKDAYS, "an empty CLINIC_HOURS means the default"
-    with pytest.raises(ConfigError, match="CLINIC_HOLIDAYS: '25/12/2026' is not a date"):
-        load_settings(_env_file=None, clinic_holidays="2026-12-24, 25/12/2026")
+def test_holidays_and_the_alert_minutes_are_checked_too(tmp_path: Path) -> None:
+    folder = content_folder(tmp_path, clinic={"holidays": ["2026-12-25"]})
+    assert load_content(folder).clinic.opening_hours.holidays == {date(2026, 12, 25)}
+    folder = content_folder(tmp_path, clinic={"holidays": ["2026-12-24", "25/12/2026"]})
+    with pytest.raises(ContentError, match=r"holidays\.1: Input should be a valid date"):
+        load_content(folder)
     with pytest.raises(ConfigError, match="HANDOFF_ALERT_MINUTES"):
         load_settings(_env_file=None, handoff_alert_minutes="0")
 
@@ -85,7 +93,9 @@ def test_open_and_next_open_in_the_clinics_own_zone() -> None:
 
 def test_holidays_are_closed_all_day() -> None:
     hours = OpeningHours(
-        parse_week(WEEKDAYS), LONDON, parse_holidays("2026-12-25, 2026-12-26, 2026-12-28")
+        parse_week(WEEKDAYS),
+        LONDON,
+        frozenset({date(2026, 12, 25), date(2026, 12, 26), date(2026, 12, 28)}),
     )
     assert not hours.is_open(local(LONDON, 2026, 12, 25, 11, 0))
     # Christmas Eve after closing: Friday 25th, Saturday 26th and Monday 28th are holidays.
@@ -102,7 +112,7 @@ def test_holidays_are_closed_all_day() -> None:
 
 
 def test_waiting_counts_only_opening_hours() -> None:
-    hours = OpeningHours(parse_week(WEEKDAYS), LONDON, parse_holidays("2026-12-07"))
+    hours = OpeningHours(parse_week(WEEKDAYS), LONDON, frozenset({date(2026, 12, 7)}))
     # Friday 17:00 to Tuesday 09:30: Friday 1 h, Saturday 4 h, Monday a holiday, Tuesday 30 min.
     waited = hours.open_time_between(
         local(LONDON, 2026, 12, 4, 17), local(LONDON, 2026, 12, 8, 9, 30)
@@ -150,7 +160,9 @@ def test_out_of_hours_the_client_is_told_when_in_clinic_time_once_a_night() -> N
     assert after_hours(hours, early, told_at=told) == ""
     assert after_hours(hours, local(NEW_YORK, 2026, 12, 8, 19), told_at=told) != ""
     assert after_hours(hours, early, told_at=local(NEW_YORK, 2026, 12, 7, 17)) != "", "open then"
-    far = OpeningHours(parse_week(WEEKDAYS), NEW_YORK, parse_holidays("2026-12-08,2026-12-09"))
+    far = OpeningHours(
+        parse_week(WEEKDAYS), NEW_YORK, frozenset({date(2026, 12, 8), date(2026, 12, 9)})
+    )
     long_break = OpeningHours(
         far.week, NEW_YORK, far.holidays | {date(2026, 12, d) for d in range(10, 20)}
     )

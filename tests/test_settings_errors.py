@@ -371,10 +371,11 @@ def test_check_names_each_unknown_setting_and_nothing_else(tmp_path: Path) -> No
         LC_ALL="C.UTF-8",
     )
     assert sorted(warnings(result)) == [
-        "Warning: BOOKING_URL_YOGA in the environment is not a setting, so it is ignored (the "
-        "settings are listed in .env.example)",
-        "Warning: CLINIC_NAME in .env is not a setting, so it is ignored (the settings are "
-        "listed in .env.example)",
+        "Warning: BOOKING_URL_YOGA in the environment is ignored: the clinic's facts are in its "
+        "content folder now (CONTENT_DIR): set `services: yoga: booking_page` in clinic.yaml "
+        "(bmx-bot content init DIR writes one)",
+        "Warning: CLINIC_NAME in .env is ignored: the clinic's facts are in its content folder "
+        "now (CONTENT_DIR): set `name` in clinic.yaml (bmx-bot content init DIR writes one)",
         "Warning: COLOUR in .env is not a setting, so it is ignored (the settings are listed "
         "in .env.example)",
         "Warning: DATABASE_URI in the environment is not a setting, so it is ignored (did you "

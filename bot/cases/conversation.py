@@ -91,12 +91,13 @@ async def run_event(
     /delete: stale, nothing is created)."""
     ctx = Context(
         questionnaire=services.questionnaire,
-        booking_urls=services.settings.booking_urls,
+        booking_urls=services.clinic.booking_urls,
         new_key=secrets.token_urlsafe(6),
         retention_days=services.settings.retention_days,
-        website=services.settings.clinic_website,
+        website=services.clinic.website,
         now=services.clock(),
-        zone=services.settings.clinic_zone,
+        zone=services.clinic.zone,
+        clinic=services.clinic,
     )
     version = services.questionnaire.version
 
@@ -216,7 +217,7 @@ def safety_of(client: Client, services: Services) -> Safety:
         if symptom
         else None
     )
-    since = client.safety_at.astimezone(services.settings.clinic_zone) if client.safety_at else None
+    since = client.safety_at.astimezone(services.clinic.zone) if client.safety_at else None
     return held_since(client.safety_tier, symptom, label or "", since, services.clock())
 
 

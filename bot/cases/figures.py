@@ -27,7 +27,7 @@ class Figures:
 async def figures(services: Services) -> Figures:
     """The clinic's last 7 and 30 days, in its own zone."""
     now = services.clock()
-    zone = services.settings.clinic_zone
+    zone = services.clinic.zone
     known = tuple(services.questionnaire.services)
     found = await services.db.read(lambda s: stats.collect(s, now, zone=zone, services=known))
     chart = await asyncio.to_thread(draw_stats, found.dates, found.daily, zone)
@@ -54,7 +54,7 @@ class Export:
 
 async def funnel(services: Services) -> Export:
     """No contact details (see `storage.export`), only clients with health consent."""
-    zone = services.settings.clinic_zone
+    zone = services.clinic.zone
     rows = await services.db.read(lambda s: export.funnel(s, zone))
     texts = vars(environment().get_template("staff/export.j2").module)  # its top-level values
     content = await asyncio.to_thread(

@@ -151,7 +151,7 @@ async def share_request(services: Services, bot: Bot, answered: Answered) -> Rep
         flags = [flag for flag in (found.crisis, found.symptom) if flag is not None]
         await post_words(services, bot, client, request, request.words, flags)
         await services.db.run(lambda s: repo.forget_words(s, request_id))
-    closed = after_hours(services.settings.opening_hours, now, told_at)
+    closed = after_hours(services.clinic.opening_hours, now, told_at)
     return Reply(render("handoff_sent", urgent=_urgent(answered.safety), after_hours=closed))
 
 
@@ -239,7 +239,7 @@ async def post_burst(services: Services, bot: Bot, chat: int) -> None:
     now = await post_words(services, bot, client, burst.handoff, text, burst.flags)
     if now is None or not burst.confirm:
         return
-    closed = after_hours(services.settings.opening_hours, now, told_at)
+    closed = after_hours(services.clinic.opening_hours, now, told_at)
     await bot.send_message(
         chat, render("relay_sent", text_only=burst.text_only, after_hours=closed)
     )
@@ -454,7 +454,7 @@ async def deliver_staff_reply(
 
 def unavailable(services: Services, safety: Safety) -> Reply:
     """No staff chat (or the post failed): the website, after any urgent advice."""
-    button = Button(labels.website, url=services.settings.clinic_website)
+    button = Button(labels.website, url=services.clinic.website)
     return Reply(render("handoff_unavailable", urgent=_urgent(safety)), ((button,),))
 
 
@@ -471,7 +471,7 @@ def _staff_summary(session: Session, client: Client, handoff: Handoff, services:
     answers = dict(repo.answer_pairs(session, screening.id)) if screening and screening.id else {}
     q = services.questionnaire
     finished = screening.finished_at if screening else None
-    zone = services.settings.clinic_zone
+    zone = services.clinic.zone
     safety = safety_of(client, services)
     contra = [
         q.contraindications[o.contra].staff

@@ -76,7 +76,7 @@ async def page(services: Services, number: int, viewer: int | None) -> Page:
         ]
 
     entries = await services.db.run(load)
-    text, keyboard, shown = inbox_view(entries, number, now, services.settings.clinic_zone, viewer)
+    text, keyboard, shown = inbox_view(entries, number, now, services.clinic.zone, viewer)
     return Page(text, keyboard, [entry.client_id for entry in shown])
 
 
@@ -221,7 +221,7 @@ async def send_due_alerts(services: Services, bot: Bot) -> int:
     the bot can't post to is not a traceback a minute. Returns how many went."""
     settings, retries = services.settings, services.alert_retries
     now = services.clock()
-    hours, minutes = settings.opening_hours, settings.handoff_alert_minutes
+    hours, minutes = services.clinic.opening_hours, settings.handoff_alert_minutes
     due = await services.db.run(lambda s: inbox.due_alerts(s, now, hours, minutes))
     sent = 0
     for request_id in due:

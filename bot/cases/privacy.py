@@ -84,7 +84,7 @@ async def my_data(services: Services, user_id: int) -> MyData | None:
     if found is None:
         return None
     data, facts = found
-    texts = mydata.summary(facts, services.questionnaire, services.settings.clinic_zone)
+    texts = mydata.summary(facts, services.questionnaire, services.clinic.zone)
     return MyData(list(texts), json.dumps(data, indent=2, ensure_ascii=False).encode())
 
 
@@ -206,6 +206,6 @@ def privacy_view(services: Services, client: Client | None) -> Reply:
         client=client,
         safety_since=safety_of(client, services).since if client else None,
         retention_days=services.settings.retention_days,
-        website=services.settings.clinic_website,
+        website=services.clinic.website,
     )
     return Reply(text, buttons)

@@ -96,7 +96,7 @@ def context(
         now=now,
         key=stored_id(client),
         default_interval=int(settings.reminder_interval.total_seconds()),
-        clinic_zone=settings.clinic_timezone,
+        clinic_zone=services.clinic.timezone,
         name=client.first_name,
         breaks=breaks,
         safety=safety_of(client, services),

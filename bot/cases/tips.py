@@ -80,7 +80,7 @@ async def listing(services: Services) -> Reply:
         ]
 
     items = await services.db.run(load)
-    return dialog.listing(items, services.settings.clinic_zone, services.service_names)
+    return dialog.listing(items, services.clinic.zone, services.service_names)
 
 
 async def drop_open_draft(services: Services, staff_id: int) -> Reply | None:
@@ -118,7 +118,7 @@ async def compose(
 async def plan(services: Services, draft: Broadcast, typed: str) -> Reply | None:
     """The date and time a staff member typed for their tip: planned, or what is wrong with
     it. None: the tip is no longer waiting for a time."""
-    zone = services.settings.clinic_zone
+    zone = services.clinic.zone
     now = services.clock()
     example = dialog.example_time(now, zone)
     moment = dialog.parse_when(typed, now, zone)
@@ -304,7 +304,7 @@ async def ask_when(press: Press) -> Pressed | None:
         lambda s: repo.move(s, bid, DRAFT, status=BroadcastStatus.WHEN)
     ):
         return None
-    zone = press.services.settings.clinic_zone
+    zone = press.services.clinic.zone
     example = dialog.example_time(press.services.clock(), zone)
     return Pressed(edit=Reply(render("staff/ask_when", number=bid, zone=zone.key, example=example)))
 
