@@ -22,7 +22,7 @@ from telegram.error import BadRequest, InvalidToken, NetworkError
 
 from bot.logs import _TOKEN_RE, setup_logging
 from bot.settings import ConfigError, Settings, load_settings, setup_warnings
-from dialogs.content import Content, load_content, write_copy
+from dialogs.content import Content, content_of, write_copy
 from dialogs.content_file import ContentError
 
 T = TypeVar("T")
@@ -233,7 +233,7 @@ def _content_init(args: argparse.Namespace) -> int:
 def _load_content(folder: Path | None) -> Content:
     """The clinic's content, or every mistake in it on stderr (exit code 2)."""
     try:
-        return load_content(folder)
+        return content_of(folder)
     except ContentError as exc:
         where = folder or "the shipped content"
         lines = "\n".join(f"  {problem}" for problem in exc.problems)

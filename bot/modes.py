@@ -27,7 +27,7 @@ from bot.handlers.reminders import answer_typed, stop_setup, typed_at_a_prompt
 from bot.services import BotContext
 from dialogs.awaiting import Awaiting
 from dialogs.emergency import Findings
-from dialogs.events import Unexpected
+from dialogs.events import FaqAsked, Unexpected
 from dialogs.render import render
 
 Reader = Callable[[Update, BotContext, Chat, Findings, bool], Awaitable[None]]
@@ -62,8 +62,22 @@ async def _idle(
     update: Update, context: BotContext, chat: Chat, found: Findings, alerted: bool
 ) -> None:
     """Idle: a word a prompt's buttons stand for ("done", "stop") acts on the latest prompt;
-    anything else gets a word on what the bot can do."""
+    an everyday question the clinic answers (dialogs.faq) gets its answer; anything else a
+    word on what the bot can do."""
     if not found and await typed_at_a_prompt(update, context):
+        return
+    await _everyday_question(update, context, chat, found, alerted)
+
+
+async def _everyday_question(
+    update: Update, context: BotContext, chat: Chat, found: Findings, alerted: bool
+) -> None:
+    """Outside the self-check: a question the clinic answers (dialogs.faq) gets its answer
+    (a consent asked stays open above it); anything else what `_unexpected` says."""
+    message = update.effective_message
+    asked = context.services.content.faq.match(message.text) if message and message.text else None
+    if asked is not None and not found:
+        await run_and_deliver(update, context, FaqAsked(asked.id))
         return
     await _unexpected(update, context, chat, found, alerted)
 
@@ -120,7 +134,7 @@ _SETUP_AGAIN = frozenset({"reminders"})  # /reminders mid-setup starts it again,
 
 MODES: dict[Awaiting, Mode] = {
     Awaiting.NOTHING: Mode(_idle),
-    Awaiting.CONSENT: Mode(_unexpected),
+    Awaiting.CONSENT: Mode(_everyday_question),
     Awaiting.ANSWER: Mode(_unexpected),
     Awaiting.ZONE: Mode(_setup, stop_setup, any_command=True, kept_by=_SETUP_AGAIN),
     Awaiting.HOURS: Mode(_setup, stop_setup, any_command=True, kept_by=_SETUP_AGAIN),

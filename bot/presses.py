@@ -32,6 +32,7 @@ HANDLERS: dict[type, Handler] = {
     events.StartOver: conversation.on_press,
     events.DoctorChecked: conversation.on_press,
     events.CheckedAgain: conversation.on_press,
+    events.FaqAsked: conversation.on_faq,
     # a person at the clinic
     events.TalkToStaff: human.on_talk_to_staff,
     presses.ShareRequest: human.on_request_answer,

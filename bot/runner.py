@@ -35,7 +35,7 @@ from bot.scheduler import ReminderScheduler
 from bot.services import Services, services_of
 from bot.settings import Settings
 from dialogs import render
-from dialogs.content import Content, load_content
+from dialogs.content import Content, content_of, load_content
 from dialogs.content_file import ContentError
 from storage.db import Database, upgrade
 from storage.locks import POLLING, ProcessLock
@@ -113,7 +113,7 @@ class RunningBot:
         self.db.on_transaction = metrics.DB_TRANSACTION.observe
         content = self.content
         if content is None:
-            content = await asyncio.to_thread(load_content, settings.content_dir)
+            content = await asyncio.to_thread(content_of, settings.content_dir)
         self._templates_before = render.environment()  # again once stopped (tests run several)
         render.use(content.templates)
         services = Services(self.settings, self.db, content, clock=self.clock)

@@ -10,6 +10,7 @@ Everything is checked before the bot uses it, every template rendered with sampl
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,18 +19,19 @@ from typing import TypeVar
 from jinja2 import Environment
 
 from dialogs.clinic import PACK, Clinic, load_clinic
-from dialogs.content_file import ContentError
+from dialogs.content_file import ContentError, Located
 from dialogs.emergency import CRISIS, EmergencyPhrasesError, Phrases, load_phrases
+from dialogs.faq import Faq
 from dialogs.questionnaire import Questionnaire, load_questionnaire
 from dialogs.render import environment_for
-from dialogs.template_check import check_templates
+from dialogs.template_check import check_source, check_templates
 from dialogs.tips import LibraryTip, TipLibraryError, load_tips
 
 T = TypeVar("T")
 
 CLINIC, QUESTIONNAIRE = "clinic.yaml", "questionnaire.yaml"
-PHRASES, TIPS = "emergency.yaml", "tips.yaml"
-FILES = (CLINIC, QUESTIONNAIRE, PHRASES, TIPS)
+PHRASES, TIPS, FAQ = "emergency.yaml", "tips.yaml", "faq.yaml"
+FILES = (CLINIC, QUESTIONNAIRE, PHRASES, TIPS, FAQ)
 TEMPLATES = "templates"
 
 
@@ -41,6 +43,7 @@ class Content:
     questionnaire: Questionnaire
     phrases: Phrases
     tips: tuple[LibraryTip, ...]
+    faq: Faq
     templates: Environment = field(repr=False)
     folder: Path | None = None
 
@@ -69,6 +72,8 @@ def load_content(folder: Path | None = None) -> Content:
     clinic = _collect(problems, lambda: load_clinic(source(folder, CLINIC)))
     phrases = _collect(problems, lambda: load_phrases(source(folder, PHRASES)))
     tips = _collect(problems, lambda: load_tips(source(folder, TIPS)))
+    faq_file = _collect(problems, lambda: Located.read(source(folder, FAQ)))
+    faq = _collect(problems, lambda: faq_file.model(Faq)) if faq_file else None
     questionnaire = None
     if clinic is not None:
         path = source(folder, QUESTIONNAIRE)
@@ -82,12 +87,17 @@ def load_content(folder: Path | None = None) -> Content:
                 f"{source(folder, QUESTIONNAIRE)}: symptoms: the emergency phrases name "
                 f"{', '.join(unnamed)}, missing here"
             )
-    if problems or clinic is None or questionnaire is None or phrases is None or tips is None:
+    if problems or not (clinic and questionnaire and phrases and tips and faq and faq_file):
         raise ContentError(problems)
     overrides = folder / TEMPLATES if folder is not None and (folder / TEMPLATES).is_dir() else None
     templates = environment_for(clinic, overrides)
-    content = Content(clinic, questionnaire, phrases, tips, templates, folder)
+    content = Content(clinic, questionnaire, phrases, tips, faq, templates, folder)
     problems.extend(check_templates(templates, overrides))
+    for number, entry in enumerate(faq.entries):
+        if entry.answer is not None:
+            where: list[int | str] = ["entries", number, "answer"]
+            shown = f"{faq_file.shown}:{faq_file.line(where)}: entries.{number}.answer"
+            problems.extend(check_source(templates, entry.answer, shown))
     if problems:
         raise ContentError(problems)
     return content
@@ -115,6 +125,33 @@ def write_copy(folder: Path) -> list[str]:
     except OSError as exc:
         raise ContentError([f"{folder}: cannot write it ({exc.strerror})"]) from None
     return [*FILES, f"{TEMPLATES}/"]
+
+
+def content_of(folder: Path | None) -> Content:
+    """The content a bot starts with: `folder`'s, or the shipped pack. Checking a folder
+    renders every template (most of a second), so the same files are checked once per
+    process (several bots in one process, as the tests run them); a reload (SIGHUP) reads
+    the folder again with `load_content`."""
+    key = _fingerprint(folder)
+    if key not in _STARTED:
+        if len(_STARTED) >= _STARTED_MAX:
+            _STARTED.clear()
+        _STARTED[key] = load_content(folder)
+    return _STARTED[key]
+
+
+_STARTED: dict[str, Content] = {}
+_STARTED_MAX = 8
+
+
+def _fingerprint(folder: Path | None) -> str:
+    """What the content of `folder` is made of: every file's name and bytes."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder is not None else []
+    for path in files:
+        assert folder is not None
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _collect(problems: list[str], load: Callable[[], T]) -> T | None:

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where PyYAML has it
 Loc = Sequence[int | str]
 
 
@@ -33,14 +34,17 @@ class Located:
 
     def __init__(self, path: Path, text: str, shown: str | None = None) -> None:
         self.path, self.shown = path, shown or str(path)
-        try:
-            self.root = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data: Any = yaml.safe_load(text)
+        loader = _Loader(text)
+        try:  # one parse gives both the node tree (lines) and the data
+            self.root: yaml.Node | None = loader.get_single_node()
+            self.data: Any = loader.construct_document(self.root) if self.root else None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f":{mark.line + 1}" if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc)
             raise ContentError([f"{self.shown}{line}: not valid YAML: {problem}"]) from None
+        finally:
+            loader.dispose()
 
     @classmethod
     def read(cls, path: Path, shown: str | None = None) -> Located:

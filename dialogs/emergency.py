@@ -126,7 +126,7 @@ def scan(text: str, phrases: Phrases | None = None) -> Findings:
     phrase counts where its last part is found.
     """
     phrases = phrases or load_phrases()
-    plain = _spelling(text)
+    plain = spelling(text)
     folded = plain.translate(_LOOK_ALIKES)
     found = _find(phrases, _normalise(plain, phrases))
     if folded != plain:
@@ -185,7 +185,7 @@ def _merge(one: Findings, other: Findings) -> Findings:
 # --- reading a message -------------------------------------------------------------------
 
 
-def _spelling(text: str) -> str:
+def spelling(text: str) -> str:
     """The letters as a reader sees them: compatibility forms (fullwidth, "fancy" maths and
     circled letters, ligatures) as plain ones, lower case, without format characters
     (zero-width spaces and joiners, soft hyphens) or accents and other combining marks."""
@@ -203,12 +203,12 @@ def _look_alikes() -> dict[int, str]:
         if len(char) != 1 or char.isascii() or not char.isalpha():
             continue
         latin = [g["c"] for g in glyphs if len(g["c"]) == 1 and "a" <= g["c"].lower() <= "z"]
-        if latin and _spelling(char) == char:  # a form NFKC keeps (others are read as it)
+        if latin and spelling(char) == char:  # a form NFKC keeps (others are read as it)
             table[ord(char)] = latin[0].lower()
     for first, last in _LATIN_EXTRAS:
         for code in range(first, last + 1):
             named = _LATIN_NAME.match(unicodedata.name(chr(code), ""))
-            if named and _spelling(chr(code)) == chr(code):
+            if named and spelling(chr(code)) == chr(code):
                 table.setdefault(code, named.group(1).lower())
     for _ in range(2):  # Greek "κ" looks like "ĸ", which looks like "ᴋ": a "k"
         for char, glyphs in confusables_data.items():
@@ -216,7 +216,7 @@ def _look_alikes() -> dict[int, str]:
                 near = [
                     table[ord(g["c"])] for g in glyphs if len(g["c"]) == 1 and ord(g["c"]) in table
                 ]
-                if near and not char.isascii() and _spelling(char) == char:
+                if near and not char.isascii() and spelling(char) == char:
                     table[ord(char)] = near[0]
     return table
 
@@ -448,9 +448,9 @@ def _build(data: _File) -> Phrases:
 
 
 def _words(text: str) -> str:
-    """A phrase or word list entry as a message is read: its spelling as `_spelling` reads
+    """A phrase or word list entry as a message is read: its spelling as `spelling` reads
     it, no apostrophes."""
-    text = _APOSTROPHES.sub("", _spelling(text)).replace("-", " ")
+    text = _APOSTROPHES.sub("", spelling(text)).replace("-", " ")
     return _CANT_WORD.sub("cant", " ".join(text.split()))
 
 

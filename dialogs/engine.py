@@ -11,7 +11,7 @@ for the staff figures). An event that does not fit the state is *stale*: nothing
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,7 @@ from dialogs.events import (
     Emergency,
     Event,
     EventRows,
+    FaqAsked,
     NewScreening,
     OpenReminders,
     Resume,
@@ -40,8 +41,10 @@ from dialogs.events import (
     TalkToStaff,
     Unexpected,
 )
+from dialogs.faq import Faq
+from dialogs.inbox import after_hours
 from dialogs.questionnaire import Answers, Questionnaire, short_label_columns
-from dialogs.render import labels, render
+from dialogs.render import labels, render, render_text
 from dialogs.replies import Button, Keyboard, Reply
 from dialogs.safety import (
     CRISIS_QUIET,
@@ -89,6 +92,7 @@ class Context:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # the clinic's
     clinic: Clinic = field(default_factory=shipped_clinic)  # its crisis lines, for one
+    faq: Faq = field(default_factory=lambda: Faq(version=1))  # everyday questions answered
 
     @property
     def today(self) -> date:
@@ -170,6 +174,8 @@ def step(state: State, event: Event, ctx: Context) -> Step:
             )
         case Cancel():
             return _on_cancel(state)
+        case FaqAsked(entry):
+            return _on_faq(state, ctx, entry)
         case Unexpected(media):
             return _on_unexpected(state, ctx, media=media)
     raise TypeError(f"unknown event {event!r}")
@@ -523,8 +529,45 @@ def _on_unexpected(state: State, ctx: Context, *, media: bool = False) -> Step:
         case _:
             if state.safety.holds:
                 return Step(state, (hold_reply(state.safety),))
-            buttons = ((Button(labels.new_check, NewScreening()),),) if state.health_consent else ()
+            buttons: Keyboard = ((Button(labels.faq_team, TalkToStaff()),),)
+            if state.health_consent:
+                buttons = ((Button(labels.new_check, NewScreening()),), *buttons)
             return Step(state, (Reply(render("idle_hint"), buttons),))
+
+
+HOLIDAYS_AHEAD = timedelta(days=60)  # the closed days an opening-hours answer names
+
+
+def _on_faq(state: State, ctx: Context, entry_id: str) -> Step:
+    """An everyday question: the clinic's answer, with its buttons (a booking button only
+    where booking may be shown: not in a red-flag hold, not on a day of crisis words)."""
+    entry = ctx.faq.get(entry_id)
+    if entry is None:
+        return _stale(state)  # a /help button from before the clinic changed its FAQ
+    if entry.kind == "hours":
+        hours = ctx.clinic.opening_hours
+        today = ctx.today
+        text = render(
+            "faq_hours",
+            week=hours.week,
+            closed=after_hours(hours, ctx.now),
+            holidays=sorted(d for d in hours.holidays if today <= d <= today + HOLIDAYS_AHEAD),
+            zone=ctx.clinic.timezone,
+        )
+    else:
+        assert entry.answer is not None
+        text = render_text(entry.answer, first_name=state.first_name)
+    rows: Keyboard = ()
+    for kind in entry.buttons:
+        if kind == "map" and ctx.clinic.map_url:
+            rows += ((Button(labels.faq_map, url=ctx.clinic.map_url),),)
+        elif kind == "website":
+            rows += ((Button(labels.website, url=ctx.clinic.website),),)
+        elif kind == "book" and not state.safety.holds and selling(state, ctx):
+            rows += _booking_buttons(ctx, tuple(ctx.booking_urls), ref=None)
+        elif kind == "team":
+            rows += ((Button(labels.faq_team, TalkToStaff()),),)
+    return Step(state, (Reply(text, rows),))
 
 
 def _on_doctor_checked(

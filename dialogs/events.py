@@ -156,6 +156,14 @@ class Unexpected:
     media: bool = False
 
 
+@press("fq")
+@dataclass(frozen=True)
+class FaqAsked(Press):
+    """An everyday question (dialogs.faq), typed outside any question or tapped in /help."""
+
+    entry: Id
+
+
 Event = (
     Start
     | Consent
@@ -170,5 +178,6 @@ Event = (
     | Emergency
     | DoctorToday
     | Crisis
+    | FaqAsked
     | Unexpected
 )

@@ -66,6 +66,11 @@ def render(template: str, **context: Any) -> str:
     return environment().get_template(f"{template}.j2").render(**context).strip()
 
 
+def render_text(source: str, **context: Any) -> str:
+    """Render a template written in the content's data (an FAQ answer), as `render` does."""
+    return environment().from_string(source).render(**context).strip()
+
+
 class _Labels:
     """Button labels and short toasts from `buttons.j2`, e.g. `labels.back`."""
 

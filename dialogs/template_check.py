@@ -12,11 +12,13 @@ an `{% if %}` are checked. (Hand-written: Jinja2 has no "render with anything" m
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, TemplateError, TemplateSyntaxError, Undefined
+from jinja2 import Environment, Template, TemplateError, TemplateSyntaxError, Undefined
 
 from dialogs.telegram_html import HtmlError, check_message_html
 
@@ -25,11 +27,19 @@ _NOT_MESSAGES = re.compile(r"(^|/)(_[^/]*|buttons|commands|[^/]*macros)\.j2$")
 _END_TAG = re.compile(r'start tag "(\w+)"')
 
 
+# Whether samples are true (a word, a list of two) or empty in the render under way: one
+# compiled template is rendered both ways (compiling takes most of the check's time).
+_TRUTHY: ContextVar[bool] = ContextVar("samples_are_true", default=True)
+
+
 class _Sample(Undefined):
-    """A value of any kind, true (`_TRUE`) or empty; see the module's docstring."""
+    """A value of any kind, true or empty (`_TRUTHY`); see the module's docstring."""
 
     __slots__ = ()
-    truthy = True
+
+    @property
+    def truthy(self) -> bool:
+        return _TRUTHY.get()
 
     def __str__(self) -> str:
         return "Sample" if self.truthy else ""
@@ -83,41 +93,85 @@ class _Sample(Undefined):
         return 0
 
 
-class _Empty(_Sample):
-    __slots__ = ()
-    truthy = False
-
-
 def check_templates(env: Environment, overrides: Path | None) -> list[str]:
     """Each template's problems, one line each naming the file (and the line, where known)."""
     problems = []
+    samples = env.overlay(undefined=_Sample)
     for name in sorted(env.list_templates(extensions=["j2"])):
+        source = env.loader.get_source(env, name)[0] if env.loader is not None else ""
+        message = not _NOT_MESSAGES.search(name)
         shown = _where(name, overrides)
-        try:
-            texts = [_render(env, name, sample) for sample in (_Sample, _Empty)]
-        except TemplateSyntaxError as exc:
-            problems.append(f"{shown}:{exc.lineno}: {exc.message}")
-            continue
-        except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
-            problems.append(f"{shown}: cannot be rendered with sample data: {exc}")
-            continue
-        if _NOT_MESSAGES.search(name):
-            continue
-        for text in texts:
-            if not text:
-                continue  # a template that says nothing in this case (the caller sends none)
-            try:
-                check_message_html(text)
-            except HtmlError as exc:
-                line = _line_of(env, name, str(exc))
-                problems.append(f"{shown}{f':{line}' if line else ''}: {_telegram_says(exc)}")
-                break
+        found = _check(partial(samples.get_template, name), source, shown, message=message)
+        if not found and name in _MENUS:
+            found = _MENUS[name](vars(env.get_template(name).module), _where(name, overrides))
+        problems += found
     return problems
 
 
-def _render(env: Environment, name: str, sample: type[Undefined]) -> str:
-    overlay = env.overlay(undefined=sample)
-    return overlay.get_template(name).render().strip()
+def _labels(values: dict[str, Any], shown: str) -> list[str]:
+    """Button labels as Telegram takes them: some text, on one line."""
+    return [
+        f"{shown}: label {name!r} {'is empty' if not value.strip() else 'has a line break'}: "
+        "Telegram shows a button's text on one line, and refuses one without text"
+        for name, value in values.items()
+        if isinstance(value, str)
+        and not name.startswith("_")
+        and (not value.strip() or "\n" in value)
+    ]
+
+
+def _commands(values: dict[str, Any], shown: str) -> list[str]:
+    """The command menu as setMyCommands takes it: names of 1-32 lowercase letters, digits
+    and _, descriptions of 1-256 characters."""
+    problems = []
+    for listing in ("commands", "staff_commands"):
+        for command, description in values.get(listing, []):
+            if not _COMMAND.match(command):
+                problems.append(f"{shown}: {listing}: {command!r} is not a command name")
+            if not 1 <= len(description.strip()) <= 256:
+                problems.append(f"{shown}: {listing}: /{command} needs 1 to 256 characters")
+    return problems
+
+
+_MENUS = {"buttons.j2": _labels, "commands.j2": _commands}
+_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
+
+
+def check_source(env: Environment, source: str, shown: str) -> list[str]:
+    """The problems of a template written in the content's data (shown as `shown`)."""
+    samples = env.overlay(undefined=_Sample)
+    return _check(partial(samples.from_string, source), source, shown, message=True)
+
+
+def _check(
+    compiled: Callable[[], Template], source: str, shown: str, *, message: bool
+) -> list[str]:
+    """The problems of one template (its `source` shown as `shown`, with the line where
+    known): it must render with sample data, and (a `message`) be one Telegram accepts."""
+    try:
+        template = compiled()
+        texts = [_render(template, truthy) for truthy in (True, False)]
+    except TemplateSyntaxError as exc:
+        return [f"{shown}:{exc.lineno}: {exc.message}"]
+    except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        return [f"{shown}: cannot be rendered with sample data: {exc}"]
+    for text in texts if message else ():
+        if not text:
+            continue  # a template that says nothing in this case (the caller sends none)
+        try:
+            check_message_html(text)
+        except HtmlError as exc:
+            line = _line_of(source, str(exc))
+            return [f"{shown}{f':{line}' if line else ''}: {_telegram_says(exc)}"]
+    return []
+
+
+def _render(template: Template, truthy: bool) -> str:
+    token = _TRUTHY.set(truthy)
+    try:
+        return template.render().strip()
+    finally:
+        _TRUTHY.reset(token)
 
 
 def _where(name: str, overrides: Path | None) -> str:
@@ -130,11 +184,10 @@ def _telegram_says(exc: HtmlError) -> str:
     return f"Telegram would refuse the message: {exc}"
 
 
-def _line_of(env: Environment, name: str, message: str) -> int | None:
+def _line_of(source: str, message: str) -> int | None:
     """The source line of an unclosed tag: the first line that opens it more than it closes
     it. (Telegram names the byte of the rendered message, not of the template.)"""
     match = _END_TAG.search(message)
-    source = env.loader.get_source(env, name)[0] if env.loader is not None else ""
     if match is None:
         return None
     tag = match[1]

@@ -12,6 +12,7 @@ from dialogs.content import load_content
 from dialogs.content_file import ContentError
 from dialogs.engine import Context, State, step
 from dialogs.events import Crisis
+from dialogs.render import TEMPLATES
 from tests.content import content_folder, line_of, shipped
 
 AUSTRALIA = {
@@ -113,4 +114,23 @@ def test_a_template_the_clinic_overrides_replaces_only_that_one(tmp_path: Path) 
     )
     env = load_content(folder).templates
     assert env.get_template("cancelled.j2").render().strip() == "Stopped, BodyMechanix style."
-    assert "What I can do" in env.get_template("help.j2").render(staff=False)
+    assert "What I can do" in env.get_template("help.j2").render(staff=False, faq=True)
+
+
+def test_button_labels_and_the_command_menu_are_checked_as_telegram_takes_them(
+    tmp_path: Path,
+) -> None:
+    buttons = (
+        (TEMPLATES / "buttons.j2")
+        .read_text()
+        .replace('{% set back = "« Back" %}', '{% set back = "  " %}', 1)
+    )
+    commands = (TEMPLATES / "commands.j2").read_text().replace('("start", ', '("Start!", ', 1)
+    folder = content_folder(tmp_path, templates={"buttons.j2": buttons, "commands.j2": commands})
+    with pytest.raises(ContentError) as error:
+        load_content(folder)
+    assert sorted(error.value.problems) == [
+        f"{folder / 'templates' / 'buttons.j2'}: label 'back' is empty: Telegram shows a "
+        "button's text on one line, and refuses one without text",
+        f"{folder / 'templates' / 'commands.j2'}: commands: 'Start!' is not a command name",
+    ]

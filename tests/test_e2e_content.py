@@ -7,6 +7,7 @@ import asyncio
 import signal
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.runner import RunningBot
@@ -18,6 +19,14 @@ from dialogs.content import load_content
 from dialogs.render import labels
 from tests.content import content_folder, shipped
 from tests.flows import bot_process, ready, settled
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: what is tested here is the content, which no database changes (the
+    suite's other end-to-end tests run on PostgreSQL too)."""
+    return f"sqlite:///{tmp_path / 'bmx.db'}"
+
 
 NORTHSIDE_BOOKING = "https://northside-physio.example/book/"
 
@@ -166,6 +175,7 @@ def test_content_init_writes_a_complete_copy_that_checks(tmp_path: Path) -> None
     assert sorted(p.name for p in folder.iterdir()) == [
         "clinic.yaml",
         "emergency.yaml",
+        "faq.yaml",
         "questionnaire.yaml",
         "templates",
         "tips.yaml",

@@ -296,7 +296,7 @@ async def test_an_emergency_typed_idle_or_in_a_caption_holds_and_a_negation_does
     await answer_all(bob)
     await bob.send("No numbness down there and I never had chest pain, just a stiff back")
     (hint,) = await replies_after(bob)
-    assert "999" not in hint and "/human" in hint
+    assert "999" not in hint and "ask the team" in hint, "the idle line, not the advice"
     await start_and_consent(alice)
     await answer_all(alice)
     await alice.send_media("photo", caption="my legs keep giving way, can't walk properly")

@@ -98,6 +98,7 @@ async def run_event(
         now=services.clock(),
         zone=services.clinic.zone,
         clinic=services.clinic,
+        faq=services.content.faq,
     )
     version = services.questionnaire.version
 

@@ -22,7 +22,7 @@ from bot.cases.handoff import tell_team_lifted
 from bot.handlers.common import chat_id, clean_source, telegram_user
 from bot.replies import accessible, deliver, retire_question, unbook
 from bot.services import BotContext
-from dialogs.events import Cancel, DoctorChecked, Event, Start
+from dialogs.events import Cancel, DoctorChecked, Event, FaqAsked, Start
 from dialogs.render import labels
 from dialogs.statuses import Stage
 
@@ -62,6 +62,15 @@ async def on_press(update: Update, context: BotContext, event: Event) -> None:
         await tell_team_lifted(
             context.services, context.bot, telegram_user(update).id, ran.step.lifted, event
         )
+
+
+async def on_faq(update: Update, context: BotContext, event: FaqAsked) -> None:
+    """An everyday question's button (under /help): its answer, as a message of its own.
+    Anyone may ask, a person the bot does not know yet too."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    await run_and_deliver(update, context, event)
 
 
 async def run_and_deliver(update: Update, context: BotContext, event: Event) -> None:

@@ -14,7 +14,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.cases import membership
 from bot.handlers.common import message_of
-from bot.replies import accessible
+from bot.replies import accessible, markup
 from bot.services import BotContext
 from bot.throttle import Verdict
 from dialogs.emergency import scan
@@ -26,8 +26,10 @@ log = logging.getLogger(__name__)
 
 async def on_help(update: Update, context: BotContext) -> None:
     user = update.effective_user
-    text = render("help", staff=context.services.is_staff(user.id if user else None))
-    await message_of(update).reply_text(text)
+    faq = context.services.content.faq
+    staff = context.services.is_staff(user.id if user else None)
+    text = render("help", staff=staff, faq=bool(faq.entries))
+    await message_of(update).reply_text(text, reply_markup=markup(faq.buttons()))
 
 
 async def in_private(update: Update, context: BotContext) -> None:
