@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench sandbox clean lock
+.PHONY: run test lint bench sandbox clean lock catalogs
 
 # The releases pinned in constraints.txt, so that every machine and CI run the same ones.
 $(STAMP): pyproject.toml constraints.txt
@@ -22,6 +22,15 @@ lock:  ## constraints.txt anew: what '.[dev]' installs today in a fresh venv, pi
 		> constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
+catalogs: $(STAMP)  ## the texts to translate: extract them, then merge them into each language
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --omit-header --sort-output \
+		-o dialogs/locale/messages.pot .
+	for po in dialogs/locale/*/LC_MESSAGES/messages.po; do \
+		$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete --no-location \
+			-i dialogs/locale/messages.pot -o "$$po" \
+			-l "$$(basename "$$(dirname "$$(dirname "$$po")")")"; \
+	done
+
 run: $(STAMP)  ## the bot: Telegram when BOT_TOKEN is set, else the offline sandbox
 	$(BIN)/bmx-bot
 
@@ -34,7 +43,7 @@ lint: $(STAMP)  ## ruff (lint and format) and mypy over bot, dialogs and storage
 	$(BIN)/mypy
 
 test: lint  ## lint (ruff, mypy), then every test (SQLite, and PostgreSQL when it answers)
-	$(BIN)/pytest -q -n 6  # most tests wait on the bot, not the CPU (a third of two cores busy at -n 4)
+	$(BIN)/pytest -q -n 8  # most tests wait on the bot, not the CPU (two cores about 40% busy at -n 6)
 
 bench: $(STAMP)  ## the benchmarks (several minutes; they print their figures)
 	$(BIN)/python -m bench.screening

@@ -17,6 +17,7 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
+from dialogs import i18n
 from dialogs.clinic import Clinic, shipped_clinic
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -27,6 +28,7 @@ def environment_for(clinic: Clinic, overrides: Path | None = None) -> Environmen
     folders = [overrides] if overrides is not None else []
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(folder) for folder in [*folders, TEMPLATES]]),
+        extensions=["jinja2.ext.i18n"],  # {% trans %} and _(): dialogs/i18n.py
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -35,6 +37,11 @@ def environment_for(clinic: Clinic, overrides: Path | None = None) -> Environmen
         auto_reload=False,  # templates change with a deploy or a reload, not while rendering
     )
     env.globals["clinic"] = clinic
+    # The language is the one being spoken (i18n.LANGUAGE), looked up at each call. (The
+    # i18n extension adds this method: Jinja2's type hints don't know it.)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
     return env
 
 

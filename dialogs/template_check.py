@@ -1,6 +1,7 @@
-"""Every template rendered with sample data and checked as Telegram would check the message
-(HTML tags, length), before a client ever meets it: a clinic's override with a missing
-`</b>` is refused by `bmx-bot check` and by a reload, not answered with an apology.
+"""Every template rendered with sample data, in every language, and checked as Telegram
+would check the message (HTML tags, length), before a client ever meets it: a clinic's
+override with a missing `</b>` is refused by `bmx-bot check` and by a reload, not answered
+with an apology.
 
 The sample data is generic, so no list of each template's variables has to be kept: every
 value a template asks for and is not given is a `Sample`, which reads as a word, a number,
@@ -20,6 +21,7 @@ from typing import Any
 
 from jinja2 import Environment, Template, TemplateError, TemplateSyntaxError, Undefined
 
+from dialogs import i18n
 from dialogs.telegram_html import HtmlError, check_message_html
 
 # Templates that hold values or macros for others, not a message of their own.
@@ -150,7 +152,11 @@ def _check(
     known): it must render with sample data, and (a `message`) be one Telegram accepts."""
     try:
         template = compiled()
-        texts = [_render(template, truthy) for truthy in (True, False)]
+        texts = [
+            _render(template, truthy, language)
+            for language in i18n.languages()
+            for truthy in (True, False)
+        ]
     except TemplateSyntaxError as exc:
         return [f"{shown}:{exc.lineno}: {exc.message}"]
     except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
@@ -166,10 +172,11 @@ def _check(
     return []
 
 
-def _render(template: Template, truthy: bool) -> str:
+def _render(template: Template, truthy: bool, language: str) -> str:
     token = _TRUTHY.set(truthy)
     try:
-        return template.render().strip()
+        with i18n.speaking(language):
+            return template.render().strip()
     finally:
         _TRUTHY.reset(token)
 

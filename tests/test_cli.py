@@ -157,7 +157,7 @@ def test_every_mistake_in_the_content_is_named_with_its_file_and_line(tmp_path: 
     content_folder(folder, clinic={"services": services})
     result = bmx(tmp_path, "check", CONTENT_DIR=str(folder))
     assert result.returncode == 2
-    line = line_of(folder / "templates" / "welcome.j2", "If your lower back")
+    line = line_of(folder / "templates" / "welcome.j2", "{% trans called=clinic.called %}If your")
     assert result.stderr.strip().splitlines()[1:] == [
         f"  {folder / 'templates' / 'welcome.j2'}:{line}: Telegram would refuse the message: "
         'Can\'t find end tag corresponding to start tag "b"'
