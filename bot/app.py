@@ -18,6 +18,7 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -143,6 +144,8 @@ def _add_handlers(app: Application, services: Services) -> None:
     id_chats = filters.UpdateType.MESSAGE & (private | filters.ChatType.GROUPS)
     app.add_handler(CommandHandler("id", misc.on_id, filters=id_chats))
     app.add_handler(CallbackQueryHandler(misc.reject_forged_presses), group=-1)
+    # Before anything renders: the language this update is answered in.
+    app.add_handler(TypeHandler(Update, misc.set_language), group=-3)
     app.add_handler(MessageHandler(private, misc.throttle_messages), group=-2)
     # A command ends the mode it ends (a reply from /inbox, a tip being written, the reminder
     # setup's question) before the command's own handler (group 0) runs: bot.modes.

@@ -23,6 +23,7 @@ from telegram.error import BadRequest, InvalidToken, NetworkError
 from bot.logs import _TOKEN_RE, setup_logging
 from bot.settings import ConfigError, Settings, load_settings, setup_warnings
 from dialogs.content import Content, content_of, write_copy
+from dialogs.content import warnings as content_warnings
 from dialogs.content_file import ContentError
 
 T = TypeVar("T")
@@ -143,7 +144,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             EXIT_CONFIG,
         )
     content = _load_content(settings.content_dir)
-    for warning in setup_warnings(settings):
+    for warning in [*setup_warnings(settings), *content_warnings(content)]:
         log.warning(warning)
     # The garbage collector took about a seventh of the CPU under load (bench/screening.py):
     # what is loaded by now (modules, content) lives as long as the process, so frozen it is
@@ -201,7 +202,7 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     but would still run is printed as warnings (exit code 0)."""
     folder = Path(args.content) if args.content else settings.content_dir
     content = _load_content(folder)
-    for warning in setup_warnings(settings):
+    for warning in [*setup_warnings(settings), *content_warnings(content)]:
         print(f"Warning: {warning}", file=sys.stderr)
     q, clinic = content.questionnaire, content.clinic
     print(

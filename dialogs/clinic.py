@@ -117,6 +117,11 @@ class Clinic(_Strict):
     holidays: list[date] = Field(default_factory=list)
     what_to_bring: str | None = Field(default=None, max_length=600)
     emergency: Emergency
+    # The languages clients are answered in (each with its catalogue, dialogs/locale), the
+    # first the default for a client whose Telegram is in none of them.
+    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2}$")]] = Field(
+        default_factory=lambda: ["en"], min_length=1, max_length=8
+    )
     services: dict[Annotated[str, Field(pattern=_SERVICE_ID)], Service] = Field(min_length=1)
 
     @field_validator("timezone")
@@ -133,6 +138,12 @@ class Clinic(_Strict):
     def _hours(cls, value: str) -> str:
         parse_week(value)  # raises ValueError naming the wrong part
         return value.strip()
+
+    def language_for(self, language_code: str | None) -> str:
+        """The language to answer someone whose Telegram is in `language_code` ("es-MX"):
+        theirs if the clinic offers it, else the clinic's first."""
+        primary = (language_code or "").split("-")[0].lower()
+        return primary if primary in self.languages else self.languages[0]
 
     @property
     def called(self) -> str:

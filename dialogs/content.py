@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from jinja2 import Environment
 
+from dialogs import i18n
 from dialogs.clinic import PACK, Clinic, load_clinic
 from dialogs.content_file import ContentError, Located
 from dialogs.emergency import CRISIS, EmergencyPhrasesError, Phrases, load_phrases
@@ -50,6 +51,25 @@ class Content:
     @property
     def service_names(self) -> dict[str, str]:
         return {sid: service.name for sid, service in self.clinic.services.items()}
+
+
+def warnings(content: Content) -> list[str]:
+    """What still works but a client may notice: a language offered before its catalogue
+    translates every text (the rest reach its clients in the source language)."""
+    found = []
+    for language in content.clinic.languages:
+        done, total = i18n.translated(language)
+        if language not in i18n.COMPLETE:
+            found.append(
+                f"clinic.yaml offers {language!r}, whose translation is not complete yet: "
+                f"some texts reach its clients in {i18n.SOURCE!r}"
+            )
+        elif done < total:
+            found.append(
+                f"clinic.yaml offers {language!r}, but {total - done} of its {total} texts are "
+                f"not translated yet: those reach its clients in {i18n.SOURCE!r}"
+            )
+    return found
 
 
 def source(folder: Path | None, name: str) -> Path:
@@ -88,6 +108,14 @@ def load_content(folder: Path | None = None) -> Content:
                 f"{', '.join(unnamed)}, missing here"
             )
     if problems or not (clinic and questionnaire and phrases and tips and faq and faq_file):
+        raise ContentError(problems)
+    for number, language in enumerate(clinic.languages):
+        if language not in i18n.languages():
+            problems.append(
+                f"{source(folder, CLINIC)}: languages.{number}: {language!r} has no catalogue "
+                f"(there are: {', '.join(i18n.languages())})"
+            )
+    if problems:
         raise ContentError(problems)
     overrides = folder / TEMPLATES if folder is not None and (folder / TEMPLATES).is_dir() else None
     templates = environment_for(clinic, overrides)

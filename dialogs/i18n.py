@@ -27,6 +27,9 @@ from babel.messages.pofile import read_po
 SOURCE = "en"  # the language the templates are written in
 LOCALE_DIR = Path(__file__).with_name("locale")
 LANGUAGE: ContextVar[str] = ContextVar("language", default=SOURCE)
+# The languages every text of the product is written or translated in. Others may have a
+# catalogue while their translation is under way (`bmx-bot check` warns a clinic offering one).
+COMPLETE = frozenset({SOURCE})
 
 
 @contextmanager
@@ -62,6 +65,21 @@ def translations(language: str) -> stdlib_gettext.NullTranslations:
     write_mo(compiled, catalogue)
     compiled.seek(0)
     return stdlib_gettext.GNUTranslations(compiled)
+
+
+@cache
+def translated(language: str) -> tuple[int, int]:
+    """(translated, all) texts of the language's catalogue; the source language has all."""
+    with (LOCALE_DIR / "messages.pot").open("rb") as file:
+        total = sum(1 for m in read_po(file) if m.id)
+    if language == SOURCE:
+        return total, total
+    path = catalogue_path(language)
+    if not path.is_file():
+        return 0, total
+    with path.open("rb") as file:
+        done = sum(1 for m in read_po(file) if m.id and m.string and not m.fuzzy)
+    return done, total
 
 
 def gettext(message: str) -> str:

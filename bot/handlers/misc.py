@@ -17,11 +17,21 @@ from bot.handlers.common import message_of
 from bot.replies import accessible, markup
 from bot.services import BotContext
 from bot.throttle import Verdict
+from dialogs import i18n
 from dialogs.emergency import scan
 from dialogs.render import labels, render
 from storage.db import is_outage
 
 log = logging.getLogger(__name__)
+
+
+async def set_language(update: Update, context: BotContext) -> None:
+    """Answer this update in the person's Telegram language when the clinic offers it, else
+    in the clinic's first (`dialogs.i18n.LANGUAGE`: the handlers of one update share its
+    task, and the database thread gets a copy of its context)."""
+    user = update.effective_user
+    clinic = context.services.clinic
+    i18n.LANGUAGE.set(clinic.language_for(user.language_code if user else None))
 
 
 async def on_help(update: Update, context: BotContext) -> None:
