@@ -30,6 +30,7 @@ _ID = r"^[a-z0-9_]{1,24}$"
 _BREAK = "|"  # clause boundary in normalised text (a word character never matches it)
 _LOOKBACK = 160  # characters before a match searched for its negation (plenty of words)
 _APOSTROPHES = re.compile(r"['’‘ʼ`´′]")
+_WORD = re.compile(r"[^\W_]+")
 _CLAUSE_MARKS = ".,;:?!…()[]{}<>\n\r–—"  # and a dash between spaces
 _TOKENS = re.compile(f"[^\\W_]+|[{re.escape(_CLAUSE_MARKS)}]|-+(?=\\s|$)")
 _TO_BREAK = str.maketrans(dict.fromkeys(_CLAUSE_MARKS + "-", "|"))
@@ -183,6 +184,12 @@ def _merge(one: Findings, other: Findings) -> Findings:
 
 
 # --- reading a message -------------------------------------------------------------------
+
+
+def plain_words(text: str) -> list[str]:
+    """The words of `text` as a reader sees them (`spelling`), apostrophes dropped ("can't"
+    is "cant"): what the clinic's everyday questions are matched on (dialogs.faq)."""
+    return _WORD.findall(_APOSTROPHES.sub("", spelling(text)))
 
 
 def spelling(text: str) -> str:

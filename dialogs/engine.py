@@ -552,7 +552,7 @@ def _on_faq(state: State, ctx: Context, entry_id: str) -> Step:
             week=hours.week,
             closed=after_hours(hours, ctx.now),
             holidays=sorted(d for d in hours.holidays if today <= d <= today + HOLIDAYS_AHEAD),
-            zone=ctx.clinic.timezone,
+            zone=ctx.zone.key,
         )
     else:
         assert entry.answer is not None
@@ -562,7 +562,7 @@ def _on_faq(state: State, ctx: Context, entry_id: str) -> Step:
         if kind == "map" and ctx.clinic.map_url:
             rows += ((Button(labels.faq_map, url=ctx.clinic.map_url),),)
         elif kind == "website":
-            rows += ((Button(labels.website, url=ctx.clinic.website),),)
+            rows += ((Button(labels.website, url=ctx.website),),)
         elif kind == "book" and not state.safety.holds and selling(state, ctx):
             rows += _booking_buttons(ctx, tuple(ctx.booking_urls), ref=None)
         elif kind == "team":

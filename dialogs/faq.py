@@ -12,24 +12,18 @@ always: an answer here never stands in for the urgent advice.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dialogs.content_file import Located
-from dialogs.emergency import spelling
+from dialogs.emergency import plain_words
 from dialogs.events import FaqAsked
 from dialogs.replies import Button, Keyboard
 
 LANGUAGES = ("en",)  # the languages a phrase may be given in (more come with translations)
 _ID = r"^[a-z0-9_]{1,12}$"  # short: ids travel in 64-byte callback data
-_PHRASE = re.compile(r"^[^\W_]+\*?(?: [^\W_]+\*?)*$")
-_WORDS = re.compile(r"[^\W_]+")
-_APOSTROPHES = re.compile(r"['’‘ʼ`´′]")
 
 Kind = Literal["text", "hours"]
 ButtonKind = Literal["map", "website", "book", "team"]
@@ -56,7 +50,7 @@ class Entry(_Strict):
             if not phrases:
                 raise ValueError(f"{language}: give at least one phrase")
             for phrase in phrases:
-                if not _PHRASE.match(_plain(phrase)):
+                if not _is_phrase(phrase):
                     raise ValueError(
                         f"{language}: {phrase!r} is not words (a * may end a word's stem)"
                     )
@@ -95,7 +89,7 @@ class Faq(_Strict):
 
     def match(self, text: str) -> Entry | None:
         """The first entry whose phrase `text` contains, or None."""
-        words = _message_words(text)
+        words = plain_words(text)
         for entry, patterns in self._patterns:
             if any(_contains(words, pattern) for pattern in patterns):
                 return entry
@@ -116,16 +110,17 @@ class _Pattern:
 
     @classmethod
     def of(cls, phrase: str) -> _Pattern:
-        parts = _plain(phrase).split()
-        return cls(tuple(p.rstrip("*") for p in parts), tuple(p.endswith("*") for p in parts))
+        parts = phrase.split()
+        words = tuple(plain_words(part)[0] for part in parts)
+        return cls(words, tuple(part.endswith("*") for part in parts))
 
 
-def _plain(text: str) -> str:
-    return " ".join(_APOSTROPHES.sub("", spelling(text)).split())
-
-
-def _message_words(text: str) -> list[str]:
-    return _WORDS.findall(_APOSTROPHES.sub("", spelling(text)))
+def _is_phrase(phrase: str) -> bool:
+    """Words, each read as one word of a message, a `*` only at the end of one."""
+    parts = phrase.split()
+    return bool(parts) and all(
+        "*" not in part.removesuffix("*") and len(plain_words(part)) == 1 for part in parts
+    )
 
 
 def _contains(words: list[str], pattern: _Pattern) -> bool:
@@ -137,8 +132,3 @@ def _contains(words: list[str], pattern: _Pattern) -> bool:
         ):
             return True
     return False
-
-
-def load_faq(path: Path) -> Faq:
-    """`faq.yaml`, checked; ContentError names each mistake's line and field."""
-    return Located.read(path).model(Faq)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,11 @@ def northside(folder: Path) -> Path:
         },
         files={"questionnaire.yaml": questionnaire},
     )
+
+
+def logged(log: Path, words: str) -> Callable[[], bool]:
+    """Whether the bot's log has a line with `words` yet (for `settled`)."""
+    return lambda: words in log.read_text()
 
 
 def everything_said(user: SimUser) -> str:
@@ -140,10 +146,7 @@ async def test_sighup_reloads_the_content_and_a_broken_folder_keeps_the_running_
         (folder / "clinic.yaml").write_text(yaml.safe_dump(facts))
         process.send_signal(signal.SIGHUP)
 
-        async def reloaded() -> bool:
-            return "content reloaded from" in log.read_text()
-
-        assert await settled(emulator, reloaded)
+        assert await settled(emulator, logged(log, "content reloaded from"))
         await alice.send("/help")
         await alice.expect("I'm the Northside Physio & Sports assistant")
 
@@ -151,10 +154,7 @@ async def test_sighup_reloads_the_content_and_a_broken_folder_keeps_the_running_
         (folder / "templates" / "help.j2").write_text("<b>Help is here\n")
         process.send_signal(signal.SIGHUP)
 
-        async def refused() -> bool:
-            return "content not reloaded" in log.read_text()
-
-        assert await settled(emulator, refused)
+        assert await settled(emulator, logged(log, "content not reloaded"))
         await alice.send("/help")
         await alice.expect("I'm the Northside Physio & Sports assistant")
         lines = [line for line in log.read_text().splitlines() if "content not reloaded" in line]

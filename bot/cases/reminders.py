@@ -134,8 +134,7 @@ async def run_reminder_event(
             save_plan(row, result.plan)
         if result.break_done is not None:
             repo.count_break(session, client_id, result.break_done)
-        for kind, data in result.events:
-            repo.record_event(session, client_id, kind, data)
+        repo.record_events(session, client_id, result.events)
         return result
 
     return await services.db.run(transaction)
@@ -249,5 +248,4 @@ def _checkin_week(
 
 def _save(session: Session, row: ReminderPlan, client: Client, result: dialog.Step) -> None:
     save_plan(row, result.plan)
-    for kind, data in result.events:
-        repo.record_event(session, stored_id(client), kind, data)
+    repo.record_events(session, stored_id(client), result.events)
